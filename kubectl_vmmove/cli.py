@@ -1,0 +1,219 @@
+"""The argparse tree, kubectl's global flags, dispatch, exit codes and error rendering.
+
+Verbs live in small modules that import nothing heavy at module level; each exposes `add_arguments(parser)` and
+`run(args) -> int`. Only the chosen verb's work imports `kubernetes` or `openstack`, so `--help` stays fast.
+"""
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from . import __version__
+from .errors import UsageError, UserError
+
+PROG = "kubectl vmmove"
+
+# (verb, module, one-line help). Order is the order of `--help`.
+VERBS = [
+    ("assess", "kubectl_vmmove.move.cli_assess", "Show VMs, their dependencies and whether each can move"),
+    ("plan", "kubectl_vmmove.move.cli_plan", "Build and check a move plan without changing anything"),
+    ("run", "kubectl_vmmove.move.cli_run", "Execute a move plan: stop, copy, recreate and start VMs in the target"),
+    ("status", "kubectl_vmmove.move.cli_status", "Show moves and the progress of each VM"),
+    ("verify", "kubectl_vmmove.move.cli_verify", "Check that moved VMs match their source and run"),
+    ("cleanup", "kubectl_vmmove.move.cli_cleanup", "Delete the source of a verified move"),
+    ("rollback", "kubectl_vmmove.move.cli_rollback", "Undo a move that has not been cleaned up"),
+    ("openstack", None, "Export an OpenStack cloud and convert it to KubeVirt manifests"),
+    ("completion", "kubectl_vmmove.completion", "Print a shell completion script (bash, zsh, fish)"),
+    ("version", "kubectl_vmmove.versions", "Print the client version and the cluster's Kubernetes, KubeVirt and CDI"),
+]
+
+OPENSTACK_VERBS = [
+    ("export", "kubectl_vmmove.openstack.cli_export", "Read a live OpenStack cloud into an export document"),
+    ("convert", "kubectl_vmmove.openstack.cli_convert", "Turn OpenStack exports into KubeVirt manifests"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with kubectl's usage-error shape: `error: ...` plus a pointer to --help, exit 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # kubectl never guesses a flag from its prefix
+        super().__init__(*args, **kwargs)
+        if self.usage is None and self.prog != PROG:
+            self.usage = f"{self.prog} [flags]"
+
+    def error(self, message):
+        raise UsageError(f"{message}\nSee '{self.prog} --help' for usage.")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32)
+
+
+def _global_flags() -> argparse.ArgumentParser:
+    """kubectl's connection flags. SUPPRESS defaults so a flag given before or after the verb both count."""
+    p = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    g = p.add_argument_group("kubectl options")
+    s = argparse.SUPPRESS
+    g.add_argument("--kubeconfig", default=s, metavar="PATH", help="Path to the kubeconfig file to use")
+    g.add_argument("--context", default=s, help="The name of the kubeconfig context to use")
+    g.add_argument("--cluster", default=s, help="The name of the kubeconfig cluster to use")
+    g.add_argument("--user", default=s, help="The name of the kubeconfig user to use")
+    g.add_argument("-n", "--namespace", default=s, help="The namespace scope for this request")
+    g.add_argument("--as", dest="as_user", default=s, metavar="USER", help="Username to impersonate")
+    g.add_argument("--as-group", dest="as_group", action="append", default=s, metavar="GROUP",
+                   help="Group to impersonate (repeatable)")
+    g.add_argument("--as-uid", dest="as_uid", default=s, metavar="UID", help="UID to impersonate")
+    g.add_argument("--request-timeout", dest="request_timeout", default=s, metavar="DURATION",
+                   help="Time to wait for a single request (30, 30s, 2m; 0 means no timeout)")
+    g.add_argument("-s", "--server", default=s, help="The address and port of the Kubernetes API server")
+    g.add_argument("--token", default=s, help="Bearer token for authentication to the API server")
+    g.add_argument("--certificate-authority", dest="certificate_authority", default=s, metavar="PATH",
+                   help="Path to a cert file for the certificate authority")
+    g.add_argument("--client-certificate", dest="client_certificate", default=s, metavar="PATH",
+                   help="Path to a client certificate file for TLS")
+    g.add_argument("--client-key", dest="client_key", default=s, metavar="PATH",
+                   help="Path to a client key file for TLS")
+    g.add_argument("--insecure-skip-tls-verify", dest="insecure_skip_tls_verify", action="store_true", default=s,
+                   help="Do not check the server's certificate (insecure)")
+    g.add_argument("--tls-server-name", dest="tls_server_name", default=s,
+                   help="Server name to use for server certificate validation")
+    g.add_argument("-v", "--v", dest="verbosity", type=int, default=s, metavar="N",
+                   help="Log level: 6 shows API requests and tracebacks, 8 request bodies")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    flags = _global_flags()
+    root = _Parser(
+        prog=PROG,
+        usage=f"{PROG} <command> [flags]",
+        formatter_class=_Formatter,
+        parents=[flags],
+        description="Move KubeVirt virtual machines between namespaces, and convert OpenStack to KubeVirt.",
+        epilog=(
+            "Examples:\n"
+            "  kubectl vmmove assess -n legacy\n"
+            "  kubectl vmmove plan -n legacy --to prod web-01 db-01 -o yaml > plan.yaml\n"
+            "  kubectl vmmove run -f plan.yaml\n"
+            "  kubectl vmmove openstack convert export.yaml --output-dir gitops/\n\n"
+            "Use 'kubectl vmmove <command> --help' for more information about a command."
+        ),
+    )
+    sub = root.add_subparsers(dest="verb", metavar="<command>", parser_class=_Parser)
+    for verb, module, summary in VERBS:
+        if module is None:
+            group = sub.add_parser(verb, help=summary, description=summary, parents=[flags],
+                                   formatter_class=_Formatter, prog=f"{PROG} {verb}",
+                                   usage=f"{PROG} {verb} <command> [flags]")
+            group_sub = group.add_subparsers(dest="subverb", metavar="<command>", parser_class=_Parser)
+            for subverb, submodule, subsummary in OPENSTACK_VERBS:
+                _add_verb(group_sub, subverb, submodule, subsummary, flags, prefix=f"{PROG} {verb}")
+            group.set_defaults(_group=group)
+            continue
+        _add_verb(sub, verb, module, summary, flags, prefix=PROG)
+    return root
+
+
+def _add_verb(sub, verb, module_name, summary, flags, prefix):
+    module = importlib.import_module(module_name)
+    parser = sub.add_parser(
+        verb,
+        help=summary,
+        prog=f"{prefix} {verb}",
+        description=getattr(module, "DESCRIPTION", summary),
+        epilog=getattr(module, "EXAMPLES", None),
+        parents=[flags],
+        formatter_class=_Formatter,
+    )
+    module.add_arguments(parser)
+    parser.set_defaults(_run=module.run)
+    return parser
+
+
+def add_output_flag(parser, formats=("table", "wide", "yaml", "json", "name"), default="table"):
+    """`-o/--output` and `--no-headers`, shared by every verb that prints objects or tables."""
+    parser.add_argument("-o", "--output", default=default, metavar="FORMAT",
+                        help="Output format: " + "|".join(formats))
+    if "table" in formats:
+        parser.add_argument("--no-headers", action="store_true", help="Do not print table headers")
+    parser.set_defaults(_output_formats=tuple(formats))
+
+
+def _restore_frozen_environment():
+    # A PyInstaller bootloader prepends its own library folder; exec credential plugins and any child process must
+    # see the user's LD_LIBRARY_PATH instead (shared/reference/plugin-packaging.md 4.4).
+    if getattr(sys, "frozen", False):
+        original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original is not None:
+            os.environ["LD_LIBRARY_PATH"] = original
+        else:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+
+
+def _configure_logging(verbosity: int):
+    level = logging.WARNING
+    if verbosity >= 6:
+        level = logging.DEBUG
+    elif verbosity >= 4:
+        level = logging.INFO
+    logging.basicConfig(level=level, format="%(levelname).1s %(name)s] %(message)s", stream=sys.stderr)
+    if verbosity < 8:
+        # urllib3 logs every connection at DEBUG; request bodies only at the kubectl level that shows them.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def main(argv=None) -> int:
+    _restore_frozen_environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbosity = 0
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        verbosity = getattr(args, "verbosity", 0) or 0
+        args.verbosity = verbosity
+        _configure_logging(verbosity)
+        run = getattr(args, "_run", None)
+        if run is None:
+            target = getattr(args, "_group", None) or parser
+            target.print_help(sys.stderr)
+            return 2 if args.verb else 0
+        if hasattr(args, "_output_formats"):
+            from .printers import validate_output
+
+            args.output = validate_output(args.output, args._output_formats)
+        return int(run(args) or 0)
+    except UserError as err:
+        if verbosity >= 6:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"error: {err}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `kubectl vmmove ... | head`: the reader went away; not an error worth a message.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 141
+    except Exception as err:  # the last resort: a bug, shown briefly unless -v asks for the traceback
+        if verbosity >= 6:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(
+            f"error: unexpected {type(err).__name__}: {err}\n"
+            "Re-run with --v=6 for the traceback and report it at https://github.com/kubectl-vmmove/kubectl-vmmove/issues\n"
+        )
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Errors a user sees. cli.py renders them kubectl-style: `error: <message>` on stderr.
+
+Every message says what is wrong and what to do about it. API failures live in kube.errors and are
+subclasses of UserError, so a verb that does not catch them still exits cleanly with the server's words.
+"""
+
+
+class UserError(Exception):
+    """Something the user can fix; exit status 1, no traceback."""
+
+    exit_code = 1
+
+
+class UsageError(UserError):
+    """The command line itself is wrong (unknown flag, missing argument); exit status 2 like kubectl."""
+
+    exit_code = 2
+
+
+class NotImplementedYet(UsageError):
+    """A verb that a later release fills in. Exit 2 so scripts never mistake it for success."""
+
+    def __init__(self, verb):
+        super().__init__(f'"{verb}" is not implemented yet in this version of kubectl-vmmove')

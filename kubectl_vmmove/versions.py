@@ -1,0 +1,46 @@
+"""`kubectl vmmove version`: the client's version and, unless --client, the cluster's Kubernetes, KubeVirt and CDI."""
+
+import platform
+import sys
+
+from . import __version__
+from .printers import OutputOptions, print_document
+
+DESCRIPTION = ("Print the client version and, with a reachable cluster, the Kubernetes server version and the KubeVirt "
+               "and CDI versions installed on it.")
+
+EXAMPLES = """Examples:
+  kubectl vmmove version
+  kubectl vmmove version --client -o json"""
+
+
+def add_arguments(parser):
+    from .cli import add_output_flag
+
+    parser.add_argument("--client", action="store_true", help="Print the client version only; no cluster contact")
+    add_output_flag(parser, formats=("table", "yaml", "json"))
+
+
+def client_version() -> dict:
+    return {
+        "version": __version__,
+        "python": platform.python_version(),
+        "platform": f"{sys.platform}/{platform.machine().lower()}",
+    }
+
+
+def run(args):
+    doc = {"clientVersion": client_version()}
+    if not args.client:
+        from .kube.session import Session
+
+        doc.update(Session.from_args(args).cluster_versions())
+    if args.output in ("yaml", "json"):
+        print_document(doc, OutputOptions(args.output))
+        return 0
+    print(f"Client Version: v{doc['clientVersion']['version']}")
+    if "serverVersion" in doc:
+        print(f"Server Version: {doc['serverVersion'].get('gitVersion', 'unknown')}")
+        print(f"KubeVirt Version: {doc['kubevirtVersion']}")
+        print(f"CDI Version: {doc['cdiVersion']}")
+    return 0
