@@ -1,0 +1,316 @@
+"""Kubeconfig loading and resolution the way kubectl (client-go clientcmd) does it.
+
+The Python client differs from kubectl in ways that matter to a plugin (shared/reference/plugin-packaging.md 2.5,
+2.6): with several files in KUBECONFIG it takes the LAST current-context where kubectl takes the first, it ignores
+the `as`/`as-groups` impersonation fields and it has no namespace resolution. So the files are merged and the
+context, cluster, user and namespace are chosen here, and the client only turns the chosen entries into credentials.
+Everything in this module is pure apart from reading files and the environment it is given.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional
+
+import yaml
+
+from ..errors import UsageError, UserError
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+@dataclass
+class Overrides:
+    """What the command line overrides (kubectl's ConfigOverrides)."""
+
+    kubeconfig: Optional[str] = None
+    context: Optional[str] = None
+    cluster: Optional[str] = None
+    user: Optional[str] = None
+    namespace: Optional[str] = None
+    server: Optional[str] = None
+    token: Optional[str] = None
+    certificate_authority: Optional[str] = None
+    client_certificate: Optional[str] = None
+    client_key: Optional[str] = None
+    insecure_skip_tls_verify: Optional[bool] = None
+    tls_server_name: Optional[str] = None
+    as_user: Optional[str] = None
+    as_groups: List[str] = field(default_factory=list)
+    as_uid: Optional[str] = None
+    request_timeout: Optional[float] = None
+
+    @classmethod
+    def from_args(cls, args) -> "Overrides":
+        get = lambda name: getattr(args, name, None)  # noqa: E731 - flags are SUPPRESSed when absent
+        return cls(
+            kubeconfig=get("kubeconfig"),
+            context=get("context"),
+            cluster=get("cluster"),
+            user=get("user"),
+            namespace=get("namespace"),
+            server=get("server"),
+            token=get("token"),
+            certificate_authority=get("certificate_authority"),
+            client_certificate=get("client_certificate"),
+            client_key=get("client_key"),
+            insecure_skip_tls_verify=get("insecure_skip_tls_verify"),
+            tls_server_name=get("tls_server_name"),
+            as_user=get("as_user"),
+            as_groups=list(get("as_group") or []),
+            as_uid=get("as_uid"),
+            request_timeout=parse_timeout(get("request_timeout")) if get("request_timeout") is not None else None,
+        )
+
+
+@dataclass
+class Resolved:
+    """The chosen context, cluster and user, plus everything needed to build a client."""
+
+    config: dict  # a one-context kubeconfig dict with absolute paths, handed to the Python client's loader
+    context_name: str
+    cluster_name: str
+    user_name: str
+    namespace: str
+    namespace_explicit: bool
+    server: str
+    in_cluster: bool = False
+    impersonate_user: Optional[str] = None
+    impersonate_groups: List[str] = field(default_factory=list)
+    impersonate_uid: Optional[str] = None
+    request_timeout: Optional[float] = None
+    files: List[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------- durations
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_timeout(value) -> Optional[float]:
+    """kubectl's --request-timeout: a bare integer is seconds, else a Go duration (`1m30s`); 0 means no timeout."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d+", text):
+        seconds = float(text)
+    else:
+        pos, seconds = 0, 0.0
+        for m in _DURATION_PART.finditer(text):
+            if m.start() != pos:
+                break
+            seconds += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+            pos = m.end()
+        if pos != len(text) or not text:
+            raise UsageError(
+                f'invalid timeout value "{value}". Timeout must be a single integer in seconds, or an integer '
+                "followed by a corresponding time unit (e.g. 1s | 2m | 3h)"
+            )
+    return seconds or None
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+def kubeconfig_files(explicit: Optional[str], env: Mapping[str, str]) -> List[str]:
+    """Which files load, in precedence order: --kubeconfig alone, else KUBECONFIG (deduplicated), else ~/.kube/config."""
+    if explicit:
+        if not os.path.exists(explicit):
+            raise UserError(f"stat {explicit}: no such file or directory (the file given with --kubeconfig)")
+        return [explicit]
+    if env.get("KUBECONFIG"):
+        seen, files = set(), []
+        for path in env["KUBECONFIG"].split(os.pathsep):
+            if path and path not in seen:
+                seen.add(path)
+                files.append(path)
+        return [f for f in files if os.path.exists(f)]
+    home = env.get("HOME") or os.path.expanduser("~")
+    default = os.path.join(home, ".kube", "config")
+    return [default] if os.path.exists(default) else []
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as err:
+        raise UserError(f"error loading config file \"{path}\": {err}") from None
+    except OSError as err:
+        raise UserError(f"error loading config file \"{path}\": {err.strerror}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"error loading config file \"{path}\": not a kubeconfig (expected a mapping)")
+    return data
+
+
+def _absolute(base_dir: str, path: Optional[str]) -> Optional[str]:
+    if not path or os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(base_dir, path))
+
+
+def _resolve_local_paths(entry_kind: str, entry: dict, base_dir: str) -> dict:
+    """Relative file references are relative to the kubeconfig file that holds them (client-go ResolveLocalPaths)."""
+    entry = dict(entry)
+    if entry_kind == "cluster":
+        entry["certificate-authority"] = _absolute(base_dir, entry.get("certificate-authority"))
+    elif entry_kind == "user":
+        for key in ("client-certificate", "client-key", "tokenFile"):
+            entry[key] = _absolute(base_dir, entry.get(key))
+        exec_cfg = entry.get("exec")
+        if isinstance(exec_cfg, dict) and exec_cfg.get("command") and os.sep in exec_cfg["command"]:
+            entry["exec"] = dict(exec_cfg, command=_absolute(base_dir, exec_cfg["command"]))
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def merge(files: List[str]) -> dict:
+    """Merge kubeconfig files: the first file that sets a name or a scalar wins; entries never merge field by field."""
+    merged = {"clusters": {}, "contexts": {}, "users": {}, "current-context": ""}
+    for path in files:
+        data = _read(path)
+        base_dir = os.path.dirname(os.path.abspath(path))
+        if not merged["current-context"] and data.get("current-context"):
+            merged["current-context"] = data["current-context"]
+        for section, entry_kind in (("clusters", "cluster"), ("contexts", "context"), ("users", "user")):
+            for item in data.get(section) or []:
+                if not isinstance(item, dict) or not item.get("name"):
+                    continue
+                if item["name"] in merged[section]:
+                    continue
+                merged[section][item["name"]] = _resolve_local_paths(entry_kind, item.get(entry_kind) or {}, base_dir)
+    return merged
+
+
+# --------------------------------------------------------------------------------------------------- resolution
+
+
+def in_cluster_available(env: Mapping[str, str]) -> bool:
+    return bool(env.get("KUBERNETES_SERVICE_HOST") and env.get("KUBERNETES_SERVICE_PORT")) and os.path.exists(
+        os.path.join(SERVICE_ACCOUNT_DIR, "token")
+    )
+
+
+def _in_cluster_namespace(env: Mapping[str, str]) -> str:
+    if env.get("POD_NAMESPACE"):
+        return env["POD_NAMESPACE"]
+    try:
+        with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as fh:
+            return fh.read().strip() or "default"
+    except OSError:
+        return "default"
+
+
+def resolve(overrides: Overrides, env: Optional[Mapping[str, str]] = None) -> Resolved:
+    """Choose context, cluster, user and namespace exactly as kubectl would for the same flags and environment."""
+    env = os.environ if env is None else env
+    files = kubeconfig_files(overrides.kubeconfig, env)
+    merged = merge(files)
+    has_config = bool(merged["contexts"] or merged["clusters"] or merged["users"])
+
+    if not has_config and not overrides.server:
+        if in_cluster_available(env):
+            return _resolve_in_cluster(overrides, env)
+        raise UserError(
+            "no configuration has been provided: set KUBECONFIG, pass --kubeconfig, create ~/.kube/config, "
+            "or run inside a pod with a service account"
+        )
+
+    context_name = overrides.context or merged["current-context"]
+    if overrides.context and overrides.context not in merged["contexts"]:
+        raise UserError(f'context was not found for specified context: {overrides.context} '
+                        f'(see "kubectl config get-contexts")')
+    context = dict(merged["contexts"].get(context_name) or {})
+    if context_name and context_name not in merged["contexts"] and not (overrides.cluster or overrides.server):
+        raise UserError(f'current-context "{context_name}" is not defined in the kubeconfig; '
+                        'choose one with --context or "kubectl config use-context"')
+
+    cluster_name = overrides.cluster or context.get("cluster") or ""
+    user_name = overrides.user or context.get("user") or ""
+    if overrides.cluster and overrides.cluster not in merged["clusters"]:
+        raise UserError(f'cluster "{overrides.cluster}" not found in the kubeconfig (see "kubectl config get-clusters")')
+    if overrides.user and overrides.user not in merged["users"]:
+        raise UserError(f'user "{overrides.user}" not found in the kubeconfig (see "kubectl config get-users")')
+    cluster = dict(merged["clusters"].get(cluster_name) or {})
+    user = dict(merged["users"].get(user_name) or {})
+
+    # Command-line connection overrides replace what the kubeconfig says, as with kubectl.
+    if overrides.server:
+        cluster["server"] = overrides.server
+    if overrides.certificate_authority:
+        cluster["certificate-authority"] = os.path.abspath(overrides.certificate_authority)
+        cluster.pop("certificate-authority-data", None)
+    if overrides.insecure_skip_tls_verify:
+        cluster["insecure-skip-tls-verify"] = True
+        cluster.pop("certificate-authority", None)
+        cluster.pop("certificate-authority-data", None)
+    if overrides.tls_server_name:
+        cluster["tls-server-name"] = overrides.tls_server_name
+    if overrides.token:
+        user = {k: v for k, v in user.items() if k in ("client-certificate", "client-certificate-data",
+                                                       "client-key", "client-key-data", "as", "as-groups", "as-uid")}
+        user["token"] = overrides.token
+    if overrides.client_certificate:
+        user["client-certificate"] = os.path.abspath(overrides.client_certificate)
+        user.pop("client-certificate-data", None)
+    if overrides.client_key:
+        user["client-key"] = os.path.abspath(overrides.client_key)
+        user.pop("client-key-data", None)
+
+    if not cluster.get("server"):
+        where = f'cluster "{cluster_name}"' if cluster_name else "the current context"
+        raise UserError(f"no server found for {where}: the kubeconfig names no API server; "
+                        "check the context with \"kubectl config view --minify\" or pass --server")
+
+    namespace_explicit = bool(overrides.namespace)
+    namespace = overrides.namespace or context.get("namespace") or "default"
+    effective_context = context_name or "vmmove-override"
+    one = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": effective_context,
+        "clusters": [{"name": cluster_name or "vmmove-cluster", "cluster": cluster}],
+        "users": [{"name": user_name or "vmmove-user", "user": user}],
+        "contexts": [{"name": effective_context,
+                      "context": {"cluster": cluster_name or "vmmove-cluster", "user": user_name or "vmmove-user",
+                                  "namespace": namespace}}],
+    }
+    return Resolved(
+        config=one,
+        context_name=context_name,
+        cluster_name=cluster_name,
+        user_name=user_name,
+        namespace=namespace,
+        namespace_explicit=namespace_explicit,
+        server=cluster["server"],
+        impersonate_user=overrides.as_user or user.get("as"),
+        impersonate_groups=list(overrides.as_groups or user.get("as-groups") or []),
+        impersonate_uid=overrides.as_uid or user.get("as-uid"),
+        request_timeout=overrides.request_timeout,
+        files=files,
+    )
+
+
+def _resolve_in_cluster(overrides: Overrides, env: Mapping[str, str]) -> Resolved:
+    host, port = env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"]
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    server = f"https://{host}:{port}"
+    namespace = overrides.namespace or _in_cluster_namespace(env)
+    return Resolved(
+        config={},
+        context_name="",
+        cluster_name="in-cluster",
+        user_name="serviceaccount",
+        namespace=namespace,
+        namespace_explicit=bool(overrides.namespace),
+        server=server,
+        in_cluster=True,
+        impersonate_user=overrides.as_user,
+        impersonate_groups=list(overrides.as_groups),
+        impersonate_uid=overrides.as_uid,
+        request_timeout=overrides.request_timeout,
+    )
+
+
+def current_context_summary(resolved: Resolved) -> Dict[str, str]:
+    return {"context": resolved.context_name, "cluster": resolved.cluster_name, "user": resolved.user_name,
+            "namespace": resolved.namespace, "server": resolved.server}
