@@ -90,7 +90,8 @@ class Pipeline:
         elif key == "services":
             self._default_service(obj, old)
         elif key == "secrets":
-            obj.setdefault("type", "Opaque")
+            if not obj.get("type"):
+                obj["type"] = "Opaque"
         elif key == "persistentvolumeclaims":
             spec = obj.setdefault("spec", {})
             spec.setdefault("volumeMode", "Filesystem")

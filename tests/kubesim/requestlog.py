@@ -29,6 +29,16 @@ class RequestLog:
         with self._lock:
             self.entries.append(entry)
 
+    def amend(self, entry, **changes):
+        """Replace a logged entry with a changed copy (a watch dropped by a fault after it was logged)."""
+        new = dataclasses.replace(entry, **changes)
+        with self._lock:
+            for i in range(len(self.entries) - 1, -1, -1):
+                if self.entries[i] is entry:
+                    self.entries[i] = new
+                    break
+        return new
+
     def count(self, verb=None, resource=None, namespace=None, group=None, subresource=None):
         """Requests matching every given filter; ``resource`` may be "virtualmachines" or "virtualmachines.kubevirt.io"."""
         with self._lock:

@@ -174,6 +174,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.entry_info = {"verb": "", "group": "", "resource": "", "subresource": "", "namespace": "", "name": ""}
         self.user = None
         self.fault = ""
+        self.logged = False
+        self.method = method
         status = 500
         try:
             status = self._handle(method, parsed.path) or 200
@@ -192,10 +194,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
         finally:
-            info = self.entry_info
-            self.sim.requests.add(Entry(method, info["verb"], info["group"], info["resource"], info["subresource"],
-                                        info["namespace"], info["name"], status,
-                                        self.user.name if self.user else "", parsed.path, self.fault))
+            if not self.logged:
+                self.log_request_entry(status)
+
+    def log_request_entry(self, status):
+        """Record this request (a watch does so when its stream starts, so it is visible while it runs)."""
+        self.logged = True
+        info = self.entry_info
+        self.entry = Entry(self.method, info["verb"], info["group"], info["resource"], info["subresource"],
+                           info["namespace"], info["name"], status, self.user.name if self.user else "",
+                           self.url_path, self.fault)
+        self.sim.requests.add(self.entry)
 
     def _authenticate(self):
         auth = self.headers.get("Authorization") or ""

@@ -86,6 +86,7 @@ class WatchStream:
         h.send_header("Transfer-Encoding", "chunked")
         h.send_header("Cache-Control", "no-cache, private")
         h.end_headers()
+        h.log_request_entry(200)
         if err is not None:
             self._chunk(json.dumps({"type": "ERROR", "object": err.status()}, separators=(",", ":")).encode() + b"\n")
             self._chunk(b"")
@@ -147,6 +148,7 @@ class WatchStream:
         self._chunk(self._encode(etype, obj))
         if self.sim.faults.drop_watch_now():
             self.h.fault = "watch-drop"
+            self.h.entry = self.sim.requests.amend(self.h.entry, fault="watch-drop")
             self.h.close_connection = True
             try:
                 import socket
