@@ -1,0 +1,334 @@
+"""Pure rewrites: a source object in, the object to create in the target namespace out. No I/O.
+
+What is stripped and why is in kubevirt-move-mechanics.md §3.2–3.9 and §7: server-owned metadata, cross-namespace
+owner references (the garbage collector would delete the copy), controller bookkeeping annotations, clone tokens
+bound to the old object's uid, and the Service fields the cluster allocates. Identity (firmware UUID, serial,
+MAC addresses) is kept on purpose: the guest's cloud-init instance-id and its NIC configuration depend on it.
+"""
+
+import copy
+import json
+import uuid
+from typing import Dict, Optional
+
+MOVE_ID_LABEL = "vmmove.io/move-id"
+SOURCE_ANNOTATION = "vmmove.io/source"
+
+_SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+                    "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences", "finalizers",
+                    "generateName")
+_DROPPED_ANNOTATIONS = (
+    "kubevirt.io/latest-observed-api-version",
+    "kubevirt.io/storage-observed-api-version",
+    "kubemacpool.io/transaction-timestamp",
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "restore.kubevirt.io/lastRestoreUID",
+    "kubevirt.io/restore-run-strategy",
+    # Clone tokens are bound to the uid of the object they were issued for; a copied one fails with
+    # "token uid mismatch" (§1.2).
+    "cdi.kubevirt.io/storage.clone.token",
+    "cdi.kubevirt.io/storage.extended.clone.token",
+)
+_CLAIM_BINDING_ANNOTATIONS = (
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.kubernetes.io/selected-node",
+    "cdi.kubevirt.io/storage.populatedFor",
+    "cdi.kubevirt.io/objectTransferName",
+)
+
+# KubeVirt derives the default firmware UUID from the VM name only (firmware.go CalculateLegacyUUID).
+_FIRMWARE_UUID_NAMESPACE = uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895")
+
+RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
+
+
+def legacy_firmware_uuid(vm_name: str) -> str:
+    return str(uuid.uuid5(_FIRMWARE_UUID_NAMESPACE, vm_name))
+
+
+def clean_metadata(metadata: dict, namespace: Optional[str], move_id: Optional[str] = None,
+                   source: Optional[str] = None, drop_annotations=()) -> dict:
+    """Metadata for a new object: server fields, owners, finalizers and bookkeeping annotations removed."""
+    md = {k: copy.deepcopy(v) for k, v in (metadata or {}).items() if k not in _SERVER_METADATA}
+    if namespace is not None:
+        md["namespace"] = namespace
+    else:
+        md.pop("namespace", None)
+    annotations = {k: v for k, v in (md.get("annotations") or {}).items()
+                   if k not in _DROPPED_ANNOTATIONS and k not in drop_annotations}
+    labels = dict(md.get("labels") or {})
+    if move_id:
+        labels[MOVE_ID_LABEL] = move_id
+    if source:
+        annotations[SOURCE_ANNOTATION] = source
+    if labels:
+        md["labels"] = labels
+    else:
+        md.pop("labels", None)
+    if annotations:
+        md["annotations"] = annotations
+    else:
+        md.pop("annotations", None)
+    return md
+
+
+def for_target(obj: dict, namespace: str, move_id: Optional[str] = None, source_namespace: Optional[str] = None,
+               drop_annotations=()) -> dict:
+    """The generic copy: same kind and body, clean metadata in `namespace`, no status."""
+    out = {k: copy.deepcopy(v) for k, v in obj.items() if k not in ("metadata", "status")}
+    name = obj.get("metadata", {}).get("name")
+    src = f"{source_namespace}/{name}" if source_namespace and name else None
+    out["metadata"] = clean_metadata(obj.get("metadata"), namespace, move_id, src, drop_annotations)
+    return out
+
+
+def run_strategy_of(vm: dict) -> str:
+    """`runStrategy`, or the deprecated `running` turned into one (true → Always, false/absent → Halted)."""
+    spec = vm.get("spec") or {}
+    if spec.get("runStrategy"):
+        return spec["runStrategy"]
+    return "Always" if spec.get("running") else "Halted"
+
+
+def map_storage_class(name: Optional[str], storage_class_map: Dict[str, str]) -> Optional[str]:
+    if name is None:
+        return storage_class_map.get("", None) if "" in storage_class_map else None
+    return storage_class_map.get(name, name)
+
+
+def _fix_template_source(spec: dict, source_namespace: str) -> None:
+    # An empty namespace in a template's clone source resolves against the VM's *new* namespace (§3.6).
+    source = spec.get("source") or {}
+    for key in ("pvc", "snapshot"):
+        if isinstance(source.get(key), dict) and not source[key].get("namespace"):
+            source[key]["namespace"] = source_namespace
+    ref = spec.get("sourceRef")
+    if isinstance(ref, dict) and not ref.get("namespace"):
+        ref["namespace"] = source_namespace
+
+
+def _map_claim_class(claim_spec: dict, storage_class_map) -> None:
+    if not isinstance(claim_spec, dict) or not storage_class_map:
+        return
+    mapped = map_storage_class(claim_spec.get("storageClassName"), storage_class_map)
+    if mapped is not None:
+        claim_spec["storageClassName"] = mapped
+
+
+def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, source_namespace: str,
+                  run_strategy: Optional[str] = "Halted", storage_class_map: Optional[Dict[str, str]] = None,
+                  new_macs: bool = False) -> dict:
+    """The VirtualMachine to create in the target.
+
+    `run_strategy` None keeps the source's (normalised); `run` passes Halted and starts the VM once its disks are
+    ready. Firmware UUID, serial and MACs are kept (`new_macs` drops the MACs so KubeMacPool allocates new ones).
+    """
+    storage_class_map = storage_class_map or {}
+    source_ns = source_namespace
+    out = for_target(vm, namespace, move_id, source_ns)
+    name = out["metadata"]["name"]
+    spec = out.setdefault("spec", {})
+    strategy = run_strategy or run_strategy_of(vm)
+    spec.pop("running", None)
+    spec["runStrategy"] = strategy
+
+    for key in ("instancetype", "preference"):
+        matcher = spec.get(key)
+        if isinstance(matcher, dict) and not matcher.get("revisionName"):
+            ref = ((vm.get("status") or {}).get(f"{key}Ref") or {}).get("controllerRevisionRef") or {}
+            if ref.get("name"):
+                # The revision is copied with the VM; naming it keeps the exact sizing the VM was created with.
+                matcher["revisionName"] = ref["name"]
+
+    templates = []
+    for tpl in spec.get("dataVolumeTemplates") or ():
+        tpl = copy.deepcopy(tpl)
+        tpl_name = (tpl.get("metadata") or {}).get("name")
+        md = clean_metadata(tpl.get("metadata"), None)
+        annotations = dict(md.get("annotations") or {})
+        # The claim is in place before the VM exists; CDI must treat it as populated, not import or clone again,
+        # and must skip the clone authorisation against the golden-image namespace (§3.6).
+        annotations["cdi.kubevirt.io/storage.prePopulated"] = tpl_name
+        md["annotations"] = annotations
+        tpl["metadata"] = md
+        tpl.pop("status", None)
+        tspec = tpl.setdefault("spec", {})
+        _fix_template_source(tspec, source_ns)
+        _map_claim_class(tspec.get("storage"), storage_class_map)
+        _map_claim_class(tspec.get("pvc"), storage_class_map)
+        templates.append(tpl)
+    if templates:
+        spec["dataVolumeTemplates"] = templates
+
+    template = spec.setdefault("template", {})
+    tmd = template.get("metadata")
+    if isinstance(tmd, dict):
+        tmd.pop("creationTimestamp", None)
+        if not tmd:
+            template.pop("metadata")
+    tspec = template.setdefault("spec", {})
+    domain = tspec.setdefault("domain", {})
+    firmware = domain.setdefault("firmware", {})
+    if not firmware.get("uuid"):
+        # Without it a v1.6+ mutator would assign a random identity; this is the value the guest has seen so far.
+        firmware["uuid"] = legacy_firmware_uuid(vm["metadata"]["name"] if vm.get("metadata") else name)
+    if new_macs:
+        for iface in (domain.get("devices") or {}).get("interfaces") or ():
+            iface.pop("macAddress", None)
+    return out
+
+
+def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None,
+                         storage_class: Optional[str] = None, labels: Optional[dict] = None) -> dict:
+    """A DataVolume in the target that clones the source claim into a claim of the same name (§1.1, §1.4)."""
+    md = pvc["metadata"]
+    spec = pvc.get("spec") or {}
+    capacity = ((pvc.get("status") or {}).get("capacity") or {}).get("storage") or \
+        ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    storage = {"resources": {"requests": {"storage": capacity}}} if capacity else {}
+    if spec.get("accessModes"):
+        storage["accessModes"] = list(spec["accessModes"])
+    storage["volumeMode"] = spec.get("volumeMode") or "Filesystem"
+    if storage_class is not None:
+        storage["storageClassName"] = storage_class
+    out_labels = {k: v for k, v in (labels or {}).items()}
+    if move_id:
+        out_labels["vmmove.io/move-id"] = move_id
+    annotations = {
+        SOURCE_ANNOTATION: f"{source_namespace}/{md['name']}",
+        # The VM is created Halted, so nothing consumes the claim; do not wait for a first consumer.
+        "cdi.kubevirt.io/storage.bind.immediate.requested": "true",
+    }
+    dv = {
+        "apiVersion": "cdi.kubevirt.io/v1beta1",
+        "kind": "DataVolume",
+        "metadata": {"name": md["name"], "namespace": namespace, "annotations": annotations},
+        "spec": {"source": {"pvc": {"namespace": source_namespace, "name": md["name"]}}, "storage": storage},
+    }
+    if out_labels:
+        dv["metadata"]["labels"] = out_labels
+    content_type = (md.get("annotations") or {}).get("cdi.kubevirt.io/storage.contentType")
+    if content_type in ("kubevirt", "archive"):
+        dv["spec"]["contentType"] = content_type
+    return dv
+
+
+def pvc_for_transfer(pvc: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None,
+                     labels: Optional[dict] = None) -> dict:
+    """The claim that takes over the source claim's PersistentVolume (the rebind path, §2.1–2.2)."""
+    out = for_target(pvc, namespace, move_id, source_namespace, drop_annotations=_CLAIM_BINDING_ANNOTATIONS)
+    spec = out.setdefault("spec", {})
+    spec.pop("dataSource", None)
+    spec.pop("dataSourceRef", None)
+    volume = (pvc.get("spec") or {}).get("volumeName")
+    if volume:
+        spec["volumeName"] = volume
+    # A claim binds to a PV only with the same class; an absent class would pick up the default one.
+    spec["storageClassName"] = (pvc.get("spec") or {}).get("storageClassName") or ""
+    if labels:
+        out["metadata"].setdefault("labels", {}).update(labels)
+    return out
+
+
+def service_for_target(svc: dict, namespace: str, *, move_id: Optional[str] = None,
+                       source_namespace: Optional[str] = None) -> dict:
+    """A Service without the addresses and ports the cluster allocated (§7); headless stays headless."""
+    out = for_target(svc, namespace, move_id, source_namespace)
+    spec = out.setdefault("spec", {})
+    headless = spec.get("clusterIP") == "None"
+    spec.pop("clusterIP", None)
+    spec.pop("clusterIPs", None)
+    if headless:
+        spec["clusterIP"] = "None"
+    spec.pop("healthCheckNodePort", None)
+    for port in spec.get("ports") or ():
+        port.pop("nodePort", None)
+    return out
+
+
+def nad_for_target(nad: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None) -> dict:
+    """A NetworkAttachmentDefinition whose CNI config names the target instead of the source namespace (§3.8)."""
+    out = for_target(nad, namespace, move_id, source_namespace)
+    config = (out.get("spec") or {}).get("config")
+    if isinstance(config, str) and config.strip():
+        try:
+            parsed = json.loads(config)
+        except ValueError:
+            return out
+        if _rewrite_nad_names(parsed, source_namespace, namespace):
+            out["spec"]["config"] = json.dumps(parsed, separators=(",", ":"))
+    return out
+
+
+def _rewrite_nad_names(node, old_ns, new_ns) -> bool:
+    changed = False
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "netAttachDefName" and isinstance(value, str) and value.startswith(old_ns + "/"):
+                node[key] = new_ns + value[len(old_ns):]
+                changed = True
+            else:
+                changed = _rewrite_nad_names(value, old_ns, new_ns) or changed
+    elif isinstance(node, list):
+        for item in node:
+            changed = _rewrite_nad_names(item, old_ns, new_ns) or changed
+    return changed
+
+
+def secret_for_target(secret: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None) -> dict:
+    """The Secret copy `run` creates (read at run time; plans never hold its data)."""
+    return for_target(secret, namespace, move_id, source_namespace)
+
+
+def configmap_for_target(cm: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None) -> dict:
+    return for_target(cm, namespace, move_id, source_namespace)
+
+
+def serviceaccount_for_target(sa: dict, namespace: str, *, source_namespace: str,
+                              move_id: Optional[str] = None) -> dict:
+    """A ServiceAccount without its token Secrets: tokens are bound to the account's namespace and uid."""
+    out = for_target(sa, namespace, move_id, source_namespace)
+    out.pop("secrets", None)
+    return out
+
+
+def networkpolicy_for_target(np: dict, namespace: str, *, source_namespace: str,
+                             move_id: Optional[str] = None) -> dict:
+    return for_target(np, namespace, move_id, source_namespace)
+
+
+def instancetype_for_target(obj: dict, namespace: str, *, source_namespace: str,
+                            move_id: Optional[str] = None) -> dict:
+    """A namespaced VirtualMachineInstancetype or VirtualMachinePreference."""
+    return for_target(obj, namespace, move_id, source_namespace)
+
+
+def controller_revision_for_target(cr: dict, namespace: str, *, source_namespace: str,
+                                   move_id: Optional[str] = None) -> dict:
+    """An instancetype/preference revision; `run` gives it the new VM as owner once the VM exists (§3.7)."""
+    return for_target(cr, namespace, move_id, source_namespace)
+
+
+def namespace_manifest(name: str, move_id: Optional[str] = None, labels: Optional[dict] = None) -> dict:
+    md = {"name": name}
+    all_labels = dict(labels or {})
+    if move_id:
+        all_labels[MOVE_ID_LABEL] = move_id
+    if all_labels:
+        md["labels"] = all_labels
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": md}
+
+
+# The function that turns each dependency kind into its target copy.
+FOR_KIND = {
+    "Secret": secret_for_target,
+    "ConfigMap": configmap_for_target,
+    "ServiceAccount": serviceaccount_for_target,
+    "NetworkAttachmentDefinition": nad_for_target,
+    "VirtualMachineInstancetype": instancetype_for_target,
+    "VirtualMachinePreference": instancetype_for_target,
+    "ControllerRevision": controller_revision_for_target,
+    "NetworkPolicy": networkpolicy_for_target,
+    "Service": service_for_target,
+}
