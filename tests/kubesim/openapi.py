@@ -1,8 +1,9 @@
-"""A minimal OpenAPI v3 surface: the index and one document per group-version listing each kind's PATCH operation
+"""A minimal OpenAPI surface: the index and one document per group-version listing each kind's PATCH operation
 with its query parameters.  kubectl reads it to learn that the server validates fields itself (fieldValidation), so
 ``kubectl apply``/``create`` send ``fieldValidation=Strict`` instead of downloading schemas to validate locally."""
 
 import hashlib
+import json
 
 _PARAMS = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
            for n in ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")]
@@ -38,3 +39,25 @@ def group_version_doc(registry, group, version):
                                  "responses": {"200": {"description": "OK"}}}}
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.4"}, "paths": paths,
             "components": {"schemas": {}}}
+
+
+# OpenAPI v2 with no definitions: kubectl's client-side validation (used for kinds the v3 check does not cover, such
+# as v1 List) then finds no schema for a kind and skips it, leaving validation to the server.  kubectl asks for the
+# gnostic protobuf encoding; fields: Document.swagger = 1, Document.info = 2 (Info.title = 1, Info.version = 2),
+# Document.paths = 8.
+V2_PROTOBUF_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _pb_string(field, value):
+    data = value.encode()
+    return bytes([(field << 3) | 2, len(data)]) + data
+
+
+def v2_protobuf():
+    info = _pb_string(1, "Kubernetes") + _pb_string(2, "v1.32.4")
+    return _pb_string(1, "2.0") + bytes([(2 << 3) | 2, len(info)]) + info + bytes([(8 << 3) | 2, 0])
+
+
+def v2_json():
+    return json.dumps({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.4"}, "paths": {},
+                       "definitions": {}}).encode()

@@ -243,6 +243,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return 200
         if path.startswith("/openapi/v3"):
             return self._openapi(path)
+        if path == "/openapi/v2":
+            if "protobuf" in (self.headers.get("Accept") or ""):
+                self._send_bytes(200, openapi.v2_protobuf(), openapi.V2_PROTOBUF_TYPE)
+            else:
+                self._send_bytes(200, openapi.v2_json())
+            return 200
         if path.startswith("/openapi"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         route = parse_path(self.sim.registry, path)
