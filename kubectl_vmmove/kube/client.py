@@ -92,7 +92,7 @@ def build_configuration(resolved: Resolved):
     except k8s_config.ConfigException as err:
         raise errors.ApiError(f"invalid kubeconfig for context \"{resolved.context_name}\": {err}") from None
     user = resolved.config["users"][0]["user"]
-    has_credentials = cfg.api_key.get("authorization") or cfg.cert_file or user.get("username")
+    has_credentials = cfg.api_key or cfg.cert_file or user.get("username")
     if user.get("exec") and not has_credentials:
         command = user["exec"].get("command", "?")
         raise errors.Unauthorized(
@@ -128,7 +128,8 @@ class Api:
         h["User-Agent"] = f"kubectl-vmmove/{__version__}"
         if content_type:
             h["Content-Type"] = content_type
-        token = self._cfg.get_api_key_with_prefix("authorization")  # runs the exec/OIDC refresh hook when due
+        # Runs the exec/OIDC refresh hook when due. Newer clients key the token "BearerToken", older "authorization".
+        token = self._cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
         if token:
             h["Authorization"] = token
         elif self._cfg.username:
