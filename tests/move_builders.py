@@ -254,3 +254,54 @@ def schema_errors(obj):
     except kubernetes_validate.ValidationError as err:
         problems.append(str(err).split("\n")[0])
     return problems
+
+
+def render_template(template, **params):
+    """The objects of an OpenShift Template with ${X} / ${{X}} replaced: given params, else the parameter's value,
+    else a fixed stand-in for `generate: expression` parameters."""
+    import json
+    import re
+
+    values = {}
+    for p in template.get("parameters") or ():
+        values[p["name"]] = params.get(p["name"], p.get("value", f"{p['name'].lower().replace('_', '-')}-x1"))
+    values.update(params)
+    text = json.dumps(template.get("objects") or [])
+    text = re.sub(r'"\$\{\{(\w+)\}\}"', lambda m: json.dumps(_typed(values[m.group(1)])), text)
+    text = re.sub(r"\$\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
+    return json.loads(text)
+
+
+def _typed(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def fixture_vm(rel, index=0, name=None, namespace="src", **params):
+    """The `index`-th VirtualMachine of a fixture (Templates rendered), as the server returns it from the v1 API."""
+    objs = []
+    for obj in load_fixture(rel):
+        if obj.get("kind") == "Template":
+            objs += render_template(obj, **params)
+        else:
+            objs.append(obj)
+    vms = [o for o in objs if o.get("kind") == "VirtualMachine"]
+    vm = _prune_nulls(copy.deepcopy(vms[index]))
+    vm.setdefault("metadata", {})
+    if name or not vm["metadata"].get("name"):
+        vm["metadata"]["name"] = name or "partial-vm"
+    vm["metadata"].pop("namespace", None)
+    if vm.get("apiVersion") == "kubevirt.io/v1alpha3":
+        vm["apiVersion"] = "kubevirt.io/v1"     # the server serves v1alpha3 and v1 with one schema
+    return served(vm, namespace)
+
+
+def _prune_nulls(node):
+    """The API server drops null values of non-nullable CRD fields before storing (structural schema pruning)."""
+    if isinstance(node, dict):
+        return {k: _prune_nulls(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_prune_nulls(v) for v in node]
+    return node

@@ -200,22 +200,22 @@ def claim_references(vm) -> List[Tuple[str, str, str, str]]:
             out.append((name, "dataVolumeTemplate", _volume_for(vm, name), name))
     for vol in _template_spec(vm).get("volumes") or ():
         vname = vol.get("name", "")
+        found = []
         if isinstance(vol.get("dataVolume"), dict):
-            claim, role = vol["dataVolume"].get("name"), "dataVolume"
-            if vol["dataVolume"].get("hotpluggable"):
-                role = "hotplug"
-        elif isinstance(vol.get("persistentVolumeClaim"), dict):
-            claim = vol["persistentVolumeClaim"].get("claimName")
-            role = "hotplug" if vol["persistentVolumeClaim"].get("hotpluggable") else "persistentVolumeClaim"
-        elif isinstance(vol.get("memoryDump"), dict):
-            claim, role = vol["memoryDump"].get("claimName"), "memoryDump"
-        else:
-            continue
-        if not claim or claim in seen:
-            continue
-        seen.add(claim)
-        out.append((claim, "dataVolumeTemplate" if claim in templates else role, vname,
-                    claim if role in ("dataVolume",) or claim in templates else ""))
+            role = "hotplug" if vol["dataVolume"].get("hotpluggable") else "dataVolume"
+            found.append((vol["dataVolume"].get("name"), role, True))
+        if isinstance(vol.get("persistentVolumeClaim"), dict):
+            pvc = vol["persistentVolumeClaim"]
+            found.append((pvc.get("claimName"), "hotplug" if pvc.get("hotpluggable") else "persistentVolumeClaim",
+                          False))
+        if isinstance(vol.get("memoryDump"), dict):
+            found.append((vol["memoryDump"].get("claimName"), "memoryDump", False))
+        for claim, role, is_dv in found:
+            if not claim or claim in seen:
+                continue
+            seen.add(claim)
+            out.append((claim, "dataVolumeTemplate" if claim in templates else role, vname,
+                        claim if is_dv or claim in templates else ""))
     return out
 
 

@@ -20,6 +20,9 @@ SOURCE, TARGET, CLUSTER = "source", "target", "cluster"
 # as metadata only; `run` reads the one object it copies at the time it copies it.
 METADATA_ONLY = {kinds.SECRET.kind, kinds.CONFIGMAP.kind}
 
+# Namespaced kinds read across all namespaces (the KubeVirt CR lives in the operator's namespace).
+LISTED_CLUSTER_WIDE = {kinds.KUBEVIRT.kind}
+
 # limit=0 asks for the whole list in one response: the request count must not grow with the number of VMs.
 ONE_PAGE = 0
 
@@ -65,7 +68,9 @@ class Inventory:
         for kind in kinds.all_kinds():
             if kind.kind in inv.not_served:
                 continue
-            if kind.namespaced:
+            if kind.kind in LISTED_CLUSTER_WIDE:
+                inv.put(kind, CLUSTER, [])
+            elif kind.namespaced:
                 inv.put(kind, SOURCE, [])
                 if target:
                     inv.put(kind, TARGET, [])
@@ -83,7 +88,7 @@ class Inventory:
                     inv.target_namespace = obj
                 inv.lists[(kind.kind, CLUSTER)].append(obj)
                 continue
-            if not kind.namespaced:
+            if not kind.namespaced or kind.kind in LISTED_CLUSTER_WIDE:
                 inv.lists[(kind.kind, CLUSTER)].append(obj)
                 continue
             ns = obj["metadata"].get("namespace") or source
@@ -143,19 +148,23 @@ def read_source_namespace(api, source) -> Optional[dict]:
 
 
 def collect_vms(api, source) -> Inventory:
-    """Phase 1: the source namespace and its VMs, enough to check the selection before reading anything else."""
+    """Phase 1: the source VMs, enough to check the selection before reading anything else."""
+    from ..kube import errors as kerr
+
     inv = Inventory(source=source)
-    inv.source_namespace = read_source_namespace(api, source)
     if not api.serves(kinds.VM):
         raise UserError('the server does not serve virtualmachines.kubevirt.io; is KubeVirt installed? '
                         '("kubectl api-resources --api-group=kubevirt.io" lists what it serves)')
-    from ..kube import errors as kerr
-
     try:
         inv.put(kinds.VM, SOURCE, api.list(kinds.VM, namespace=source, limit=ONE_PAGE).items)
     except kerr.Forbidden as err:
         raise UserError(f"{err.message}; assess and plan need to list VirtualMachines in the source namespace") \
             from None
+    if inv.of(kinds.VM):
+        inv.source_namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": source}}
+    else:
+        # A list in a namespace that does not exist is empty, not an error: ask, to tell a typo from "no VMs".
+        inv.source_namespace = read_source_namespace(api, source)
     return inv
 
 

@@ -99,8 +99,7 @@ def _target_kinds(graph, opts) -> List[kinds.Kind]:
             continue
         if kind_name in present:
             out.append(kinds.by_kind(kind_name))
-    if opts.strategy == "clone":
-        out.append(kinds.DATAVOLUME)
+    # No DataVolume list: a clone's DataVolume and its claim share the name, so the claim list finds conflicts.
     return out
 
 

@@ -425,7 +425,8 @@ def vm_state(ctx) -> List[dict]:
         status = vm.get("status") or {}
         subject = ("VirtualMachine", name, ctx.src)
         if vm["metadata"].get("deletionTimestamp"):
-            out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted', "", *subject))
+            out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
+                               "wait until it is gone; there is nothing left to move", *subject))
         if is_running(vm):
             out.append(finding("warning", "VmRunning",
                                f'VM "{name}" is {status.get("printableStatus", "running")}; run stops it: about '

@@ -1,0 +1,209 @@
+"""The dependency graph: every reference kind, found from one list per kind, with shared detection, for every VM
+in the shared upstream fixtures."""
+
+import pytest
+
+from kubectl_vmmove.kube import kinds
+from kubectl_vmmove.move import graph, inventory, plan, preflight
+from tests import move_builders as b
+
+# fixture, VM index, template params, expected {claims, Secret, ConfigMap, ...}
+FIXTURE_VMS = [
+    ("upstream-examples/vm-cirros.yaml", 0, {}, {}),
+    ("upstream-examples/vm-alpine-datavolume.yaml", 0, {}, {"claims": ["alpine-dv"]}),
+    ("upstream-examples/vm-alpine-multipvc.yaml", 0, {}, {"claims": ["disk-alpine", "disk-custom"]}),
+    ("upstream-examples/vm-windows-clarge-windows.yaml", 0, {},
+     {"claims": ["disk-windows"], "VirtualMachineInstancetype": ["clarge"], "VirtualMachinePreference": ["windows"]}),
+    ("upstream-examples/vm-cirros-cluster-csmall.yaml", 0, {}, {"cluster": [("VirtualMachineClusterInstancetype",
+                                                                             "cluster-csmall")]}),
+    ("upstream-examples/vm-cirros-sidecar-hook-configmap.yaml", 0, {}, {"ConfigMap": ["my-config-map"]}),
+    ("upstream-examples/apitesting-vm-every-field.yaml", 0, {},
+     {"claims": ["nameValue", "claimNameValue"], "Secret": ["nameValue", "secretNameValue", "imagePullSecretValue"],
+      "ConfigMap": ["nameValue"], "ServiceAccount": ["serviceAccountNameValue"],
+      "NetworkAttachmentDefinition": ["networkNameValue"], "ControllerRevision": ["revisionNameValue"],
+      "cluster": [("kindValue", "nameValue"), ("kindValue", "nameValue")]}),
+    ("upstream-examples/vm-template-fedora.openshift-template.yaml", 0, {"NAME": "fedora1"}, {}),
+    ("user-guide/vm-persistent-tpm.fragment.yaml", 0, {}, {"claims": ["persistent-state-for-vm-7qxz2"]}),
+    ("user-guide/vm-dv-template-storage-api.yaml", 0, {}, {"claims": ["src-dv"]}),
+    ("user-guide/vm-ignition-configdrive-v1alpha3.yaml", 0, {}, {}),
+    ("user-guide/vm-sriov-partial.yaml", 0, {}, {"external": [("default", "sriov-net")]}),
+    ("user-guide/vm-multus-macvtap-binding.yaml", 0, {}, {"NetworkAttachmentDefinition": ["macvtapnetwork"]}),
+    ("user-guide/vm-hugepages-v1alpha1-legacy.yaml", 0, {}, {}),
+    ("user-guide/vm-cirros-userdatabase64.yaml", 0, {}, {}),
+    ("user-guide/vm-accesscredentials-nocloud.yaml", 0, {}, {"Secret": ["my-pub-key"]}),
+    ("common-templates/template-rhel9-server-small.yaml", 0, {"NAME": "rhel9-a"}, {"claims": ["rhel9-a"]}),
+    ("common-templates/template-windows11-desktop-medium.yaml", 0, {"NAME": "win11-a"},
+     {"claims": ["win11-a", "persistent-state-for-win11-a-abcde"]}),
+    ("cdi/vm-dv-v1alpha3.yaml", 0, {}, {"claims": ["cirros-dv"]}),
+    ("velero-plugin-fixtures/vm-with-different-volume-types.yaml", 0, {},
+     {"claims": ["test-dv"], "Secret": ["test-secret"], "ConfigMap": ["test-configmap"],
+      "ServiceAccount": ["default"]}),
+    ("velero-plugin-fixtures/vm-with-access-credentials.yaml", 0, {},
+     {"claims": ["test-dv"], "Secret": ["test-access-credentials-secret"]}),
+    ("velero-plugin-fixtures/vm-with-dv-and-dvtemplate.yaml", 0, {}, {"claims": ["test-dv-template", "test-dv"]}),
+    ("velero-plugin-fixtures/vm-with-pvc.yaml", 0, {}, {"claims": ["test-pvc"]}),
+    ("oadp-e2e/cirros-test-list.yaml", 0, {}, {"claims": ["cirros-test-disk"]}),
+    ("oadp-e2e/fedora-todolist-list.yaml", 0, {}, {"claims": ["fedora-todolist-disk"]}),
+]
+
+_MAKERS = {"Secret": b.secret, "ConfigMap": b.configmap, "ServiceAccount": b.serviceaccount,
+           "NetworkAttachmentDefinition": b.nad}
+
+
+def _world(vm, expected):
+    """The VM plus every object it refers to, as a cluster would hold them."""
+    objs = b.storage_basics() + [vm]
+    name = vm["metadata"]["name"]
+    for claim in expected.get("claims", []):
+        labels = {"persistent-state-for": name} if claim.startswith("persistent-state-for-") else None
+        objs.append(b.pvc(claim, labels=labels))
+    for kind, maker in _MAKERS.items():
+        objs += [maker(n) for n in expected.get(kind, [])]
+    for n in expected.get("VirtualMachineInstancetype", []):
+        objs.append(b.served(b.load_fixture("upstream-examples/instancetype-clarge.yaml")[0], "src"))
+    for n in expected.get("VirtualMachinePreference", []):
+        objs.append(b.served(b.load_fixture("upstream-examples/preference-windows.yaml")[0], "src"))
+    for n in expected.get("ControllerRevision", []):
+        objs.append(b.served({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": n},
+                              "data": {"spec": {}}, "revision": 1}, "src"))
+    for ns, n in expected.get("external", []):
+        objs.append(b.nad(n, ns=ns))
+    return objs
+
+
+@pytest.mark.parametrize("rel,index,params,expected", FIXTURE_VMS, ids=[f[0].split("/")[-1] for f in FIXTURE_VMS])
+def test_every_fixture_vm_is_graphed_and_planned(rel, index, params, expected):
+    vm = b.fixture_vm(rel, index, **params)
+    if rel.endswith("vm-persistent-tpm.fragment.yaml"):
+        vm["metadata"]["name"] = "vm"
+    name = vm["metadata"]["name"]
+    inv = inventory.Inventory.from_objects(_world(vm, expected), "src", "dst")
+    g = graph.build(inv, [name])
+    node = g.nodes[name]
+    assert [d.claim for d in node.disks] == expected.get("claims", [])
+    for kind in graph.DEPENDENCY_KINDS:
+        assert node.deps.get(kind, []) == expected.get(kind, []), kind
+    assert node.external_nads == expected.get("external", [])
+    assert node.cluster_instancetypes == expected.get("cluster", [])
+    assert node.missing == []
+
+    doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="fx1"))
+    preflight.run(inv, g, doc)
+    codes = {f["code"] for f in doc["status"]["findings"]}
+    assert not codes & {"MissingDependency", "ClaimMissing", "NadMissing"}
+    entry = doc["spec"]["vms"][0]
+    steps = entry["steps"]
+    assert steps[0]["action"] == "stop" and steps[-1]["action"] in ("create", "start", "set-owner",
+                                                                    "set-run-strategy")
+    clones = [s["name"] for s in steps if s["action"] == "clone"]
+    assert clones == expected.get("claims", [])
+    # The API round-trip fixture is fuzzer output (camel-case names, every union member set): not a valid VM.
+    if vm["apiVersion"] == "kubevirt.io/v1" and "template" in vm["spec"] and "apitesting" not in rel:
+        for obj in plan.target_manifests(doc):
+            assert b.schema_errors(obj) == [], (obj["kind"], obj["metadata"]["name"])
+
+
+def test_legacy_v1alpha1_shape_does_not_crash_and_has_nothing_to_move():
+    vm = b.fixture_vm("user-guide/vm-hugepages-v1alpha1-legacy.yaml")
+    inv = inventory.Inventory.from_objects([vm], "src", "dst")
+    node = graph.build(inv, ["myvm"]).nodes["myvm"]
+    assert node.disks == [] and node.deps == {}
+
+
+def test_persistent_state_claim_is_found_by_label_or_legacy_name():
+    vm = b.vm("tpm-vm", disks=["root"])
+    objs = [vm, b.pvc("root"), b.pvc("persistent-state-for-tpm-vm-x7k2p", labels={"persistent-state-for": "tpm-vm"}),
+            b.pvc("persistent-state-for-other-abcde", labels={"persistent-state-for": "other"})]
+    node = graph.build(inventory.Inventory.from_objects(objs, "src"), ["tpm-vm"]).nodes["tpm-vm"]
+    assert [(d.claim, d.role) for d in node.disks] == [("root", "persistentVolumeClaim"),
+                                                       ("persistent-state-for-tpm-vm-x7k2p", "persistentState")]
+    legacy = [vm, b.pvc("root"), b.pvc("persistent-state-for-tpm-vm")]
+    node = graph.build(inventory.Inventory.from_objects(legacy, "src"), ["tpm-vm"]).nodes["tpm-vm"]
+    assert node.disks[-1].claim == "persistent-state-for-tpm-vm" and node.disks[-1].role == "persistentState"
+
+
+def test_hotplug_memory_dump_and_owned_datavolumes_are_disks():
+    vm = b.vm("h", disks=["root"], volumes=[
+        {"name": "hp", "persistentVolumeClaim": {"claimName": "extra", "hotpluggable": True}},
+        {"name": "dump", "memoryDump": {"claimName": "dump-pvc"}}])
+    owned = b.dv("scratch", owner=b.owner_ref(vm))
+    objs = [vm, b.pvc("root"), b.pvc("extra"), b.pvc("dump-pvc"), owned, b.pvc("scratch")]
+    node = graph.build(inventory.Inventory.from_objects(objs, "src"), ["h"]).nodes["h"]
+    assert [(d.claim, d.role) for d in node.disks] == [("root", "persistentVolumeClaim"), ("extra", "hotplug"),
+                                                       ("dump-pvc", "memoryDump"), ("scratch", "dataVolume")]
+
+
+def test_pvc_owned_by_a_datavolume_links_the_datavolume():
+    vm = b.vm("v", disks=["root"])
+    d = b.dv("root")
+    objs = [vm, d, b.pvc("root", owner=b.owner_ref(d))]
+    disk = graph.build(inventory.Inventory.from_objects(objs, "src"), ["v"]).nodes["v"].disks[0]
+    assert disk.datavolume == "root" and disk.dv is not None and disk.size == 10 * 2 ** 30
+
+
+def _sharing_world():
+    ci = {"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "common-ci"}}}
+    web1 = b.vm("web1", disks=["web1-root"], volumes=[ci], template_labels={"app": "web", "vm": "web1"})
+    web2 = b.vm("web2", disks=["web2-root"], volumes=[ci], template_labels={"app": "web", "vm": "web2"})
+    db = b.vm("db", disks=["db-root"], volumes=[{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "db-ci"}}}],
+              template_labels={"app": "db"})
+    return [web1, web2, db, b.pvc("web1-root"), b.pvc("web2-root"), b.pvc("db-root"), b.secret("common-ci"),
+            b.secret("db-ci"), b.service("web", {"app": "web"}), b.service("web1-ssh", {"vm": "web1"}),
+            b.service("db", {"app": "db"}), b.networkpolicy("all", {}),
+            b.networkpolicy("web-only", {"matchLabels": {"app": "web"}}),
+            b.networkpolicy("db-only", {"matchExpressions": [{"key": "app", "operator": "In", "values": ["db"]}]})]
+
+
+def test_dependency_used_by_a_staying_vm_is_shared():
+    inv = inventory.Inventory.from_objects(_sharing_world(), "src", "dst")
+    g = graph.build(inv, ["web1"])
+    node = g.nodes["web1"]
+    assert node.deps["Secret"] == ["common-ci"]
+    assert node.deps["Service"] == ["web", "web1-ssh"]
+    assert node.deps["NetworkPolicy"] == ["all", "web-only"]
+    assert g.staying_users("Secret", "common-ci") == ["web2"]
+    assert g.is_shared("Service", "web") and not g.is_shared("Service", "web1-ssh")
+    assert g.staying_users("NetworkPolicy", "all") == ["db", "web2"]
+    entries = {(e["kind"], e["name"]): e for e in graph.dependency_entries(g, node)}
+    assert entries[("Secret", "common-ci")]["sharedWith"] == ["web2"]
+    assert "sharedWith" not in entries[("Service", "web1-ssh")]
+
+
+def test_dependency_used_only_by_moving_vms_is_not_shared():
+    inv = inventory.Inventory.from_objects(_sharing_world(), "src", "dst")
+    g = graph.build(inv, ["web1", "web2"])
+    assert not g.is_shared("Secret", "common-ci") and not g.is_shared("Service", "web")
+    assert g.is_shared("NetworkPolicy", "all")           # db stays
+    assert not g.is_shared("NetworkPolicy", "web-only")
+
+
+def test_missing_references_are_reported_not_dropped():
+    vm = b.vm("m", disks=["gone"], volumes=[{"name": "s", "secret": {"secretName": "nope"}},
+                                            {"name": "c", "configMap": {"name": "cm-nope"}}])
+    node = graph.build(inventory.Inventory.from_objects([vm], "src"), ["m"]).nodes["m"]
+    assert sorted(node.missing) == [("ConfigMap", "cm-nope", "volume c"), ("PersistentVolumeClaim", "gone",
+                                                                           "volume gone"),
+                                    ("Secret", "nope", "volume s")]
+
+
+def test_snapshots_and_exports_are_attached_to_their_vm():
+    vm = b.vm("s", disks=["root"])
+    snap = b.served({"apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": "VirtualMachineSnapshot",
+                     "metadata": {"name": "snap1"}, "spec": {"source": {"apiGroup": "kubevirt.io",
+                                                                        "kind": "VirtualMachine", "name": "s"}}}, "src")
+    export = b.served({"apiVersion": "export.kubevirt.io/v1beta1", "kind": "VirtualMachineExport",
+                       "metadata": {"name": "exp1"}, "spec": {"source": {"apiGroup": "", "kind":
+                                                                          "PersistentVolumeClaim", "name": "root"}}},
+                      "src")
+    node = graph.build(inventory.Inventory.from_objects([vm, b.pvc("root"), snap, export], "src"), ["s"]).nodes["s"]
+    assert node.snapshots == ["snap1"] and node.exports == ["exp1"]
+
+
+def test_kinds_needed_follow_what_the_vms_use():
+    plain = b.vm("p", disks=["root"])
+    need = {k.kind for k in graph.kinds_needed([plain])}
+    assert "Secret" not in need and "NetworkAttachmentDefinition" not in need and "DataVolume" not in need
+    assert {"PersistentVolumeClaim", "Service", "NetworkPolicy"} <= need
+    rich = b.fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
+    need = {k.kind for k in graph.kinds_needed([rich])}
+    assert {"DataVolume", "Secret", "ConfigMap", "ServiceAccount"} <= need
