@@ -155,15 +155,20 @@ def _restore_frozen_environment():
 
 
 def _configure_logging(verbosity: int):
+    """Our own logger on the current stderr (kubectl's -v levels); the root logger is left to the embedding host."""
     level = logging.WARNING
     if verbosity >= 6:
         level = logging.DEBUG
     elif verbosity >= 4:
         level = logging.INFO
-    logging.basicConfig(level=level, format="%(levelname).1s %(name)s] %(message)s", stream=sys.stderr)
-    if verbosity < 8:
-        # urllib3 logs every connection at DEBUG; request bodies only at the kubectl level that shows them.
-        logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logger = logging.getLogger("kubectl_vmmove")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname).1s %(name)s] %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def main(argv=None) -> int:

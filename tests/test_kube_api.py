@@ -272,3 +272,39 @@ def test_yaml_output_reads_back_identically_in_kubectl(kubesim, tmp_path):
     back = json.loads(result.stdout)
     assert back["data"] == YAML_CASES
     assert back["metadata"]["labels"] == {"flag": "y"}
+
+
+def _exec_kubeconfig(sim, tmp_path, script_body):
+    plugin = tmp_path / "get-token"
+    plugin.write_text("#!/bin/sh\n" + script_body)
+    plugin.chmod(0o755)
+    cfg = tmp_path / "exec.yaml"
+    cfg.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"contexts:\n- name: c\n  context: {{cluster: k, user: sso, namespace: default}}\n"
+        f"clusters:\n- name: k\n  cluster: {{server: '{sim.url}', insecure-skip-tls-verify: true}}\n"
+        "users:\n- name: sso\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        "      command: ./get-token\n      interactiveMode: Never\n")
+    return str(cfg)
+
+
+def test_exec_credential_plugins_supply_the_token(kubesim, tmp_path, capsys):
+    body = ('echo \'{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
+            f'"status": {{"token": "{kubesim.admin_token}"}}}}\'\n')
+    cfg = _exec_kubeconfig(kubesim, tmp_path, body)
+    assert cli.main(["version", "--kubeconfig", cfg, "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["serverVersion"]["gitVersion"].startswith("v1.")
+
+
+def test_failing_exec_plugin_is_a_clear_error(kubesim, tmp_path, capsys):
+    cfg = _exec_kubeconfig(kubesim, tmp_path, "echo 'login required' >&2\nexit 1\n")
+    assert cli.main(["version", "--kubeconfig", cfg]) == 1
+    err = capsys.readouterr().err
+    assert "exec credential plugin" in err and "get-token" in err and "Traceback" not in err
+
+
+def test_verbose_logs_show_api_requests_on_stderr(kubesim, capsys):
+    assert cli.main(["version", "--kubeconfig", kubesim.kubeconfig_path, "--v=6"]) == 0
+    out, err = capsys.readouterr()
+    assert "GET " + kubesim.url + "/version 200" in err
+    assert "GET" not in out

@@ -113,6 +113,11 @@ class Api:
         self._cfg = configuration or build_configuration(resolved)
         # The generated client's REST object builds the urllib3 pool with the kubeconfig's TLS material.
         self._pool = RESTClientObject(self._cfg).pool_manager
+        if not self._cfg.verify_ssl:
+            # The user asked for --insecure-skip-tls-verify; kubectl does not nag on every request, nor do we.
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._base = self._cfg.host.rstrip("/")
         self._timeout = resolved.request_timeout
         self._served: Optional[Dict[str, set]] = None
