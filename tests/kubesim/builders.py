@@ -82,10 +82,13 @@ def data_volume(name, namespace, size="10Gi", source=None, storage_class=None, a
 
 
 def clone_data_volume(name, namespace, source_namespace, source_name, size=None, storage_class=None,
-                      annotations=None):
-    """A DataVolume cloning ``source_namespace/source_name`` (size omitted: CDI takes the source's)."""
+                      annotations=None, **kw):
+    """A DataVolume cloning ``source_namespace/source_name`` (size omitted: CDI takes the source's).
+
+    Without ``volume_mode``/``access_modes`` CDI takes the first claim property set of the target's
+    StorageProfile, which is not necessarily the source's volume mode (and then falls back to host copy)."""
     return data_volume(name, namespace, size, {"pvc": {"namespace": source_namespace, "name": source_name}},
-                       storage_class, annotations)
+                       storage_class, annotations, **kw)
 
 
 def secret(name, namespace, string_data, type_="Opaque", labels=None):

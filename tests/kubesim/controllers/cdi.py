@@ -187,7 +187,7 @@ class CDIController(Reconciler):
         if rkey in (SC, VSC):
             return [(PROFILE, "", "*")] + self._unfinished()
         if rkey == PROFILE:
-            return self._unfinished()
+            return [(PROFILE, "", "*")] + self._unfinished()
         if rkey == CDI_CR:
             return [(CDI_CR, "", name)] + self._unfinished()
         return self._unfinished()

@@ -172,7 +172,7 @@ class CDIAdmission:
         if ref and ref.get("kind") != "DataSource":
             raise webhook_denied(VALIDATE_WEBHOOK, f" Unsupported sourceRef kind {ref.get('kind')}, currently only "
                                                    f"DataSource is supported")
-        if not spec.get("pvc") and not spec.get("storage"):
+        if "pvc" not in spec and "storage" not in spec:
             raise webhook_denied(VALIDATE_WEBHOOK, " Missing Data volume PVC")
 
     def _admit_transfer(self, op, ot, old):

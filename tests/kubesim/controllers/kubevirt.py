@@ -142,6 +142,7 @@ class VirtualMachineController(Reconciler):
     name = "kubevirt-vm"
     component = "virtualmachine-controller"
     watches = (VM, VMI, DV, PVC)
+    retry_seconds = 10.0
 
     def __init__(self, sim, rng):
         super().__init__(sim)
@@ -269,6 +270,9 @@ class VirtualMachineController(Reconciler):
         vm = self.peek(VM, ns, name)
         if vm is None:
             return True
+        if sync_err is not None:
+            # A failed sync is retried with backoff, as the work queue's rate limiter does.
+            self.requeue_after(key, self.retry_seconds, now)
         changed |= self._update_status(vm, self.peek(VMI, ns, name), sync_err, now)
         return changed
 
