@@ -243,6 +243,31 @@ def test_existing_token(capsys, fake):
     assert names(json.loads(out)["resources"]["servers"]) == ["db-01", "web-01", "web-02"]
 
 
+def test_tls_and_region_settings_merge_like_the_openstack_cli(monkeypatch, tmp_path):
+    from kubectl_vmmove.errors import UserError
+    from kubectl_vmmove.openstack.connection import load_config
+
+    auth = {"auth_url": "https://keystone.example.com:5000/v3", "username": "u", "password": "p",
+            "project_name": "x", "user_domain_name": "Default", "project_domain_name": "Default"}
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {
+        "selfsigned": {"auth": auth, "verify": False},
+        "private-ca": {"auth": auth, "cacert": "/etc/ssl/cloud-ca.pem", "region_name": "RegionTwo"}}}))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    # clouds.yaml's verify: false survives when --insecure is not given
+    assert load_config({"os_cloud": "selfsigned"}).get_requests_verify_args()[0] is False
+    private = load_config({"os_cloud": "private-ca"})
+    assert private.get_requests_verify_args()[0] == "/etc/ssl/cloud-ca.pem"
+    assert private.region_name == "RegionTwo"
+    assert load_config({"os_cloud": "private-ca", "os_cacert": "/tmp/other.pem"}).get_requests_verify_args()[0] \
+        == "/tmp/other.pem"
+    with pytest.warns(Warning):  # openstacksdk warns that a CA bundle and --insecure contradict each other
+        assert load_config({"os_cloud": "private-ca", "insecure": True}).get_requests_verify_args()[0] is False
+    assert load_config({"os_cloud": "private-ca", "os_interface": "internal"}).get_interface() == "internal"
+    with pytest.raises(UserError, match="RegionNine is not a valid region name for cloud private-ca"):
+        load_config({"os_cloud": "private-ca", "os_region_name": "RegionNine"})
+
+
 # --------------------------------------------------------------------------------------------------- behaviour
 
 
@@ -324,6 +349,15 @@ def test_service_missing_from_catalog_is_a_warning(capsys):
     assert names(doc["resources"]["servers"]) == ["db-01", "web-01", "web-02"]
 
 
+def test_own_project_from_auth_projects_when_keystone_refuses_it(capsys):
+    with FakeOpenStack(own_project_readable=False) as cloud:
+        code, out, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS)
+    assert code == 0, err
+    doc = yaml.safe_load(out)
+    assert [p["name"] for p in doc["resources"]["projects"]] == ["demo"]
+    assert any("GET /v3/auth/projects" in w for w in doc["warnings"])
+
+
 def test_no_secret_reaches_the_document_or_the_terminal(capsys, fake, tmp_path):
     code, out, err = export(capsys, fake, "--os-auth-url", fake.auth_url, *ADMIN_FLAGS, "--all-projects")
     assert code == 0
@@ -402,6 +436,16 @@ def test_unknown_cloud_name(capsys):
     code, _, err = export(capsys, None, "--os-cloud", "nosuchcloud")
     assert code == 1
     assert err.startswith("error: OpenStack configuration: ") and "nosuchcloud" in err and "clouds.yaml" in err
+
+
+def test_server_error_mid_export_is_a_clean_error_and_writes_nothing(capsys, tmp_path):
+    with FakeOpenStack(faults={"/os-server-groups": 500}) as cloud:
+        code, out, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS, "-f", "x.yaml")
+        url = f"{cloud.url}/compute/v2.1/os-server-groups"
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1] == (f"error: compute: GET {url} failed with HTTP 500: injected fault for "
+                                    "/os-server-groups")
+    assert not (tmp_path / "x.yaml").exists()
 
 
 def test_all_projects_needs_admin(capsys, fake, tmp_path):

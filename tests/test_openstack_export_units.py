@@ -1,6 +1,7 @@
 """The exporter's pure pieces: secrets, paging links, references, flags, output choices, the private file write."""
 
 import datetime
+import io
 import os
 import stat
 
@@ -104,3 +105,15 @@ def test_progress_lines(tmp_path):
         progress("flavors", 1, True)
         stream.seek(0)
         assert stream.read() == "servers: 4\nflavors: 1\n"
+
+
+def test_progress_updates_in_place_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = cli_export.Progress(stream)
+    progress("servers", 500, False)
+    progress("servers", 730, True)
+    assert stream.getvalue() == "\rservers: 500\rservers: 730\n"

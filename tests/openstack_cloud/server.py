@@ -58,15 +58,19 @@ class FakeOpenStack:
 
     Options: `page_size` is every service's maximum page (like nova's osapi_max_limit), so listings page even when
     the client asks for more; `services` limits the catalog; `fip_port_forwardings_inline` mimics neutron with or
-    without the floating-ip-port-forwarding-detail extension.
+    without the floating-ip-port-forwarding-detail extension; `own_project_readable` False is keystone's older
+    policy where a member may not GET its own project; `faults` maps a path fragment to an HTTP status to answer.
     """
 
     def __init__(self, cloud=None, page_size=2,
-                 services=("identity", "compute", "network", "volumev3", "image"), fip_port_forwardings_inline=False):
+                 services=("identity", "compute", "network", "volumev3", "image"), fip_port_forwardings_inline=False,
+                 own_project_readable=True, faults=None):
         self.cloud = cloud or c.build_cloud()
         self.page_size = page_size
         self.services = services
         self.fip_port_forwardings_inline = fip_port_forwardings_inline
+        self.own_project_readable = own_project_readable
+        self.faults = dict(faults or {})
         self.requests = []
         self.tokens = {}
         self._httpd = None
@@ -180,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
                   "microversion": self.headers.get("OpenStack-API-Version"), "status": None}
         self.fake.requests.append(record)
         try:
+            for fragment, status in self.fake.faults.items():
+                if fragment in path:
+                    raise HttpError(status, f"injected fault for {fragment}")
             status, body, headers = self._route(method, path, raw)
         except HttpError as err:
             status, headers = err.status, {}
@@ -264,7 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/v3/projects/"):
             pid = path.split("/")[3]
             project = next((p for p in cl.projects if p["id"] == pid), None)
-            if not ctx.is_admin and (project is None or project["id"] != ctx.project["id"]):
+            if not ctx.is_admin and (project is None or project["id"] != ctx.project["id"]
+                                     or not self.fake.own_project_readable):
                 raise _forbidden("identity:get_project")
             if project is None:
                 raise HttpError(404, f"Could not find project: {pid}.")
