@@ -1,0 +1,217 @@
+"""The MovePlan document: steps per VM in order, shared dependencies, cleanup, saving, loading and staleness."""
+
+import copy
+
+import pytest
+
+from kubectl_vmmove.errors import UserError
+from kubectl_vmmove.kube import kinds
+from kubectl_vmmove.move import graph, inventory, plan, preflight
+from kubectl_vmmove.printers import dump_json, dump_yaml
+from tests import move_builders as b
+
+
+def _world():
+    ci = {"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "common-ci"}}}
+    web1 = b.vm("web1", disks=["web1-root"], volumes=[ci], template_labels={"app": "web", "vm": "web1"},
+                running=True)
+    web2 = b.vm("web2", disks=["web2-root"], volumes=[ci], template_labels={"app": "web", "vm": "web2"})
+    db = b.vm("db", disks=["db-root"], volumes=[ci], template_labels={"app": "db"})
+    return b.storage_basics() + [web1, web2, db, b.pvc("web1-root"), b.pvc("web2-root"), b.pvc("db-root"),
+                                 b.secret("common-ci"), b.service("web", {"app": "web"}),
+                                 b.service("web1-ssh", {"vm": "web1"})]
+
+
+def make(names, objs=None, **opts):
+    inv = inventory.Inventory.from_objects(objs if objs is not None else _world(), "src", "dst")
+    g = graph.build(inv, list(names))
+    doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="p1", **opts))
+    preflight.run(inv, g, doc)
+    return inv, g, doc
+
+
+def _actions(entry):
+    return [(s["action"], s["kind"], s["name"]) for s in entry["steps"]]
+
+
+def test_steps_per_vm_are_in_execution_order():
+    _, _, doc = make(["web1"])
+    vm = doc["spec"]["vms"][0]
+    assert _actions(vm) == [
+        ("stop", "VirtualMachine", "web1"), ("record-source", "VirtualMachine", "web1"),
+        ("clone", "DataVolume", "web1-root"), ("copy", "Secret", "common-ci"), ("create", "Service", "web"),
+        ("create", "Service", "web1-ssh"), ("create", "VirtualMachine", "web1"), ("start", "VirtualMachine", "web1")]
+    assert vm["steps"][0]["namespace"] == "src" and vm["steps"][-1]["namespace"] == "dst"
+    create = vm["steps"][6]
+    assert create["object"]["spec"]["runStrategy"] == "Halted"      # started only once the disks are ready
+    assert create["source"]["uid"] == vm["source"]["uid"] and create["source"]["generation"] == 1
+
+
+def test_dependency_of_several_moving_vms_is_prepared_once_and_shared_one_never_deleted():
+    _, _, doc = make(["web1", "web2"])
+    prepare = [(s["action"], s["kind"], s["name"]) for s in doc["spec"]["prepare"]]
+    assert prepare == [("copy", "Secret", "common-ci"), ("create", "Service", "web")]
+    for vm in doc["spec"]["vms"]:
+        assert ("copy", "Secret", "common-ci") not in _actions(vm)
+    deleted = [(s["kind"], s["name"]) for v in doc["spec"]["vms"] for s in v["cleanup"]]
+    deleted += [(s["kind"], s["name"]) for s in doc["spec"]["cleanup"]]
+    assert ("Secret", "common-ci") not in deleted            # db stays and uses it
+    assert ("Service", "web") in deleted                      # only the moving VMs use it
+    assert ("Service", "web1-ssh") in deleted
+    assert ("VirtualMachine", "web1") in deleted and ("PersistentVolumeClaim", "web1-root") in deleted
+
+
+def test_template_disks_are_left_to_the_vm_cascade_at_cleanup():
+    vm = b.fixture_vm("user-guide/vm-dv-template-storage-api.yaml")
+    d = b.dv("src-dv", owner=b.owner_ref(vm))
+    objs = b.storage_basics() + [vm, d, b.pvc("src-dv", owner=b.owner_ref(d))]
+    _, _, doc = make(["vm-dv"], objs)
+    entry = doc["spec"]["vms"][0]
+    assert [s["kind"] for s in entry["cleanup"]] == ["VirtualMachine"]
+    assert entry["disks"][0]["role"] == "dataVolumeTemplate" and entry["disks"][0]["dataVolume"] == "src-dv"
+
+
+@pytest.mark.parametrize("source_strategy,running,choice,start,final", [
+    ("Always", True, "source", True, None),
+    ("Halted", False, "source", False, None),
+    ("Halted", False, "Always", True, None),
+    ("Always", True, "Halted", False, None),
+    ("Manual", True, "source", True, "Manual"),
+    ("Manual", False, "source", False, "Manual"),
+    ("RerunOnFailure", True, "source", True, "RerunOnFailure"),
+])
+def test_target_run_strategy(source_strategy, running, choice, start, final):
+    objs = b.storage_basics() + [b.vm("v", disks=["r"], run_strategy=source_strategy, running=running), b.pvc("r")]
+    _, _, doc = make(["v"], objs, target_run_strategy=choice)
+    actions = [s["action"] for s in doc["spec"]["vms"][0]["steps"]]
+    assert ("start" in actions) == start
+    runs = [s["runStrategy"] for s in doc["spec"]["vms"][0]["steps"] if s["action"] == "set-run-strategy"]
+    assert runs == ([final] if final else [])
+
+
+def test_no_services_leaves_services_out():
+    _, _, doc = make(["web1"], services=False)
+    assert not [s for s in doc["spec"]["vms"][0]["steps"] if s["kind"] == "Service"]
+    assert doc["spec"]["services"] is False
+
+
+def test_transfer_steps_rebind_the_claims():
+    objs = _world() + [b.pv("pv-src-web1-root")]
+    _, _, doc = make(["web1"], objs, strategy="transfer")
+    step = next(s for s in doc["spec"]["vms"][0]["steps"] if s["action"] == "transfer")
+    assert step["persistentVolume"] == "pv-src-web1-root" and step["objectTransfer"] is True
+    assert step["object"]["spec"]["volumeName"] == "pv-src-web1-root"
+    assert doc["spec"]["vms"][0]["disks"][0]["method"] == "transfer"
+    # Nothing to delete for the claim afterwards: the volume now belongs to the target claim.
+    assert "PersistentVolumeClaim" not in [s["kind"] for s in doc["spec"]["vms"][0]["cleanup"]]
+
+
+def test_persistent_state_and_instancetype_revisions_follow_the_vm():
+    vm = b.served(b.load_fixture("upstream-examples/vm-windows-clarge-windows.yaml")[0], "src")
+    vm["status"] = {"instancetypeRef": {"controllerRevisionRef": {"name": "rev-it"}},
+                    "preferenceRef": {"controllerRevisionRef": {"name": "rev-pref"}}}
+    revs = [b.served({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": n},
+                      "data": {}, "revision": 1}, "src") for n in ("rev-it", "rev-pref")]
+    objs = b.storage_basics() + [vm, b.pvc("disk-windows"),
+                                 b.pvc("persistent-state-for-vm-windows-clarge-windows-abcde",
+                                       labels={"persistent-state-for": "vm-windows-clarge-windows"}),
+                                 b.served(b.load_fixture("upstream-examples/instancetype-clarge.yaml")[0], "src"),
+                                 b.served(b.load_fixture("upstream-examples/preference-windows.yaml")[0], "src")] + revs
+    _, _, doc = make(["vm-windows-clarge-windows"], objs)
+    acts = _actions(doc["spec"]["vms"][0])
+    state = "persistent-state-for-vm-windows-clarge-windows-abcde"
+    assert ("clone", "DataVolume", state) in acts and ("label", "PersistentVolumeClaim", state) in acts
+    assert ("set-owner", "PersistentVolumeClaim", state) in acts
+    for kind, name in (("VirtualMachineInstancetype", "clarge"), ("VirtualMachinePreference", "windows"),
+                       ("ControllerRevision", "rev-it"), ("ControllerRevision", "rev-pref")):
+        assert ("create", kind, name) in acts
+    assert acts.index(("create", "ControllerRevision", "rev-it")) < acts.index(
+        ("create", "VirtualMachine", "vm-windows-clarge-windows")) < acts.index(
+        ("set-owner", "ControllerRevision", "rev-it"))
+    clone = next(s for s in doc["spec"]["vms"][0]["steps"] if s["action"] == "clone" and s["name"] == state)
+    assert clone["object"]["metadata"]["labels"]["persistent-state-for"] == "vm-windows-clarge-windows"
+
+
+def test_mac_opt_out_labels_or_creates_the_namespace():
+    _, _, doc = make(["web2"], mac_policy="opt-out")
+    assert doc["spec"]["prepare"][0] == {"action": "label", "kind": "Namespace", "name": "dst",
+                                         "labels": {"mutatevirtualmachines.kubemacpool.io": "ignore"}}
+    objs = [o for o in _world() if o["kind"] != "Namespace"]
+    inv = inventory.Inventory.from_objects(objs, "src", "dst", target_exists=False)
+    g = graph.build(inv, ["web2"])
+    doc = plan.build(inv, g, plan.PlanOptions("src", "dst", mac_policy="opt-out", create_namespace=True))
+    ns = doc["spec"]["prepare"][0]["object"]
+    assert ns["kind"] == "Namespace" and ns["metadata"]["labels"]["mutatevirtualmachines.kubemacpool.io"] == "ignore"
+    assert ns["metadata"]["labels"]["vmmove.io/move-id"] == doc["spec"]["moveId"]
+
+
+def test_move_id_is_short_hex_and_labels_everything_created():
+    inv = inventory.Inventory.from_objects(_world(), "src", "dst")
+    g = graph.build(inv, ["web1"])
+    doc = plan.build(inv, g, plan.PlanOptions("src", "dst"))
+    move_id = doc["spec"]["moveId"]
+    assert len(move_id) == 6 and int(move_id, 16) >= 0
+    for obj in plan.target_manifests(doc):
+        assert obj["metadata"]["labels"]["vmmove.io/move-id"] == move_id
+        assert obj["metadata"]["annotations"]["vmmove.io/source"].startswith("src/")
+
+
+def test_saved_plan_loads_back_identically_from_yaml_and_json():
+    _, _, doc = make(["web1", "web2"])
+    assert plan.load(dump_yaml(doc)) == doc
+    assert plan.load(dump_json(doc)) == doc
+
+
+@pytest.mark.parametrize("text,message", [
+    ("a: [b", "not valid YAML"),
+    ("- 1\n- 2\n", "not a MovePlan document"),
+    ("apiVersion: v1\nkind: ConfigMap\n", "expected vmmove.io/v1alpha1 MovePlan"),
+    ("apiVersion: vmmove.io/v1alpha1\nkind: MovePlan\n", "has no spec"),
+    ("apiVersion: vmmove.io/v1alpha1\nkind: MovePlan\nspec: {strategy: copy, macPolicy: keep, vms: []}\n",
+     "spec.moveId is missing"),
+])
+def test_invalid_plans_are_refused_with_the_reason(text, message):
+    with pytest.raises(UserError) as err:
+        plan.load(text, "plan.yaml")
+    assert message in str(err.value) and "plan.yaml" in str(err.value)
+
+
+def test_stale_plan_detection():
+    objs = _world()
+    inv, _, doc = make(["web1"], objs)
+    assert plan.stale(doc, inv) == []
+    changed = copy.deepcopy(objs)
+    by = {(o["kind"], o["metadata"]["name"]): o for o in changed}
+    # A status update by a controller bumps resourceVersion, not generation: not stale.
+    by[("VirtualMachine", "web1")]["metadata"]["resourceVersion"] = "99999"
+    assert plan.stale(doc, inventory.Inventory.from_objects(changed, "src", "dst")) == []
+    by[("VirtualMachine", "web1")]["metadata"]["generation"] = 2
+    by[("Secret", "common-ci")]["metadata"]["resourceVersion"] = "99998"
+    by[("PersistentVolumeClaim", "web1-root")]["metadata"]["uid"] = "recreated"
+    changed = [o for o in changed if (o["kind"], o["metadata"]["name"]) != ("Service", "web1-ssh")]
+    result = plan.stale(doc, inventory.Inventory.from_objects(changed, "src", "dst"))
+    assert sorted((r["kind"], r["name"], r["change"]) for r in result) == [
+        ("PersistentVolumeClaim", "web1-root", "replaced"), ("Secret", "common-ci", "changed"),
+        ("Service", "web1-ssh", "deleted"), ("VirtualMachine", "web1", "changed")]
+
+
+def test_manifests_are_in_creation_order_with_final_run_strategy_and_no_secrets():
+    _, _, doc = make(["web1", "web2"], create_namespace=True)
+    objs = plan.target_manifests(doc)
+    kinds_in_order = [o["kind"] for o in objs]
+    assert kinds_in_order == sorted(kinds_in_order, key=["DataVolume", "VirtualMachine", "Service"].index)
+    vms = {o["metadata"]["name"]: o for o in objs if o["kind"] == "VirtualMachine"}
+    assert vms["web1"]["spec"]["runStrategy"] == "Always" and vms["web2"]["spec"]["runStrategy"] == "Halted"
+    assert "Secret" not in kinds_in_order
+    assert plan.run_time_copies(doc) == [("Secret", "common-ci")]
+    for obj in objs:
+        assert b.schema_errors(obj) == [], obj["metadata"]["name"]
+
+
+def test_plan_never_holds_secret_data():
+    secret = b.secret("web-ci")
+    secret["data"] = {"userdata": "c2VjcmV0LXBhc3N3b3JkLTQy"}      # as a full read would return it
+    vm = b.vm("v", disks=["r"], volumes=[{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}}])
+    _, _, doc = make(["v"], b.storage_basics() + [vm, b.pvc("r"), secret])
+    text = dump_yaml(doc)
+    assert "c2VjcmV0LXBhc3N3b3JkLTQy" not in text and "web-ci" in text
