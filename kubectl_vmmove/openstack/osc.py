@@ -1,0 +1,219 @@
+"""`openstack ... -f json` output back into API shapes.
+
+python-openstackclient flattens structured fields into display strings, and the format changed between releases:
+`"flavor": "m1.tiny (7627a6a5-...)"`, `"addresses": "net=10.0.0.5; net2=10.1.0.7, 172.24.4.9"`,
+`"security_groups": "name='default'\\nname='web'"`, `"properties": "k='v', k2='v2'"`; newer releases print lists
+and dicts instead. Each function accepts both and returns what the REST API would have returned.
+"""
+
+import ipaddress
+import re
+from typing import Dict, List
+
+_KV = re.compile(r"""([^\s=,']+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^,\s]*))""")
+_NAME_AND_ID = re.compile(r"^(?P<name>.*?)\s*\((?P<id>[^()]+)\)\s*$")
+
+
+def parse_kv(text: str) -> Dict[str, str]:
+    """`k='v', k2='v 2'` (OSC's format_dict) into a dict; keys may contain ':' (`pci_passthrough:alias`)."""
+    out = {}
+    for m in _KV.finditer(text or ""):
+        value = next((g for g in m.groups()[1:] if g is not None), "")
+        out[m.group(1)] = value.replace("\\'", "'")
+    return out
+
+
+def parse_kv_lines(value) -> List[Dict[str, str]]:
+    """A list of dicts printed one per line (`format_list_of_dicts`), or already a list."""
+    if isinstance(value, list):
+        return [v if isinstance(v, dict) else parse_kv(str(v)) for v in value]
+    if not value:
+        return []
+    return [parse_kv(line) for line in str(value).splitlines() if line.strip()]
+
+
+def parse_list(value) -> List[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if not value:
+        return []
+    return [v.strip() for v in re.split(r"[,\n]", str(value)) if v.strip()]
+
+
+def name_and_id(text: str):
+    """`m1.tiny (7627a6a5-...)` -> ("m1.tiny", "7627a6a5-..."); a bare id -> (None, id)."""
+    m = _NAME_AND_ID.match(text or "")
+    if m:
+        return m.group("name") or None, m.group("id")
+    return None, (text or None)
+
+
+def addresses(value) -> dict:
+    """`net=10.0.0.5, 172.24.4.9; net2=fd00::5` or {"net": ["10.0.0.5"]} into Nova's addresses map.
+
+    The CLI does not say which address is fixed and which floating; they are marked fixed here and the normaliser
+    re-marks addresses that match a known floating IP.
+    """
+    if isinstance(value, dict):
+        out = {}
+        for net, addrs in value.items():
+            out[net] = [a if isinstance(a, dict) else _address(str(a)) for a in (addrs or [])]
+        return out
+    out: dict = {}
+    for part in re.split(r";\s*|\n", str(value or "")):
+        if "=" not in part:
+            continue
+        net, _, addrs = part.partition("=")
+        out.setdefault(net.strip(), []).extend(_address(a.strip()) for a in addrs.split(",") if a.strip())
+    return out
+
+
+def _address(text: str) -> dict:
+    try:
+        version = ipaddress.ip_address(text).version
+    except ValueError:
+        version = 4
+    return {"addr": text, "version": version, "OS-EXT-IPS:type": "fixed"}
+
+
+def server(raw: dict) -> dict:
+    out = dict(raw)
+    flavor = raw.get("flavor")
+    if isinstance(flavor, str):
+        if "=" in flavor:
+            spec = parse_kv(flavor)
+            extra = {k[len("extra_specs."):]: v for k, v in spec.items() if k.startswith("extra_specs.")}
+            out["flavor"] = {k: v for k, v in spec.items() if not k.startswith("extra_specs.")}
+            out["flavor"]["extra_specs"] = extra
+        else:
+            name, ident = name_and_id(flavor)
+            out["flavor"] = {"id": ident, "original_name": name}
+    image = raw.get("image")
+    if isinstance(image, str):
+        name, ident = name_and_id(image)
+        # Boot-from-volume servers print "" or "N/A (booted from volume)".
+        out["image"] = {"id": ident, "name": name} if ident and "booted from volume" not in ident.lower() else ""
+    addrs = raw.get("addresses")
+    if isinstance(addrs, str) or isinstance(addrs, dict) and any(
+            isinstance(v, list) and v and isinstance(v[0], str) for v in addrs.values()):
+        out["addresses"] = addresses(addrs)
+    if isinstance(raw.get("security_groups"), str):
+        out["security_groups"] = [{"name": d.get("name", "")} for d in parse_kv_lines(raw["security_groups"])]
+    vols = raw.get("volumes_attached", raw.get("os-extended-volumes:volumes_attached"))
+    if isinstance(vols, str):
+        out.pop("volumes_attached", None)
+        out["os-extended-volumes:volumes_attached"] = [{"id": d["id"]} for d in parse_kv_lines(vols) if d.get("id")]
+    elif isinstance(vols, list) and "volumes_attached" in raw:
+        out.pop("volumes_attached")
+        out["os-extended-volumes:volumes_attached"] = vols
+    props = raw.get("properties")
+    if "properties" in raw:
+        out.pop("properties")
+        out["metadata"] = parse_kv(props) if isinstance(props, str) else dict(props or {})
+    if "project_id" in raw and "tenant_id" not in raw:
+        out["tenant_id"] = raw["project_id"]
+    if isinstance(raw.get("tags"), str):
+        out["tags"] = parse_list(raw["tags"])
+    if "user_data" in raw and "OS-EXT-SRV-ATTR:user_data" not in raw:
+        out["OS-EXT-SRV-ATTR:user_data"] = out.pop("user_data")
+    return out
+
+
+def flavor(raw: dict) -> dict:
+    out = dict(raw)
+    if "properties" in raw:
+        props = raw["properties"]
+        out.pop("properties")
+        out["extra_specs"] = parse_kv(props) if isinstance(props, str) else dict(props or {})
+    return out
+
+
+def image(raw: dict) -> dict:
+    out = dict(raw)
+    props = out.pop("properties", None)
+    if isinstance(props, str):
+        props = parse_kv(props)
+    for k, v in (props or {}).items():
+        out.setdefault(k, v)
+    if isinstance(out.get("tags"), str):
+        out["tags"] = parse_list(out["tags"])
+    return out
+
+
+def volume(raw: dict) -> dict:
+    out = dict(raw)
+    if "type" in raw and "volume_type" not in raw:
+        out["volume_type"] = out.pop("type")
+    atts = raw.get("attachments")
+    if isinstance(atts, str):
+        # "Attached to web-01 on /dev/vdb " (OSC prints the server name, not its id).
+        out["attachments"] = [{"server_name": m.group(1), "device": m.group(2)}
+                              for m in re.finditer(r"Attached to (\S+) on (\S+)", atts)]
+    if isinstance(raw.get("properties"), str):
+        out["metadata"] = parse_kv(out.pop("properties"))
+    return out
+
+
+def security_group(raw: dict) -> dict:
+    out = dict(raw)
+    rules = raw.get("rules", raw.get("security_group_rules"))
+    out.pop("rules", None)
+    out["security_group_rules"] = [_rule(r) for r in parse_kv_lines(rules)]
+    return out
+
+
+def _rule(rule: dict) -> dict:
+    out = dict(rule)
+    for key in ("port_range_min", "port_range_max"):
+        if isinstance(out.get(key), str):
+            out[key] = int(out[key]) if out[key].isdigit() else None
+    for key in ("remote_ip_prefix", "remote_group_id", "protocol", "remote_address_group_id"):
+        if out.get(key) in ("None", "", "null"):
+            out[key] = None
+    return out
+
+
+def port(raw: dict) -> dict:
+    out = dict(raw)
+    if isinstance(raw.get("fixed_ips"), str):
+        out["fixed_ips"] = parse_kv_lines(raw["fixed_ips"])
+    if "security_group_ids" in raw and "security_groups" not in raw:
+        out["security_groups"] = parse_list(out.pop("security_group_ids"))
+    elif isinstance(raw.get("security_groups"), str):
+        out["security_groups"] = parse_list(raw["security_groups"])
+    return out
+
+
+def network(raw: dict) -> dict:
+    out = dict(raw)
+    if isinstance(raw.get("subnets"), str):
+        out["subnets"] = parse_list(raw["subnets"])
+    return out
+
+
+def server_group(raw: dict) -> dict:
+    out = dict(raw)
+    if isinstance(raw.get("members"), str):
+        out["members"] = parse_list(raw["members"])
+    if isinstance(raw.get("policies"), str):
+        out["policies"] = parse_list(raw["policies"])
+    if isinstance(raw.get("rules"), str):
+        out["rules"] = parse_kv(raw["rules"])
+    return out
+
+
+CONVERTERS = {
+    "servers": server,
+    "flavors": flavor,
+    "images": image,
+    "volumes": volume,
+    "security_groups": security_group,
+    "ports": port,
+    "networks": network,
+    "server_groups": server_group,
+}
+
+
+def column_keys(raw: dict) -> dict:
+    """`openstack ... list -f json` columns ("ID", "Flavor Name") into API-style keys ("id", "flavor_name")."""
+    return {re.sub(r"\W+", "_", k.strip()).lower(): v for k, v in raw.items()}

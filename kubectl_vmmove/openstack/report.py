@@ -1,0 +1,178 @@
+"""The loss report: for every source object, each field mapped, approximated or dropped, and why.
+
+Mapping functions record what they do as they do it; at the end `account_rest` walks each source object's raw fields
+and files whatever nobody claimed, so no field disappears without a line in the report. Bookkeeping that has no
+meaning outside the cloud (links, timestamps, revision numbers) is filed as `ignored` and counted apart, so the
+three counts a reviewer reads are about the workload.
+
+Values are never copied into the report: secret material (user data, keys) must not leak, and reasons are written
+by this code, not taken from the input.
+"""
+
+from collections import OrderedDict
+from typing import Dict, Iterable, List, Optional, Tuple
+
+MAPPED = "mapped"
+APPROXIMATED = "approximated"
+DROPPED = "dropped"
+IGNORED = "ignored"
+STATUSES = (MAPPED, APPROXIMATED, DROPPED, IGNORED)
+
+# Fields of any record that only describe the record's life in OpenStack.
+BOOKKEEPING = frozenset({
+    "links", "self", "schema", "file", "created", "created_at", "updated", "updated_at", "deleted", "deleted_at",
+    "revision_number", "tenant_id", "project_id", "user_id", "owner", "progress", "hostId", "host_status",
+    "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at", "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state",
+    "OS-EXT-STS:power_state", "OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname",
+    "OS-EXT-SRV-ATTR:instance_name", "OS-EXT-SRV-ATTR:reservation_id", "OS-EXT-SRV-ATTR:launch_index",
+    "os-vol-host-attr:host", "os-vol-mig-status-attr:migstat", "os-vol-mig-status-attr:name_id",
+    "os-vol-tenant-attr:tenant_id", "migration_status", "replication_status", "consistencygroup_id", "group_id",
+    "service_uuid", "shared_targets", "cluster_name", "provider_id", "consumes_quota", "checksum", "os_hash_algo",
+    "os_hash_value", "os_hidden", "visibility", "protected", "status", "locked", "locked_reason", "fingerprint",
+    "bdm_uuid", "attachment_id", "tags_links", "is_domain", "enabled", "options", "password_expires_at",
+    "domain_id", "description", "stateful", "shared", "id", "name", "belongs_to_default_sg", "used_in_default_sg",
+    "used_in_default_non_sg", "security_group_id", "parent_group_id", "OS-FLV-DISABLED:disabled",
+    "os-flavor-access:is_public", "os-volume-type-access:is_public", "is_public", "rxtx_factor", "access_project_ids", "availability_zones",
+    "availability_zone_hints", "ipv4_address_scope", "ipv6_address_scope", "l2_adjacency", "router:external",
+    "is_default", "standard_attr_id", "trusted_image_certificates", "user_data_links",
+})
+
+
+class Report:
+    def __init__(self):
+        # (kind, id) -> {"name", "origin", "fields": [(field, status, target, reason)]}
+        self.sources: "OrderedDict[Tuple[str, str], dict]" = OrderedDict()
+        self._claimed: Dict[Tuple[str, str], set] = {}
+        self.warnings: List[str] = []
+        self.counts = {s: 0 for s in STATUSES}
+
+    # ----------------------------------------------------------------------------------------------- recording
+
+    def _source(self, record) -> dict:
+        key = (record.kind, record.id)
+        entry = self.sources.get(key)
+        if entry is None:
+            entry = {"name": record.name, "origin": record.origin, "fields": []}
+            self.sources[key] = entry
+            self._claimed[key] = set()
+        return entry
+
+    def add(self, record, field: str, status: str, target: str = "", reason: str = "") -> None:
+        entry = self._source(record)
+        entry["fields"].append((field, status, target, reason))
+        self._claimed[(record.kind, record.id)].add(field.split(".", 1)[0])
+        self.counts[status] += 1
+
+    def mapped(self, record, field, target="", reason=""):
+        self.add(record, field, MAPPED, target, reason)
+
+    def approximated(self, record, field, target="", reason=""):
+        self.add(record, field, APPROXIMATED, target, reason)
+
+    def dropped(self, record, field, reason, target=""):
+        self.add(record, field, DROPPED, target, reason)
+
+    def ignored(self, record, field, reason):
+        self.add(record, field, IGNORED, "", reason)
+
+    def claim(self, record, *fields: str) -> None:
+        """Mark raw fields as accounted for by entries filed under other names."""
+        self._source(record)
+        self._claimed[(record.kind, record.id)].update(fields)
+
+    def account_rest(self, record, notes: Optional[Dict[str, Tuple[str, str]]] = None) -> None:
+        """File every raw top-level field nobody reported: known notes first, bookkeeping, then dropped."""
+        self._source(record)
+        claimed = self._claimed[(record.kind, record.id)]
+        notes = notes or {}
+        for key in record.raw:
+            if key in claimed:
+                continue
+            value = record.raw[key]
+            if key in notes:
+                status, reason = notes[key]
+                self.add(record, key, status, "", reason)
+            elif key in BOOKKEEPING or key.endswith("_links"):
+                self.add(record, key, IGNORED, "", "bookkeeping of the OpenStack record")
+            elif value in (None, "", [], {}):
+                self.add(record, key, IGNORED, "", "empty in the source")
+            else:
+                self.add(record, key, DROPPED, "", "no KubeVirt or Kubernetes equivalent in this converter")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    # ----------------------------------------------------------------------------------------------- output
+
+    def summary(self, servers: int, objects: int) -> dict:
+        return {"servers": servers, "objects": objects, **self.counts}
+
+    def document(self, servers: int, objects: int) -> dict:
+        sources = []
+        for (kind, ident), entry in sorted(self.sources.items(), key=lambda kv: (kv[0][0], kv[1]["name"] or "", kv[0][1])):
+            sources.append({
+                "kind": kind,
+                "id": ident,
+                "name": entry["name"],
+                "origin": entry["origin"],
+                "fields": [
+                    {k: v for k, v in (("field", f), ("status", s), ("target", t), ("reason", r)) if v}
+                    for f, s, t, r in entry["fields"]
+                ],
+            })
+        return {
+            "apiVersion": "vmmove.io/v1alpha1",
+            "kind": "OpenStackConversionReport",
+            "summary": self.summary(servers, objects),
+            "warnings": list(self.warnings),
+            "sources": sources,
+        }
+
+    def markdown(self, servers: int, objects: int) -> str:
+        doc = self.document(servers, objects)
+        s = doc["summary"]
+        lines = [
+            "# OpenStack conversion report",
+            "",
+            f"{s['servers']} servers converted into {s['objects']} objects: {s['mapped']} fields mapped, "
+            f"{s['approximated']} approximated, {s['dropped']} dropped ({s['ignored']} bookkeeping fields ignored).",
+            "",
+        ]
+        if doc["warnings"]:
+            lines += ["## Warnings", ""] + [f"- {_md(w)}" for w in doc["warnings"]] + [""]
+        for status in (DROPPED, APPROXIMATED):
+            rows = [(src, f) for src in doc["sources"] for f in src["fields"] if f["status"] == status]
+            if rows:
+                lines += [f"## {status.capitalize()}", "", "| source | field | target | reason |", "|---|---|---|---|"]
+                lines += [
+                    f"| {src['kind']} {_md(src['name'] or src['id'])} | `{_md(f['field'])}` | {_md(f.get('target', ''))} "
+                    f"| {_md(f.get('reason', ''))} |"
+                    for src, f in rows
+                ]
+                lines.append("")
+        lines += ["## Every source object", ""]
+        for src in doc["sources"]:
+            lines += [f"### {src['kind']} {_md(src['name'] or src['id'])}", "",
+                      f"id `{src['id']}`, read from {_md(src['origin'])}", "",
+                      "| field | status | target | reason |", "|---|---|---|---|"]
+            lines += [f"| `{_md(f['field'])}` | {f['status']} | {_md(f.get('target', ''))} | {_md(f.get('reason', ''))} |"
+                      for f in src["fields"]]
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _md(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def summary_line(servers: int, objects: int, counts: dict, report_path: Optional[str]) -> str:
+    tail = f"; see {report_path}" if report_path else "; add --report FILE for the details"
+    return (f"converted {servers} server{'s' if servers != 1 else ''} into {objects} objects: "
+            f"{counts[MAPPED]} mapped, {counts[APPROXIMATED]} approximated, {counts[DROPPED]} dropped{tail}")
+
+
+def iter_entries(report: Report) -> Iterable[Tuple[str, str, str, str, str, str]]:
+    """(kind, id, field, status, target, reason) for tests and tools."""
+    for (kind, ident), entry in report.sources.items():
+        for f, s, t, r in entry["fields"]:
+            yield kind, ident, f, s, t, r
