@@ -328,6 +328,15 @@ def test_admin_exports_another_project(capsys, fake):
     assert next(s for s in res["servers"] if s["id"] == c.SERVER_WEB1)["OS-EXT-SRV-ATTR:user_data"]
 
 
+def test_other_users_key_pairs_need_microversion_2_10(capsys, fake):
+    code, out, err = export(capsys, fake, "--os-auth-url", fake.auth_url, *ADMIN_FLAGS, "--project", "demo",
+                            "--os-compute-api-version", "2.9")
+    assert code == 0, err
+    doc = yaml.safe_load(out)
+    assert doc["resources"]["keypairs"] == []  # never the admin's own keys passed off as demo's
+    assert any("microversion 2.10" in w and "user demo" in w for w in doc["warnings"])
+
+
 def test_floating_ip_port_forwardings_fetched_when_not_inline(capsys):
     for inline in (False, True):
         with FakeOpenStack(fip_port_forwardings_inline=inline) as cloud:

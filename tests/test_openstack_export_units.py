@@ -117,3 +117,9 @@ def test_progress_updates_in_place_on_a_terminal():
     progress("servers", 500, False)
     progress("servers", 730, True)
     assert stream.getvalue() == "\rservers: 500\rservers: 730\n"
+
+
+@pytest.mark.parametrize("version,expected", [("2.10", True), ("2.9", False), ("2.100", True), ("latest", True),
+                                              (None, False), ("3.70", True)])
+def test_microversion_at_least(version, expected):
+    assert export.microversion_at_least(version, (2, 10)) is expected

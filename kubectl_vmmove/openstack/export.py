@@ -16,7 +16,7 @@ Fields that hold secrets (admin passwords, application credential secrets, volum
 
 import datetime
 from typing import Callable, Dict, Iterable, List, Optional
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from .. import __version__
 from ..errors import UsageError, UserError
@@ -82,6 +82,16 @@ def query_of(link: str) -> dict:
     """The query parameters of a next link. The link's host and path are not reused: behind proxies services
     often advertise an internal host, and glance's links are relative to the unversioned root."""
     return {k: (v if len(v) > 1 else v[0]) for k, v in parse_qs(urlsplit(link).query, keep_blank_values=True).items()}
+
+
+def microversion_at_least(version: Optional[str], minimum) -> bool:
+    """True when `version` ("2.79", "latest", None = the service's base version) is at least `minimum` (2, 10)."""
+    if version == "latest":
+        return True
+    try:
+        return tuple(int(part) for part in str(version).split(".")) >= tuple(minimum)
+    except ValueError:
+        return False
 
 
 def missing_ids(wanted: Iterable, have: Iterable[dict]) -> List[str]:
@@ -331,11 +341,13 @@ class Exporter:
         try:
             self.resources[name] = fetch()
         except Forbidden:
-            if fallback is not None:
+            self.resources[name] = []
+            try:
+                if fallback is None:
+                    raise Forbidden(what)
                 self.resources[name], note = fallback()
                 self.warn(note)
-            else:
-                self.resources[name] = []
+            except Forbidden:
                 self.warn(what)
         except NotFound as err:
             self.resources[name] = []
@@ -354,10 +366,10 @@ class Exporter:
             verb = "listing" if s.all_projects or what != "domains" else "reading"
             return f"identity: {verb} {what} is forbidden for these credentials; {lost or what} not exported"
 
-        if s.all_projects:
-            projects = lambda: self._list("projects", "identity", "/projects", "projects", limit=False)  # noqa: E731
-        else:
-            projects = lambda: [self.api.get("identity", f"/projects/{s.project_id}")["project"]]  # noqa: E731
+        def projects():
+            if s.all_projects:
+                return self._list("projects", "identity", "/projects", "projects", limit=False)
+            return [self.api.get("identity", f"/projects/{s.project_id}")["project"]]
 
         def own_projects():
             mine = self._list("projects", "identity", "/auth/projects", "projects", limit=False)
@@ -460,17 +472,23 @@ class Exporter:
         owners.discard(None)
         if s.own or s.all_projects:
             owners.add(me)
+        users = {u.get("id"): u.get("name") for u in self.resources.get("users") or []}
         found = []
         for user_id in sorted(owners):
             params = {} if user_id == me else {"user_id": user_id}
+            if params and not microversion_at_least(mv, (2, 10)):
+                # Below 2.10 nova ignores user_id and would answer with the caller's own key pairs.
+                self.warn(f"compute: the key pairs of user {users.get(user_id) or user_id} need compute "
+                          "microversion 2.10 or later to read; their public keys are not exported")
+                continue
             try:
-                listed = self._list("keypairs", "compute", "/os-keypairs", "keypairs", params, mv, limit=False)
+                listed = self.api.list("compute", "/os-keypairs", "keypairs", params, mv)
                 for item in listed:
                     name = (item.get("keypair") or item).get("name")
-                    shown = self.api.get("compute", f"/os-keypairs/{name}", params, mv)["keypair"]
-                    found.append(shown)
+                    found.append(self.api.get("compute", f"/os-keypairs/{quote(name, safe='')}", params,
+                                              mv)["keypair"])
+                    self.progress("keypairs", len(found), False)
             except Forbidden:
-                users = {u.get("id"): u.get("name") for u in self.resources.get("users") or []}
                 self.warn(f"compute: reading the key pairs of user {users.get(user_id) or user_id} is forbidden for "
                           "these credentials (nova lists only your own; admin can read others'); their public keys "
                           "are not exported")

@@ -470,7 +470,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(404, f"Flavor {fid} could not be found.")
             return 200, {"extra_specs": dict(flavor["extra_specs"])}, {}
         if path == "/os-keypairs" or path.startswith("/os-keypairs/"):
-            user_id = self._param("user_id")
+            user_id = self._param("user_id") if mv >= (2, 10) else None  # older nova ignores user_id
             if user_id and user_id != ctx.user["id"]:
                 if not ctx.is_admin:
                     raise _forbidden("os_compute_api:os-keypairs:index")
