@@ -1,0 +1,60 @@
+"""The sample cluster of `scripts/demo`: `python -m tests.kubesim.demo --kubeconfig FILE`.
+
+Namespace `legacy` holds VMs that landed in the wrong place after a migration: several disks, cloud-init Secrets,
+a Service, a NetworkAttachmentDefinition, a persistent TPM, one running VM, and a CA bundle Secret that `build-01`
+(which stays) shares with the VMs that move. Namespace `prod` is where they belong.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import threading
+
+from . import KubeSim, builders
+
+SOURCE, TARGET = "legacy", "prod"
+
+
+def estate():
+    objs = builders.namespace(SOURCE) + builders.namespace(TARGET)
+    objs += builders.secret("ca-bundle", SOURCE, {"ca.crt": "-----BEGIN CERTIFICATE-----\ndemo\n-----END CERTIFICATE-----\n"})
+    objs += builders.vm("web-01", SOURCE, disks=(("rootdisk", "20Gi"), ("data", "50Gi")), running=True,
+                        cloud_init_secret="web-01-cloud-init", service=True, nad="vlan-100", shared_secret="ca-bundle")
+    objs += builders.vm("web-02", SOURCE, disks=(("rootdisk", "20Gi"),), cloud_init_secret="web-02-cloud-init",
+                        service=True, shared_secret="ca-bundle")
+    objs += builders.vm("db-01", SOURCE, disks=(("rootdisk", "30Gi"), ("pgdata", "100Gi"), ("wal", "10Gi")),
+                        ssh_key_secret="db-01-ssh", configmap="db-01-config", tpm=True,
+                        cloud_init_secret="db-01-cloud-init")
+    objs += builders.vm("build-01", SOURCE, disks=(("rootdisk", "40Gi"),), cloud_init_secret="build-01-cloud-init",
+                        shared_secret="ca-bundle")
+    return objs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tests.kubesim.demo", description=__doc__)
+    parser.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig of the sample cluster")
+    parser.add_argument("--speed", type=float, default=40.0, help="simulated seconds per real second")
+    args = parser.parse_args(argv)
+    sim = KubeSim(speed=args.speed)
+    sim.start()
+    sim.apply(estate())
+    # The estate has been there for a while: imports finished, web-01 up. Jump the clock rather than wait.
+    for _ in range(6):
+        sim.clock.advance(600)
+        sim.settle(timeout=30)
+    tmp = args.kubeconfig + ".tmp"
+    shutil.copyfile(sim.kubeconfig_path, tmp)
+    os.replace(tmp, args.kubeconfig)  # appears whole: scripts/demo waits for this file
+    print(f"kubesim serving {sim.url}; kubeconfig {args.kubeconfig}", flush=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
