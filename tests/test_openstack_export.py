@@ -374,6 +374,24 @@ def test_no_secret_reaches_the_document_or_the_terminal(capsys, fake, tmp_path):
         assert secret not in out and secret not in err
 
 
+def test_the_export_converts_to_kubevirt_manifests(capsys, fake, tmp_path):
+    target = tmp_path / "all.yaml"
+    code, _, err = export(capsys, fake, "--os-auth-url", fake.auth_url, *ADMIN_FLAGS, "--all-projects",
+                          "-f", str(target))
+    assert code == 0, err
+    code = main(["openstack", "convert", str(target), "-o", "yaml", "--network-map", "net1=pod",
+                 "--network-map", "private-network=pod"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    vms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "VirtualMachine"}
+    assert set(vms) == {"web-01", "web-02", "db-01"}
+    # the exported port MAC and user data reach the VM: the raw shapes carried what the converter reads
+    interfaces = vms["web-01"]["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
+    assert [i.get("macAddress") for i in interfaces] == [c.MAC_WEB1]
+    assert any("cloudInitNoCloud" in v for v in vms["web-01"]["spec"]["template"]["spec"]["volumes"])
+
+
 # --------------------------------------------------------------------------------------------------- output
 
 

@@ -362,9 +362,9 @@ class Exporter:
     def _identity(self):
         s = self.scope
 
-        def forbidden(what, lost=None):
+        def forbidden(what):
             verb = "listing" if s.all_projects or what != "domains" else "reading"
-            return f"identity: {verb} {what} is forbidden for these credentials; {lost or what} not exported"
+            return f"identity: {verb} {what} is forbidden for these credentials; {what} not exported"
 
         def projects():
             if s.all_projects:
@@ -405,8 +405,7 @@ class Exporter:
                 wanted = {a.get(kind, {}).get("id") for a in assignments}
                 return [a for a in found if a.get("id") in wanted]
 
-            self._optional(plural, forbidden(plural, f"{plural} and their role assignments"
-                                             if not assignments else plural), actors)
+            self._optional(plural, forbidden(plural), actors)
 
     # compute -------------------------------------------------------------------------------------------------------
     def _compute(self):
