@@ -90,9 +90,15 @@ def install_controllers(sim):
         ctrls.kubemacpool = KubeMacPool(sim, mode=mode)
         sim.add_controller(ctrls.kubemacpool)
 
-    for ctrl in (storage, ctrls.kubevirt, ctrls.vmi, ctrls.cdi, ctrls.transfer, ctrls.kubemacpool):
-        if ctrl is not None:
-            ctrl.start()
+    active = [c for c in (storage, ctrls.kubevirt, ctrls.vmi, ctrls.cdi, ctrls.transfer, ctrls.kubemacpool) if c]
+
+    def fan_out(etype, rkey, obj):
+        # One subscription for all: the store hands each subscriber its own copy, and ours only read it.
+        for ctrl in active:
+            ctrl._observe(etype, rkey, obj)
+    sim.store.subscribe(fan_out)
+    for ctrl in active:
+        ctrl.start(subscribe=False)
     sim.domain_controllers = ctrls
     return ctrls
 

@@ -166,9 +166,9 @@ class Reconciler:
         return self.recorder.record(obj, etype, reason, message, now, component or self.component)
 
     # ---- wiring
-    def start(self):
-        """Subscribe to store events and queue everything that already exists."""
-        if not self._subscribed:
+    def start(self, subscribe=True):
+        """Subscribe to store events (unless a shared hub feeds ``_observe``) and queue what already exists."""
+        if subscribe and not self._subscribed:
             self.store.subscribe(self._observe)
             self._subscribed = True
         for rkey in self.watches:

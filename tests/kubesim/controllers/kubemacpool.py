@@ -172,8 +172,8 @@ class KubeMacPool(Reconciler):
             self._collisions.pop((obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), None)
         return []
 
-    def start(self):
-        super().start()
+    def start(self, subscribe=True):
+        super().start(subscribe)
         # VMs that existed before the pool started are committed (KubeMacPool's startup scan).
         for vm in self.records(VM):
             self.observe("ADDED", VM, vm)

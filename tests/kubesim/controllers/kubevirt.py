@@ -219,10 +219,13 @@ class VirtualMachineController(Reconciler):
             vmi = None
         ann = annotations(vm)
         if ann.get(LATEST_API) != "kubevirt.io/v1" or ann.get(STORAGE_API) != "kubevirt.io/v1":
-            # First step of every sync in virt-controller: record the API version the object was seen at.
+            # First step of every sync in virt-controller: record the API version the object was seen at (the
+            # finalizer, added by the next sync in KubeVirt, is written in the same update here).
             new = copy.deepcopy(vm)
             new["metadata"].setdefault("annotations", {}).update({LATEST_API: "kubevirt.io/v1",
                                                                   STORAGE_API: "kubevirt.io/v1"})
+            if not is_deleting(vm) and VM_FINALIZER not in (vm["metadata"].get("finalizers") or ()):
+                new["metadata"].setdefault("finalizers", []).append(VM_FINALIZER)
             self.store.update(new)
             return True
 

@@ -102,6 +102,7 @@ class StorageController(Reconciler):
     def __init__(self, sim):
         super().__init__(sim)
         self._pv_for_claim = {}     # (ns, claim name) -> PV name whose claimRef points at it
+        self._claim_of_pv = {}      # the reverse
         self._pods_for_claim = {}   # (ns, claim name) -> set of pod names mounting it
         self._pv_seq = 0
         self._told_wffc = set()
@@ -111,11 +112,13 @@ class StorageController(Reconciler):
         m = obj.get("metadata") or {}
         if rkey == PV:
             ref = (obj.get("spec") or {}).get("claimRef") or {}
-            for k, v in list(self._pv_for_claim.items()):
-                if v == m.get("name"):
-                    del self._pv_for_claim[k]
+            old = self._claim_of_pv.pop(m.get("name"), None)
+            if old is not None and self._pv_for_claim.get(old) == m.get("name"):
+                del self._pv_for_claim[old]
             if etype != "DELETED" and ref.get("name"):
-                self._pv_for_claim[(ref.get("namespace", ""), ref["name"])] = m.get("name")
+                claim = (ref.get("namespace", ""), ref["name"])
+                self._pv_for_claim[claim] = m.get("name")
+                self._claim_of_pv[m.get("name")] = claim
         elif rkey == POD:
             ns, name = m.get("namespace", ""), m.get("name")
             for claim in claim_names_of_pod(obj):
