@@ -163,6 +163,7 @@ def plan_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str) -> Dis
     base = {"server_id": server.id, "server_name": server.name, "vm": vm, "namespace": ns,
             "project": ctx.project_name(server.project_id)}
     vt = f"{target} spec.dataVolumeTemplates"
+    vkey = "volumes_attached" if "volumes_attached" in server.raw else "os-extended-volumes:volumes_attached"
 
     if server.image_id:
         image = e.images.get(server.image_id)
@@ -199,7 +200,7 @@ def plan_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str) -> Dis
         is_root = vol is root_vol
         shared = ctx.shared_volume(vol)
         if shared and shared[1] != ns:
-            report.dropped(server, f"volumes_attached.{vol.id}", f"multi-attach volume {vol.label} lives in namespace "
+            report.dropped(server, f"{vkey}.{vol.id}", f"multi-attach volume {vol.label} lives in namespace "
                                                                  f"{shared[1]}; a VM cannot use a claim of another "
                                                                  "namespace")
             continue
@@ -213,16 +214,21 @@ def plan_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str) -> Dis
         if shared:
             disk["shareable"] = True
             plan.add(disk, {"name": disk_name, "dataVolume": {"name": shared[0]}})
-            report.approximated(server, f"volumes_attached.{vol.id}", f"{target} spec.template.spec.volumes[{disk_name}]",
+            report.approximated(server, f"{vkey}.{vol.id}", f"{target} spec.template.spec.volumes[{disk_name}]",
                                 f"multi-attach {src_desc} -> shared DataVolume {shared[0]} (shareable: true); the "
                                 "guests must coordinate writes as they did in OpenStack")
             continue
         dv_name = names.dns_label(f"{vm}-{disk_name}", "disk", 253)
         plan.add(disk, {"name": disk_name, "dataVolume": {"name": dv_name}}, volume_data_volume(ctx, vol, dv_name, ns, {
             **base, "disk": disk_name}))
-        report.mapped(server, f"volumes_attached.{vol.id}", f"{vt}[{dv_name}]",
+        report.mapped(server, f"{vkey}.{vol.id}", f"{vt}[{dv_name}]",
                       f"{src_desc} -> disk {disk_name}" + (" (boot disk)" if is_root else ""))
-    report.claim(server, "os-extended-volumes:volumes_attached", "volumes_attached", "OS-EXT-SRV-ATTR:root_device_name")
+    for vid in server.volume_ids:
+        if vid not in e.volumes:
+            report.dropped(server, f"{vkey}.{vid}", "the volume is not in the input: no disk for it")
+    if server.root_device_name:
+        report.ignored(server, "OS-EXT-SRV-ATTR:root_device_name",
+                       "the guest's name for its root disk; the boot disk gets boot order 1")
 
     if flavor.ephemeral_gib > 0:
         dv_name = names.dns_label(f"{vm}-ephemeral", "ephemeral", 253)
