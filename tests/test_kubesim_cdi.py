@@ -394,3 +394,16 @@ def test_results_are_deterministic_for_a_seed():
         return sorted(p["metadata"]["name"] for p in s.list(PV)), s.get(PVC, "disk", "dst")["metadata"]["uid"]
     assert run(5) == run(5)
     assert run(5) != run(6)
+
+
+def test_source_ref_resolves_a_data_source_in_another_namespace(sim):
+    source_disk(sim, "fedora-golden", "2Gi")
+    sim.apply({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataSource",
+               "metadata": {"name": "fedora", "namespace": "src"},
+               "spec": {"source": {"pvc": {"namespace": "src", "name": "fedora-golden"}}}})
+    sim.apply({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+               "metadata": {"name": "root", "namespace": "dst"},
+               "spec": {"sourceRef": {"kind": "DataSource", "namespace": "src", "name": "fedora"},
+                        "storage": {"volumeMode": "Filesystem", "accessModes": ["ReadWriteOnce"]}}})
+    run_until(sim, lambda: succeeded(sim, "root"), max_seconds=600)
+    assert sim.get(PVC, "root", "dst")["spec"]["resources"]["requests"]["storage"] == "2Gi"

@@ -13,11 +13,10 @@ PV to the target claim.  Durations are simulated seconds from ``CloneRates``; fa
 import copy
 import dataclasses
 
-from .. import quantity
 from . import cdi_admission
-from .base import (Reconciler, annotations, condition_is, controller_of, get_condition, is_controlled_by,
-                   is_deleting, owner_ref, set_condition)
-from .storage import BIND_IMMEDIATE, PV, PVC, SC, SELECTED_NODE, VSC, capacity_bytes, request_bytes
+from .base import (Reconciler, annotations, controller_of, get_condition, is_controlled_by, is_deleting,
+                   owner_ref, set_condition)
+from .storage import BIND_IMMEDIATE, PVC, SC, SELECTED_NODE, VSC, request_bytes
 
 DV = "datavolumes.cdi.kubevirt.io"
 POD = "pods"
@@ -571,10 +570,3 @@ class CDIController(Reconciler):
         from . import clone_flow
         return clone_flow.step(self, dv, status, pvc, now)
 
-
-def parse_size(q):
-    return int(quantity.parse(q)) if q is not None else 0
-
-
-__all__ = ["CDIController", "CloneRates", "cdi_objects", "cdi_status", "FALLBACK_MESSAGES", "PV", "capacity_bytes",
-           "condition_is"]

@@ -6,7 +6,6 @@ runs the same check for a VM's ServiceAccount."""
 import base64
 import json
 
-from ..errors import ApiError
 from .base import annotations, can, user_name, webhook_denied
 
 DV = "datavolumes.cdi.kubevirt.io"
@@ -196,5 +195,3 @@ class CDIAdmission:
             raise webhook_denied(TRANSFER_WEBHOOK, f"Target {tns}/{tname} already exists", reason="")
         return ot
 
-
-__all__ = ["ApiError", "CDIAdmission", "can_clone", "clone_source", "resolve_data_source", "stamp_clone_token"]

@@ -9,7 +9,7 @@ import uuid
 
 from ..errors import ApiError
 from . import cdi_admission
-from .base import (Reconciler, annotations, can, condition_is, controller_of, get_condition, is_controlled_by,
+from .base import (Reconciler, annotations, condition_is, controller_of, get_condition, is_controlled_by,
                    is_deleting, owner_ref, remove_condition, set_condition, webhook_denied)
 
 VM = "virtualmachines.kubevirt.io"

@@ -9,7 +9,7 @@ populator, as the external-provisioner leaves them: they only bind to a PV that 
 import copy
 
 from .. import quantity
-from .base import (Reconciler, annotations, is_deleting, labels, meta)
+from .base import Reconciler, annotations, is_deleting, meta
 
 PVC = "persistentvolumeclaims"
 PV = "persistentvolumes"
@@ -453,4 +453,3 @@ def _add_finalizer(obj, fin):
         fins.append(fin)
 
 
-__all__ = ["StorageController", "default_storage_objects", "labels"]

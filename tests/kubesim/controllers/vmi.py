@@ -6,10 +6,9 @@ Timings are simulated seconds (attributes of the controller, so tests and demos 
 """
 
 import copy
-import datetime
 
 from ..clock import parse_rfc3339
-from .base import (Reconciler, annotations, condition_is, controller_of, is_deleting, labels, owner_ref,
+from .base import (Reconciler, condition_is, controller_of, is_deleting, labels, owner_ref,
                    remove_condition, rfc3339, set_condition)
 from .kubevirt import KUBEVIRT_VERSION, PVC, VMI, DV, VM_FINALIZER, volume_claim_name
 from .storage import NODES, pod_is_active
@@ -409,5 +408,3 @@ class VMIController(Reconciler):
             out.append(entry)
         return out
 
-
-__all__ = ["VMIController", "needs_backend_storage", "annotations", "datetime"]
