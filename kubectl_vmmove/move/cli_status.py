@@ -1,17 +1,174 @@
 """`kubectl vmmove status`: Show the moves found in the namespaces you can read, or the per-VM steps of one move."""
 
-from ..errors import NotImplementedYet
+import sys
 
-DESCRIPTION = """Show the moves found in the namespaces you can read, or the per-VM steps of one move."""
+from ..errors import UsageError
+
+DESCRIPTION = """Show the moves found in the namespaces you can read, or the per-VM steps of one move.
+
+Moves are read from their journals (configmaps vmmove-<move-id> in the target namespaces). With a MOVE_ID, each VM's
+phase, current step, disk progress and downtime are shown; --watch follows a running move, also one started from
+another terminal, until it ends."""
 
 EXAMPLES = """Examples:
+  # All moves you can see
   kubectl vmmove status
-  kubectl vmmove status 7f3c2a --watch"""
+
+  # One move, per VM
+  kubectl vmmove status 7f3c2a
+
+  # Follow a running move
+  kubectl vmmove status 7f3c2a --watch
+
+  # The journal's state as YAML
+  kubectl vmmove status 7f3c2a -o yaml"""
+
+FINAL_PHASES = ("Succeeded", "Failed", "Interrupted")
 
 
 def add_arguments(parser):
-    pass
+    from ..cli import add_output_flag
+
+    parser.add_argument("move_id", nargs="?", metavar="MOVE_ID", help="The move to show")
+    parser.add_argument("-w", "--watch", action="store_true", help="Follow the move until it ends")
+    add_output_flag(parser, formats=("table", "wide", "yaml", "json"))
+
+
+def move_document(jr) -> dict:
+    """The journal's state as one document, for -o yaml/json (plan and source objects left out)."""
+    return {"apiVersion": "vmmove.io/v1alpha1", "kind": "MoveStatus",
+            "metadata": {"name": jr.move_id, "namespace": jr.namespace,
+                         "creationTimestamp": jr.obj.get("metadata", {}).get("creationTimestamp")},
+            "move": jr.move(), "vms": jr.vms()}
+
+
+def counts(jr) -> dict:
+    out = {"Succeeded": 0, "Failed": 0, "Running": 0, "Pending": 0}
+    for record in jr.vms().values():
+        out[record.get("phase", "Pending")] = out.get(record.get("phase", "Pending"), 0) + 1
+    return out
+
+
+def overview_table(journals):
+    from ..printers import Column, Table, age
+
+    table = Table([Column("Move-ID"), Column("Source"), Column("Target"), Column("Strategy"), Column("VMs"),
+                   Column("Succeeded"), Column("Failed"), Column("Phase"), Column("Verified"), Column("Age"),
+                   Column("User", wide_only=True)])
+    for jr in sorted(journals, key=lambda j: j.obj.get("metadata", {}).get("creationTimestamp") or ""):
+        move = jr.move()
+        c = counts(jr)
+        verified = move.get("verify", {}).get("passed")
+        phase = move.get("phase", "Pending")
+        if move.get("cleanup", {}).get("finished"):
+            phase = "CleanedUp"
+        if move.get("rollback", {}).get("finished"):
+            phase = "RolledBack"
+        table.add(jr.move_id, move.get("source", ""), jr.namespace, move.get("strategy", ""), len(jr.vms()),
+                  c["Succeeded"], c["Failed"], phase,
+                  "-" if verified is None else ("yes" if verified else "no"),
+                  age(jr.obj.get("metadata", {}).get("creationTimestamp")), move.get("createdBy", ""))
+    return table
+
+
+def vm_rows(jr):
+    from ..printers import human_duration
+
+    rows = []
+    for name, record in sorted(jr.vms().items()):
+        progress = record.get("progress")
+        downtime = record.get("downtimeSeconds")
+        rows.append({"vm": name, "phase": record.get("phase", "Pending"), "step": record.get("step", "-"),
+                     "progress": f"{progress:.0f}%" if isinstance(progress, (int, float)) else "-",
+                     "downtime": human_duration(downtime) if downtime is not None else "-",
+                     "attempts": str(record.get("attempts", 0)), "message": record.get("message") or "-"})
+    return rows
+
+
+def print_move(jr, output, stream=None) -> None:
+    from ..printers import Column, Table, print_table
+
+    stream = stream or sys.stdout
+    move = jr.move()
+    if not output.no_headers:
+        stream.write(f"Move {jr.move_id}: {move.get('source')} -> {jr.namespace}, strategy {move.get('strategy')}, "
+                     f"MAC policy {move.get('macPolicy')}, phase {move.get('phase')}, by {move.get('createdBy')} "
+                     f"at {move.get('created')}\n")
+        for key in ("verify", "cleanup", "rollback"):
+            if move.get(key):
+                info = move[key]
+                result = "passed" if info.get("passed") else ("failed" if "passed" in info else "done")
+                stream.write(f"  {key}: {result} at {info.get('finished') or info.get('started')} by "
+                             f"{info.get('user')}\n")
+        stream.write("\n")
+    table = Table([Column("VM"), Column("Phase"), Column("Step"), Column("Progress"), Column("Downtime"),
+                   Column("Attempts", wide_only=True), Column("Message")])
+    for row in vm_rows(jr):
+        table.add(row["vm"], row["phase"], row["step"], row["progress"], row["downtime"], row["attempts"],
+                  row["message"])
+    print_table(table, output, stream=stream)
+
+
+def watch(jr, stream=None) -> None:
+    """Follow the journal by watch until the move ends; a live table on a terminal, lines otherwise."""
+    from ..kube import errors as kerr, kinds
+    from ..progress import Progress
+
+    progress = Progress(["VM", "PHASE", "STEP", "PROGRESS", "MESSAGE"], stream=stream or sys.stdout,
+                        plain_keys=["VM", "PHASE", "STEP", "MESSAGE"])
+
+    def show():
+        for row in vm_rows(jr):
+            progress.update(row["vm"], vm=row["vm"], phase=row["phase"], step=row["step"],
+                            progress=row["progress"], message=row["message"])
+
+    show()
+    version = jr.obj.get("metadata", {}).get("resourceVersion")
+    while jr.move().get("phase") not in FINAL_PHASES:
+        try:
+            for etype, obj in jr.api.watch(kinds.CONFIGMAP, jr.namespace, resource_version=version,
+                                           field_selector=f"metadata.name={jr.name}", timeout_seconds=60):
+                version = obj.get("metadata", {}).get("resourceVersion") or version
+                if etype in ("ADDED", "MODIFIED"):
+                    jr._obj = obj
+                    show()
+                    if jr.move().get("phase") in FINAL_PHASES:
+                        break
+                elif etype == "DELETED":
+                    progress.finish()
+                    raise UsageError(f"the journal of move {jr.move_id} was deleted")
+        except kerr.Gone:
+            jr.refresh()
+            version = jr.obj.get("metadata", {}).get("resourceVersion")
+            show()
+    progress.finish()
 
 
 def run(args):
-    raise NotImplementedYet("status")
+    from ..kube.session import Session
+    from ..printers import OutputOptions, dump_json, dump_yaml, no_resources_message, print_table
+    from . import journal as journalmod
+
+    output = OutputOptions(args.output, getattr(args, "no_headers", False))
+    session = Session.from_args(args)
+    hint = [getattr(args, "namespace", None), session.namespace]
+    if not args.move_id:
+        if args.watch:
+            raise UsageError("--watch follows one move: give its MOVE_ID")
+        journals = journalmod.list_all(session.api, hint)
+        if output.structured:
+            doc = {"apiVersion": "v1", "kind": "List", "items": [move_document(j) for j in journals]}
+            sys.stdout.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
+            return 0
+        print_table(overview_table(journals), output, empty_message="No moves found.")
+        return 0
+    jr = journalmod.find(session.api, args.move_id, hint)
+    if output.structured:
+        doc = move_document(jr)
+        sys.stdout.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
+        return 0
+    if args.watch:
+        watch(jr)
+        return 0
+    print_move(jr, output)
+    return 0
