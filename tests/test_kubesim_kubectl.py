@@ -104,6 +104,16 @@ def test_invalid_manifest_is_rejected_like_the_real_server(sim, tmp_path):
     assert 'strict decoding error: unknown field "spec.runStrategi"' in r.stderr
 
 
+def _until_watching(sim, resource):
+    """Block until a kubectl started in the background has opened its watch (kubectl wait lists, then watches)."""
+    started = threading.Event()
+    for _ in range(400):
+        if sim.requests.count(verb="watch", resource=resource):
+            return
+        started.wait(0.025)
+    raise AssertionError(f"no watch on {resource} was opened")
+
+
 def test_delete_with_finalizer_and_wait(sim, tmp_path):
     path = tmp_path / "vm.yaml"
     path.write_text(VM.split("---")[0].replace("labels: {app: web}", "finalizers: [example.com/hold]"))
@@ -115,6 +125,7 @@ def test_delete_with_finalizer_and_wait(sim, tmp_path):
     waiter = subprocess.Popen(["kubectl", "--kubeconfig", sim.kubeconfig_path, "wait", "--for=delete", "vm/vm1",
                                "-n", "ns1", "--timeout=20s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
+    _until_watching(sim, "virtualmachines.kubevirt.io")
     kubectl(sim, "patch", "vm", "vm1", "-n", "ns1", "--type=json",
             "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
     out, err = waiter.communicate(timeout=25)
@@ -123,18 +134,14 @@ def test_delete_with_finalizer_and_wait(sim, tmp_path):
 
 
 def test_wait_for_condition(sim, tmp_path):
+    # The KubeVirt controller starts a VM with runStrategy Always and reports Ready once its VMI runs.
     path = tmp_path / "vm.yaml"
-    path.write_text(VM.split("---")[0])
+    path.write_text(VM.split("---")[0].replace("runStrategy: Halted", "runStrategy: Always"))
     kubectl(sim, "apply", "-f", str(path))
-    waiter = subprocess.Popen(["kubectl", "--kubeconfig", sim.kubeconfig_path, "wait", "--for=condition=Ready",
-                               "vm/vm1", "-n", "ns1", "--timeout=20s"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    # Whatever a KubeVirt controller does, the status subresource is where Ready lands.
-    sim.store.patch("virtualmachines.kubevirt.io", "ns1", "vm1",
-                    {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}, subresource="status")
-    out, err = waiter.communicate(timeout=25)
-    assert waiter.returncode == 0, err
-    assert out.strip() == "virtualmachine.kubevirt.io/vm1 condition met"
+    r = kubectl(sim, "wait", "--for=condition=Ready", "vm/vm1", "-n", "ns1", "--timeout=30s", timeout=40)
+    assert r.stdout.strip() == "virtualmachine.kubevirt.io/vm1 condition met"
+    row = kubectl(sim, "get", "vm", "vm1", "-n", "ns1", "--no-headers").stdout.split()
+    assert row[0] == "vm1" and row[2:] == ["Running", "True"]
 
 
 def test_auth_can_i_with_rbac_and_impersonation(sim):

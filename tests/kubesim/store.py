@@ -303,29 +303,26 @@ class Store:
             table = self._data[t.key]
             keys = self._sorted_keys(t)
             ns = namespace if t.namespaced else None
-            lo = 0
+            lo, hi = 0, len(keys)
             if ns:
                 lo = bisect.bisect_left(keys, (ns, ""))
+                hi = bisect.bisect_left(keys, (ns, "\U0010ffff"))
             if start is not None:
                 lo = max(lo, bisect.bisect_right(keys, start))
             pinned = selectors.field_name_equals(field_reqs)
             out = []
             last = None
             remaining = 0
-            for i in range(lo, len(keys)):
+            for i in range(lo, hi):
                 k = keys[i]
-                if ns and k[0] != ns:
-                    break
                 if pinned is not None and k[1] != pinned:
                     continue
                 rec = table[k]
                 if not selectors.labels_match(label_reqs, rec.obj) or not selectors.fields_match(field_reqs, rec.obj):
                     continue
                 if limit and len(out) >= limit:
-                    remaining = 1
-                    # Count what is left only when cheap; the real server omits it with selectors too.
-                    if not label_reqs and not field_reqs:
-                        remaining = sum(1 for j in range(i, len(keys)) if not ns or keys[j][0] == ns)
+                    # The real server counts what is left only when no selector filters the list.
+                    remaining = hi - i
                     break
                 out.append(rec)
                 last = k
