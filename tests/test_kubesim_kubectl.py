@@ -208,3 +208,23 @@ def test_create_namespace_and_core_objects_through_typed_commands(sim):
     assert sim.get("configmaps", "c", "made-by-kubectl")["data"] == {"k": "v"}
     out = kubectl(sim, "get", "ns", "made-by-kubectl", "--no-headers").stdout.split()
     assert out[:2] == ["made-by-kubectl", "Active"]
+
+
+def test_standalone_server_serves_kubectl_until_terminated(tmp_path):
+    import signal
+    import sys
+    kubeconfig = tmp_path / "kubeconfig"
+    seed = tmp_path / "seed.yaml"
+    seed.write_text('apiVersion: v1\nkind: Namespace\nmetadata: {name: seeded}\n')
+    proc = subprocess.Popen([sys.executable, "-m", "tests.kubesim", "--port", "0", "--kubeconfig", str(kubeconfig),
+                             "--seed", str(seed), "--speed", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:")
+        r = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "ns", "seeded", "-o", "name"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.stdout.strip() == "namespace/seeded", r.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0

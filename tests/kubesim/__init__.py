@@ -4,7 +4,9 @@
         sim.apply(builders.vm("vm1", "ns1"))
         subprocess.run(["kubectl", "--kubeconfig", sim.kubeconfig_path, "get", "vm", "-n", "ns1"])
 
-See tests/kubesim/README.md for the contract the controllers and the tests code against.
+Layout: ``store`` (objects, resourceVersions, finalizers, watch history), ``api`` (the write pipeline: validation,
+admission, quota), ``server`` + ``watch`` (HTTP), ``rbac``, ``quota``, ``lifecycle`` (garbage collector, namespace
+controller), ``faults``, ``requestlog``; the KubeVirt/CDI/storage controllers live in ``controllers``.
 """
 
 import base64
@@ -132,10 +134,10 @@ class KubeSim:
                                                         name or ""))
 
     # ------------------------------------------------------------------ server
-    def start(self):
+    def start(self, port=0):
         from .server import Server
         ctx = tls.server_context() if self.tls else None
-        self._server = Server(self, ctx)
+        self._server = Server(self, ctx, port)
         self.port = self._server.server_address[1]
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         t = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

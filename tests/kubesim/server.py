@@ -12,6 +12,7 @@ import yaml
 
 from . import discovery, errors, openapi, protobuf, rbac, selectors, tables
 from .errors import ApiError
+from .negotiation import wanted_shape
 from .requestlog import Entry
 from .watch import WatchStream
 
@@ -73,34 +74,6 @@ def parse_path(registry, path):
     return r
 
 
-def _accept_options(header):
-    """Parsed media-type alternatives of an Accept header, in order: (type, params dict)."""
-    out = []
-    for part in (header or "").split(","):
-        bits = [b.strip() for b in part.split(";")]
-        params = {}
-        for b in bits[1:]:
-            k, _, v = b.partition("=")
-            params[k.strip()] = v.strip()
-        out.append((bits[0], params))
-    return out
-
-
-def wanted_shape(accept):
-    """'table', 'partial' or 'json' from the Accept header (the first alternative kubesim can serve)."""
-    for mtype, params in _accept_options(accept):
-        if mtype not in ("application/json", "*/*", "application/*"):
-            continue
-        as_ = params.get("as")
-        if not as_:
-            return "json"
-        if params.get("g") == "meta.k8s.io" and as_ == "Table":
-            return "table"
-        if params.get("g") == "meta.k8s.io" and as_ in ("PartialObjectMetadata", "PartialObjectMetadataList"):
-            return "partial"
-    return "json"
-
-
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kubesim"
@@ -143,10 +116,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        # Read once and keep it: an answer sent before the handler read the body (a fault, a 403) must still
+        # consume it, or the next request on this keep-alive connection would start mid-body.
+        if getattr(self, "_body_cache", None) is None or self._body_cache[0] is not self.headers:
+            n = int(self.headers.get("Content-Length") or 0)
+            self._body_cache = (self.headers, self.rfile.read(n) if n else b"")
+        return self._body_cache[1]
 
     def _send_bytes(self, status, payload, content_type="application/json", headers=()):
+        self._body()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -627,10 +605,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, sim, ssl_context=None):
+    def __init__(self, sim, ssl_context=None, port=0):
         self.sim = sim
         self.ssl_context = ssl_context
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(("127.0.0.1", port), Handler)
 
     def get_request(self):
         sock, addr = super().get_request()

@@ -3,10 +3,12 @@
 and injected drops."""
 
 import json
+import socket
 import time
 
 from . import selectors, tables
 from .errors import bad_request
+from .negotiation import wanted_shape
 
 
 def _transition(etype, new, old, lreqs, freqs):
@@ -34,7 +36,7 @@ class WatchStream:
         self.namespace = namespace
         self.lreqs = lreqs
         self.freqs = freqs
-        self.shape = _shape(handler)
+        self.shape = wanted_shape(handler.headers.get("Accept"))
         self.sent_columns = False
 
     def _encode(self, etype, obj):
@@ -151,14 +153,8 @@ class WatchStream:
             self.h.entry = self.sim.requests.amend(self.h.entry, fault="watch-drop")
             self.h.close_connection = True
             try:
-                import socket
                 self.h.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return True
         return False
-
-
-def _shape(handler):
-    from .server import wanted_shape
-    return wanted_shape(handler.headers.get("Accept"))
