@@ -96,6 +96,9 @@ class Journal:
         self.user = user
         self._obj = obj or {}
         self._lock = threading.Lock()
+        # Keys this process wrote, newest first: a patch response of another worker may predate our write.
+        self._local: Dict[str, str] = {}
+        self._local_binary: Dict[str, str] = {}
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -104,7 +107,10 @@ class Journal:
         return self._obj
 
     def _data(self) -> dict:
-        return self._obj.get("data") or {}
+        return {**(self._obj.get("data") or {}), **self._local}
+
+    def _binary(self) -> dict:
+        return {**(self._obj.get("binaryData") or {}), **self._local_binary}
 
     def move(self) -> dict:
         return json.loads(self._data().get(MOVE_KEY) or "{}")
@@ -116,18 +122,18 @@ class Journal:
         return {k[len(VM_PREFIX):]: json.loads(v) for k, v in self._data().items() if k.startswith(VM_PREFIX)}
 
     def plan(self) -> dict:
-        packed = (self._obj.get("binaryData") or {}).get(PLAN_KEY)
+        packed = self._binary().get(PLAN_KEY)
         if not packed:
             raise UserError(f"the journal {self.namespace}/{self.name} holds no plan; it was not written by "
                             "kubectl-vmmove")
         return _unpack(packed)
 
     def sources(self, vm_name: str) -> List[dict]:
-        packed = (self._obj.get("binaryData") or {}).get(SOURCE_PREFIX + vm_name + ".gz")
+        packed = self._binary().get(SOURCE_PREFIX + vm_name + ".gz")
         return _unpack(packed) if packed else []
 
     def has_sources(self, vm_name: str) -> bool:
-        return bool((self._obj.get("binaryData") or {}).get(SOURCE_PREFIX + vm_name + ".gz"))
+        return bool(self._binary().get(SOURCE_PREFIX + vm_name + ".gz"))
 
     def refresh(self) -> "Journal":
         self._obj = self.api.get(kinds.CONFIGMAP, self.name, self.namespace)
@@ -176,20 +182,21 @@ class Journal:
             fn(record)
             record["updated"] = now_text()
             text = json.dumps(record, sort_keys=True)
-            self._obj.setdefault("data", {})[VM_PREFIX + name] = text
+            self._local[VM_PREFIX + name] = text
         self._patch({"data": {VM_PREFIX + name: text}})
         return record
 
     def record_sources(self, name: str, objects: List[dict]) -> None:
         packed = _pack([journal_safe(o) for o in objects])
         with self._lock:
-            self._obj.setdefault("binaryData", {})[SOURCE_PREFIX + name + ".gz"] = packed
+            self._local_binary[SOURCE_PREFIX + name + ".gz"] = packed
         self._patch({"binaryData": {SOURCE_PREFIX + name + ".gz": packed}})
 
     def move_update(self, fn: Callable[[dict], None], attempts: int = 8) -> dict:
         """Read-modify-write of the shared `move` key with the resourceVersion as precondition."""
         for _ in range(attempts):
             with self._lock:
+                self._local.pop(MOVE_KEY, None)
                 move = self.move()
                 fn(move)
                 move["updated"] = now_text()
@@ -199,6 +206,8 @@ class Journal:
                 {"data": {MOVE_KEY: text}}
             try:
                 self._patch(body)
+                with self._lock:
+                    self._local[MOVE_KEY] = text
                 return move
             except kerr.Conflict:
                 self.refresh()

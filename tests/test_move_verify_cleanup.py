@@ -1,0 +1,104 @@
+"""verify, cleanup and rollback after a clone move: checks a user can read, deletions that spare shared objects,
+and a rollback that leaves the source as it was."""
+
+import json
+
+from tests.kubesim import builders
+from tests.kubesim.controllers.testing import run_until, vm_action
+from tests.move_run_support import (DV, PVC, SECRET_VALUE, VM, VMI, move_id, names, run_move, seed_basic,
+                                    vm_records, wait_vms)
+
+
+def moved(kubesim, capsys, *vms):
+    code, _, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", *(vms or ("--all",)), "--yes")
+    assert code == 0, err
+    return move_id(kubesim)
+
+
+def test_verify_passes_after_a_move_and_records_the_result(kubesim, capsys):
+    seed_basic(kubesim)
+    mid = moved(kubesim, capsys)
+    code, out, err = run_move(kubesim, capsys, "verify", mid)
+    assert code == 0, out + err
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert rows and all("pass" in r for r in rows)
+    for expected in ("move finished", "MAC addresses", "firmware UUID", "firmware serial", "references resolve",
+                     "disk web-rootdisk bound", "disk web-rootdisk size", "disk web-rootdisk datavolume succeeded",
+                     "secret/web-ci matches source", "virtualmachine/web matches source"):
+        assert any(expected in line for line in out.splitlines()), expected
+    assert "running with IP" in out and "stopped as planned" in out
+    assert SECRET_VALUE not in out + err
+    code, out, _ = run_move(kubesim, capsys, "status", mid, "-o", "json")
+    assert json.loads(out)["move"]["verify"]["passed"] is True
+
+
+def test_verify_names_what_is_wrong(kubesim, capsys):
+    seed_basic(kubesim)
+    mid = moved(kubesim, capsys)
+    kubesim.delete("secrets", "web-ci", "dst")
+    cm = kubesim.get("configmaps", "web-cm", "dst")
+    cm["data"]["app.properties"] = "name=changed\n"
+    kubesim.apply(cm)
+    code, out, err = run_move(kubesim, capsys, "verify", mid, "-o", "json")
+    assert code == 1
+    doc = json.loads(out)
+    failed = {(r["vm"], r["check"]): r["reason"] for r in doc["checks"] if not r["passed"]}
+    assert failed[("web", "secret/web-ci exists")] == "not found in namespace dst"
+    assert failed[("web", "configmap/web-cm matches source")] == "its data differs from the source"
+    assert "secret/web-ci" in failed[("web", "references resolve")]
+    assert not any(vm == "db" for vm, _ in failed)
+    assert "3 check(s) of move" in err and "rollback" in err
+
+
+def test_cleanup_refuses_until_verify_passes_then_deletes_only_what_moved(kubesim, capsys):
+    seed_basic(kubesim, extra=builders.vm("stays", "src", disks=(("rootdisk", "1Gi"),), shared_secret="shared-ca"))
+    mid = moved(kubesim, capsys, "web", "db")
+    # Someone stops the moved VM: it is not where the move left it, so the source must stay.
+    assert vm_action(kubesim, "dst", "web", "stop")[0] == 202
+    run_until(kubesim, lambda: kubesim.get(VMI, "web", "dst") is None)
+    code, _, err = run_move(kubesim, capsys, "cleanup", mid, "--yes")
+    assert code == 1 and "cleanup refuses" in err and "running with IP" in err
+    assert names(kubesim, VM, "src") == ["db", "stays", "web"]
+
+    # Started again, verify passes and cleanup goes ahead.
+    assert vm_action(kubesim, "dst", "web", "start")[0] == 202
+    wait_vms(kubesim, "dst", ["web"])
+    run_until(kubesim, lambda: (kubesim.get(VMI, "web", "dst") or {}).get("status", {}).get("interfaces"))
+    code, out, err = run_move(kubesim, capsys, "cleanup", mid)
+    assert code == 1 and "--yes" in err          # no terminal: refuses without --yes
+    code, out, err = run_move(kubesim, capsys, "cleanup", mid, "--yes")
+    assert code == 0, err
+    assert names(kubesim, VM, "src") == ["stays"]
+    for gone in ("web-ci", "db-ssh"):
+        assert gone not in names(kubesim, "secrets", "src")
+    assert "shared-ca" in names(kubesim, "secrets", "src")        # "stays" still uses it
+    assert names(kubesim, "services", "src") == []
+    assert "db-rootdisk" not in names(kubesim, PVC, "src")          # a plain claim the VM did not own
+    assert "stays-rootdisk" in names(kubesim, PVC, "src")
+    assert "deleted" in out and "VirtualMachine" in out
+    # The target is untouched and still verifies; a second cleanup finds nothing left to do.
+    assert kubesim.get(VMI, "web", "dst")["status"]["phase"] == "Running"
+    code, out, err = run_move(kubesim, capsys, "cleanup", mid, "--yes")
+    assert code == 0 and "deleted" not in out.replace("already gone", "")
+    code, _, err = run_move(kubesim, capsys, "rollback", mid, "--yes")
+    assert code == 1 and "was cleaned up" in err and "nothing to roll back to" in err
+
+
+def test_rollback_removes_the_target_copy_and_restarts_the_source(kubesim, capsys):
+    seed_basic(kubesim)
+    before = {n: kubesim.get(VM, n, "src")["spec"] for n in ("web", "db")}
+    mid = moved(kubesim, capsys)
+    code, out, err = run_move(kubesim, capsys, "rollback", mid, "--yes")
+    assert code == 0, err
+    assert "RolledBack" in out
+    for resource in (VM, DV, PVC, "secrets", "services"):
+        assert names(kubesim, resource, "dst") == [], resource
+    assert names(kubesim, "configmaps", "dst") == [f"vmmove-{mid}"]     # the journal stays, for audit
+    for name in ("web", "db"):
+        assert kubesim.get(VM, name, "src")["spec"] == before[name]
+    wait_vms(kubesim, "src", ["web"])
+    assert {r["phase"] for r in vm_records(kubesim).values()} == {"RolledBack"}
+    code, out, _ = run_move(kubesim, capsys, "rollback", mid, "--yes")
+    assert code == 0
+    code, out, _ = run_move(kubesim, capsys, "status")
+    assert "RolledBack" in out
