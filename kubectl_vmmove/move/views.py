@@ -45,7 +45,7 @@ def assessment(inv, graph, doc) -> dict:
             "macAddresses": entry["macAddresses"],
             "firmwareUUID": entry["firmwareUUID"],
             "disks": [{k: v for k, v in d.items() if k not in ("targetStorageClass",)} for d in entry["disks"]],
-            "dependencies": entry["dependencies"],
+            "dependencies": _used_by_others(graph, entry),
             "externalNetworks": entry.get("externalNetworks", []),
             "clusterInstancetypes": [f"{k}/{n}" for k, n in node.cluster_instancetypes],
             "snapshots": node.snapshots,
@@ -55,6 +55,18 @@ def assessment(inv, graph, doc) -> dict:
     return {"apiVersion": "vmmove.io/v1alpha1", "kind": "Assessment", "metadata": {"namespace": inv.source},
             "vms": vms,
             "summary": {w: sum(1 for v in vms if v["verdict"] == w) for w in VERDICTS}}
+
+
+def _used_by_others(graph, entry) -> List[dict]:
+    """For assess, "shared" means used by any other VM of the namespace (nothing is moving yet)."""
+    out = []
+    for dep in entry["dependencies"]:
+        others = sorted(graph.users.get((dep["kind"], dep["name"]), set()) - {entry["name"]})
+        item = {"kind": dep["kind"], "name": dep["name"]}
+        if others:
+            item["sharedWith"] = others
+        out.append(item)
+    return out
 
 
 def _dependency_text(deps) -> str:
