@@ -215,3 +215,16 @@ def test_plan_never_holds_secret_data():
     _, _, doc = make(["v"], b.storage_basics() + [vm, b.pvc("r"), secret])
     text = dump_yaml(doc)
     assert "c2VjcmV0LXBhc3N3b3JkLTQy" not in text and "web-ci" in text
+
+
+def test_objects_every_namespace_has_are_neither_copied_nor_deleted():
+    vm = b.fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
+    objs = b.storage_basics() + [vm, b.pvc("test-dv"), b.secret("test-secret"), b.configmap("test-configmap"),
+                                 b.serviceaccount("default"), b.serviceaccount("default", ns="dst")]
+    _, _, doc = make(["test-vm-with-different-volume-types"], objs)
+    entry = doc["spec"]["vms"][0]
+    assert {"kind": "ServiceAccount", "name": "default"} in entry["dependencies"]
+    touched = [(s["kind"], s["name"]) for s in entry["steps"] + entry["cleanup"]]
+    assert ("ServiceAccount", "default") not in touched
+    assert ("Secret", "test-secret") in touched and ("ConfigMap", "test-configmap") in touched
+    assert "NameConflict" not in {f["code"] for f in doc["status"]["findings"]}

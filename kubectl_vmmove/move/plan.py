@@ -26,6 +26,9 @@ KMP_OPT_OUT_LABEL = "mutatevirtualmachines.kubemacpool.io"
 
 # Dependency kinds that are read at run time (never embedded): their payload stays on the server.
 COPIED_AT_RUN_TIME = ("Secret", "ConfigMap")
+# Objects every namespace has of its own: never copied, never deleted.
+PER_NAMESPACE = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt"),
+                 ("ConfigMap", "openshift-service-ca.crt")}
 RUNNING_STATES = ("Running", "Starting", "Migrating", "Paused", "Stopping", "Provisioning", "WaitingForVolumeBinding")
 
 
@@ -134,7 +137,7 @@ def build(inv, graph, opts: PlanOptions, *, user: str = "", now: Optional[_dt.da
 
     def dependency_steps(kind, dep) -> List[dict]:
         obj = objects[kind].get(dep)
-        if obj is None:
+        if obj is None or (kind, dep) in PER_NAMESPACE:
             return []
         if kind == "NetworkAttachmentDefinition" and dep in target_nads:
             return []   # the target already has a NAD of that name; the VM's bare networkName resolves to it
@@ -149,7 +152,8 @@ def build(inv, graph, opts: PlanOptions, *, user: str = "", now: Optional[_dt.da
         return [_step("create", kind, dep, dst, source=ref, object=manifest)]
 
     def dependency_cleanup(kind, dep) -> List[dict]:
-        if graph.is_shared(kind, dep) or kind == "ControllerRevision" or dep not in objects[kind]:
+        if graph.is_shared(kind, dep) or kind == "ControllerRevision" or dep not in objects[kind] or \
+                (kind, dep) in PER_NAMESPACE:
             return []   # shared ones stay; revisions are owned by the VM and go with it
         return [_step("delete", kind, dep, src, source=source_ref(objects[kind][dep]))]
 

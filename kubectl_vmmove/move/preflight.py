@@ -515,8 +515,8 @@ def sharing(ctx) -> List[dict]:
                 if staying and (kind, dep) not in seen:
                     seen.add((kind, dep))
                     out.append(finding("info", "SharedDependency",
-                                       f'{kind} "{dep}" is also used by {_names(staying)}, which stay: it is copied '
-                                       "and the original is kept", kind=kind, name=dep, namespace=ctx.src))
+                                       f'{kind} "{dep}" is also used by {_names(staying)} (not moving): it is '
+                                       "copied and the original is kept", kind=kind, name=dep, namespace=ctx.src))
     return out
 
 
