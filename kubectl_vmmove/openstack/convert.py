@@ -409,15 +409,14 @@ def _account_everything(ctx, vm_groups):
     used_flavors = {s.flavor.id for s in e.servers.values() if s.flavor is not None and not s.flavor.embedded}
     used_flavor_names = {s.flavor.name for s in e.servers.values() if s.flavor is not None}
     used_images = {s.image_id for s in e.servers.values() if s.image_id}
-    used_networks = {}
+    used_networks = {p.network_id for p in e.ports.values() if p.device_id in e.servers}
+    by_name = {}
+    for net in sorted(e.networks.values(), key=lambda n: n.id, reverse=True):
+        by_name[net.name] = net.id
     for s in e.servers.values():
-        for p in e.ports.values():
-            if p.device_id == s.id:
-                used_networks[p.network_id] = True
         for a in s.addresses:
-            net = e.network_by_name(a.network_name)
-            if net is not None:
-                used_networks[net.id] = True
+            if a.network_name in by_name:
+                used_networks.add(by_name[a.network_name])
     used_keys = {s.key_name for s in e.servers.values() if s.key_name}
     used_groups = {g.id for s in e.servers.values() for g in [placement.group_of(s, e)] if g is not None}
 
