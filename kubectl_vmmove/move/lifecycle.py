@@ -52,7 +52,13 @@ def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
         try:
             api.put_subresource(kinds.VM, name, ns, "stop", {})
         except kerr.Conflict as err:
-            if "not running" not in err.message.lower():
+            # A retried stop whose first attempt went through meets a VM that is already stopping.
+            again = _get(api, kinds.VMI, name, ns)
+            vm = _get(api, kinds.VM, name, ns) or {}
+            stopping = again is None or again["metadata"].get("deletionTimestamp") or \
+                (vm.get("spec") or {}).get("runStrategy") == "Halted" or \
+                any(r.get("action") == "Stop" for r in (vm.get("status") or {}).get("stateChangeRequests") or ())
+            if "not running" not in err.message.lower() and not stopping:
                 raise StepFailed(f"cannot stop {ns}/{name}: {err.message}") from None
     ctx.report(name, step="stopping")
     try:
