@@ -277,14 +277,30 @@ def _claim_facts(disk: Disk) -> None:
 
 def state_claims(inv, vm_name) -> List[dict]:
     """The persistent TPM/EFI state claims of a VM: labelled `persistent-state-for=<vm>`, or the legacy name."""
-    out = []
+    return _state_index(inv).get(vm_name, [])
+
+
+def _state_index(inv) -> Dict[str, List[dict]]:
+    index: Dict[str, List[dict]] = {}
     for pvc in inv.of(kinds.PVC):
         md = pvc["metadata"]
         if md.get("deletionTimestamp"):
             continue
-        if (md.get("labels") or {}).get(STATE_LABEL) == vm_name or md["name"] == STATE_PREFIX + vm_name:
-            out.append(pvc)
-    return out
+        owner = (md.get("labels") or {}).get(STATE_LABEL)
+        if owner is None and md["name"].startswith(STATE_PREFIX):
+            owner = md["name"][len(STATE_PREFIX):]
+        if owner:
+            index.setdefault(owner, []).append(pvc)
+    return index
+
+
+def _selector_index(services) -> Dict[Tuple[str, str], List[dict]]:
+    """Services by each (key, value) of their selector: a VM only needs to test the Services sharing a label."""
+    index: Dict[Tuple[str, str], List[dict]] = {}
+    for svc in services:
+        for pair in ((svc.get("spec") or {}).get("selector") or {}).items():
+            index.setdefault(pair, []).append(svc)
+    return index
 
 
 def build(inv, selected: List[str]) -> Graph:
@@ -296,6 +312,14 @@ def build(inv, selected: List[str]) -> Graph:
     users: Dict[Tuple[str, str], Set[str]] = {}
     claim_users: Dict[str, Set[str]] = {}
     refs_by_vm = {}
+    # Indexes built once, so that the graph of N VMs costs O(N), not O(N * objects).
+    services_by_label = _selector_index(inv.of(kinds.SERVICE))
+    state_by_vm = _state_index(inv)
+    dvs_by_owner: Dict[str, List[dict]] = {}
+    for dv in dvs.values():
+        for ref in dv["metadata"].get("ownerReferences") or ():
+            if ref.get("uid"):
+                dvs_by_owner.setdefault(ref["uid"], []).append(dv)
 
     for name, vm in vms.items():
         refs = named_references(vm)
@@ -306,9 +330,11 @@ def build(inv, selected: List[str]) -> Graph:
         for claim, *_ in claim_references(vm):
             claim_users.setdefault(claim, set()).add(name)
         labels = ((_spec(vm).get("template") or {}).get("metadata") or {}).get("labels") or {}
-        for svc in inv.of(kinds.SERVICE):
+        candidates = {svc["metadata"]["name"]: svc for pair in labels.items()
+                      for svc in services_by_label.get(pair, ())}
+        for svc_name, svc in candidates.items():
             if selectors.matches_service_selector((svc.get("spec") or {}).get("selector"), labels):
-                users.setdefault(("Service", svc["metadata"]["name"]), set()).add(name)
+                users.setdefault(("Service", svc_name), set()).add(name)
         for np in inv.of(kinds.NETWORKPOLICY):
             if selectors.matches_label_selector((np.get("spec") or {}).get("podSelector", {}), labels):
                 users.setdefault(("NetworkPolicy", np["metadata"]["name"]), set()).add(name)
@@ -346,14 +372,14 @@ def build(inv, selected: List[str]) -> Graph:
             if disk.pvc is None and disk.dv is None and disk.template is None:
                 node.missing.append(("PersistentVolumeClaim", claim, f"volume {volume}"))
         known = {d.claim for d in node.disks}
-        for dv in dvs.values():
-            if uid and _owned_by(dv, uid) and dv["metadata"]["name"] not in known:
+        for dv in dvs_by_owner.get(uid, []) if uid else []:
+            if dv["metadata"]["name"] not in known:
                 disk = Disk(claim=dv["metadata"]["name"], role="dataVolume", dv=dv,
                             datavolume=dv["metadata"]["name"], pvc=pvcs.get(dv["metadata"]["name"]))
                 _claim_facts(disk)
                 node.disks.append(disk)
                 known.add(disk.claim)
-        for pvc in state_claims(inv, name):
+        for pvc in state_by_vm.get(name, []):
             if pvc["metadata"]["name"] not in known:
                 disk = Disk(claim=pvc["metadata"]["name"], role="persistentState", pvc=pvc)
                 _claim_facts(disk)
@@ -408,10 +434,6 @@ def _owner_dv(pvc) -> Optional[str]:
         if ref.get("kind") == "DataVolume":
             return ref.get("name")
     return None
-
-
-def _owned_by(obj, uid) -> bool:
-    return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or ())
 
 
 def dependency_entries(graph: Graph, node: VMNode) -> List[dict]:

@@ -6,7 +6,6 @@ bound to the old object's uid, and the Service fields the cluster allocates. Ide
 MAC addresses) is kept on purpose: the guest's cloud-init instance-id and its NIC configuration depend on it.
 """
 
-import copy
 import json
 import uuid
 from typing import Dict, Optional
@@ -47,10 +46,15 @@ def legacy_firmware_uuid(vm_name: str) -> str:
     return str(uuid.uuid5(_FIRMWARE_UUID_NAMESPACE, vm_name))
 
 
+def _copy(value):
+    # Objects come from JSON and go back to JSON; the C codec copies them several times faster than deepcopy.
+    return json.loads(json.dumps(value))
+
+
 def clean_metadata(metadata: dict, namespace: Optional[str], move_id: Optional[str] = None,
                    source: Optional[str] = None, drop_annotations=()) -> dict:
     """Metadata for a new object: server fields, owners, finalizers and bookkeeping annotations removed."""
-    md = {k: copy.deepcopy(v) for k, v in (metadata or {}).items() if k not in _SERVER_METADATA}
+    md = {k: _copy(v) for k, v in (metadata or {}).items() if k not in _SERVER_METADATA}
     if namespace is not None:
         md["namespace"] = namespace
     else:
@@ -76,7 +80,7 @@ def clean_metadata(metadata: dict, namespace: Optional[str], move_id: Optional[s
 def for_target(obj: dict, namespace: str, move_id: Optional[str] = None, source_namespace: Optional[str] = None,
                drop_annotations=()) -> dict:
     """The generic copy: same kind and body, clean metadata in `namespace`, no status."""
-    out = {k: copy.deepcopy(v) for k, v in obj.items() if k not in ("metadata", "status")}
+    out = {k: _copy(v) for k, v in obj.items() if k not in ("metadata", "status")}
     name = obj.get("metadata", {}).get("name")
     src = f"{source_namespace}/{name}" if source_namespace and name else None
     out["metadata"] = clean_metadata(obj.get("metadata"), namespace, move_id, src, drop_annotations)
@@ -143,7 +147,7 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
 
     templates = []
     for tpl in spec.get("dataVolumeTemplates") or ():
-        tpl = copy.deepcopy(tpl)
+        tpl = _copy(tpl)
         tpl_name = (tpl.get("metadata") or {}).get("name")
         md = clean_metadata(tpl.get("metadata"), None)
         annotations = dict(md.get("annotations") or {})
