@@ -397,6 +397,46 @@ SERVER_NOTES = {
     "key_name": (IGNORED, "no key pair"),
     "fault": (IGNORED, "the last error of the OpenStack server"),
 }
+_SEGMENT = (APPROXIMATED, "segmentation (VLAN, flat, VXLAN) is the NAD's CNI configuration")
+NETWORK_NOTES = {
+    "subnets": (IGNORED, "the pod network has its own addressing"),
+    "mtu": (IGNORED, "the pod network's MTU is the cluster's"),
+    "provider:network_type": _SEGMENT, "provider:physical_network": _SEGMENT, "provider:segmentation_id": _SEGMENT,
+    "segments": _SEGMENT,
+    "port_security_enabled": (MAPPED, "per port: ports without port security are selected by no NetworkPolicy"),
+    "admin_state_up": (IGNORED, "administrative state"),
+    "dns_domain": (DROPPED, "no DNS integration for secondary networks"),
+    "qos_policy_id": (DROPPED, "no network QoS"),
+    "vlan_transparent": (DROPPED, "the NAD's CNI decides"),
+    "qinq": (DROPPED, "the NAD's CNI decides"),
+}
+SUBNET_NOTES = {k: (IGNORED, "addressing of the OpenStack subnet; the pod network or the NAD's IPAM assigns addresses")
+                for k in ("network_id", "gateway_ip", "dns_nameservers", "allocation_pools", "enable_dhcp",
+                          "ip_version", "host_routes", "ipv6_address_mode", "ipv6_ra_mode", "segment_id",
+                          "subnetpool_id", "service_types", "dns_publish_fixed_ip")}
+PORT_NOTES = {
+    "mac_address": (IGNORED, "port of no converted server"), "fixed_ips": (IGNORED, "port of no converted server"),
+    "network_id": (IGNORED, "port of no converted server"), "device_id": (IGNORED, "port of no converted server"),
+    "security_groups": (IGNORED, "port of no converted server"),
+    "port_security_enabled": (IGNORED, "port of no converted server"),
+    "binding:vnic_type": (MAPPED, "normal: bridge or masquerade binding"),
+    "binding:host_id": (IGNORED, "host binding of the OpenStack port"),
+    "binding:profile": (IGNORED, "host binding of the OpenStack port"),
+    "binding:vif_details": (IGNORED, "host binding of the OpenStack port"),
+    "binding:vif_type": (IGNORED, "host binding of the OpenStack port"),
+    "dns_assignment": (IGNORED, "derived from dns_name"), "ip_allocation": (IGNORED, "allocation timing"),
+    "resource_request": (IGNORED, "placement request derived from QoS"), "hints": (IGNORED, "OVS tuning hint"),
+    "admin_state_up": (IGNORED, "administrative state"), "propagate_uplink_status": (DROPPED, "SR-IOV setting"),
+    "data_plane_status": (IGNORED, "runtime state"),
+    "extra_dhcp_opts": (DROPPED, "DHCP options (PXE) have no KubeVirt equivalent"),
+    "qos_policy_id": (DROPPED, "no per-interface QoS"), "qos_network_policy_id": (DROPPED, "no per-interface QoS"),
+    "trusted": (DROPPED, "VF trust is the SR-IOV NAD's setting"),
+    "hardware_offload_type": (DROPPED, "hardware offload is the CNI's setting"),
+    "dns_name": (DROPPED, "use a Service or the VM's hostname"),
+    "allowed_address_pairs": (IGNORED, "port of no converted server"),
+    "mac_addr": (IGNORED, "see mac_address"), "net_id": (IGNORED, "see network_id"), "port_id": (IGNORED, "see id"),
+    "port_state": (IGNORED, "runtime state"),
+}
 FLAVOR_NOTES = {k: (MAPPED, "read for each server using this flavor; see the servers") for k in (
     "vcpus", "ram", "disk", "swap", "OS-FLV-EXT-DATA:ephemeral", "ephemeral", "extra_specs", "original_name")}
 IMAGE_NOTES = {k: (MAPPED, "read for each server booting from it; see the servers") for k in (
@@ -443,31 +483,24 @@ def _account_everything(ctx, vm_groups):
             report.account_rest(img)
     for net in e.networks.values():
         mapping = networks.lookup(ctx.network_map, networks.Interface(net.id, net.name, None))
+        notes = dict(NETWORK_NOTES)
         if net.id in used_networks and mapping:
             kind, nad = mapping
             desc = {"pod": "pod network", "ignore": "ignored (--network-map)", "multus": f"Multus network {nad}"}[kind]
             report.add(net, "name", DROPPED if kind == "ignore" else MAPPED, desc)
             if kind == "multus":
-                report.approximated(net, "subnets", f"NetworkAttachmentDefinition {nad}",
-                                    "create the NAD with an IPAM that serves these subnets (not generated)")
+                notes["subnets"] = (APPROXIMATED, f"create NetworkAttachmentDefinition {nad} with an IPAM that "
+                                                  "serves these subnets (not generated)")
+                notes["mtu"] = (APPROXIMATED, f"set the MTU ({net.mtu}) in the NAD's CNI configuration")
         else:
             report.dropped(net, "name", "no converted server uses this network")
-        report.claim(net, "subnets", "mtu", "provider:network_type", "provider:physical_network",
-                     "provider:segmentation_id", "segments", "port_security_enabled", "admin_state_up",
-                     "dns_domain", "qos_policy_id", "vlan_transparent", "qinq")
-        if net.raw.get("provider:network_type") or net.raw.get("segments"):
-            report.approximated(net, "provider:network_type", "", "segmentation (VLAN, flat, VXLAN) is the NAD's "
-                                                                  "CNI configuration")
-        report.account_rest(net)
+        report.account_rest(net, notes)
     for sub in e.subnets.values():
         used = sub.network_id in used_networks
         report.add(sub, "cidr", APPROXIMATED if used else DROPPED, "",
                    "addresses come from the pod network or the NAD's IPAM; used for --static-ips prefixes" if used
                    else "no converted server uses its network")
-        report.claim(sub, "network_id", "gateway_ip", "dns_nameservers", "allocation_pools", "enable_dhcp",
-                     "ip_version", "host_routes", "ipv6_address_mode", "ipv6_ra_mode", "segment_id", "subnetpool_id",
-                     "service_types", "dns_publish_fixed_ip")
-        report.account_rest(sub)
+        report.account_rest(sub, SUBNET_NOTES)
     for port in e.ports.values():
         if ("port", port.id) not in ctx._reported:
             owner = port.device_owner or ""
@@ -475,20 +508,7 @@ def _account_everything(ctx, vm_groups):
                 report.ignored(port, "device_owner", f"{owner}: network infrastructure port")
             else:
                 report.dropped(port, "device_id", "belongs to no converted server")
-            report.claim(port, "mac_address", "fixed_ips", "network_id", "device_id", "security_groups",
-                         "binding:vnic_type", "port_security_enabled", "allowed_address_pairs", "mac_addr", "net_id",
-                         "port_id", "port_state")
-        report.claim(port, "binding:host_id", "binding:profile", "binding:vif_details", "binding:vif_type",
-                     "dns_assignment", "ip_allocation", "resource_request", "hints", "admin_state_up",
-                     "propagate_uplink_status", "data_plane_status")
-        for key, reason in (("extra_dhcp_opts", "DHCP options (PXE) have no KubeVirt equivalent"),
-                            ("qos_policy_id", "no per-interface QoS"), ("qos_network_policy_id", "no QoS"),
-                            ("trusted", "VF trust is the SR-IOV NAD's setting"),
-                            ("hardware_offload_type", "hardware offload is the CNI's setting"),
-                            ("dns_name", "use a Service or the VM's hostname")):
-            if port.raw.get(key):
-                report.dropped(port, key, reason)
-        report.account_rest(port)
+        report.account_rest(port, PORT_NOTES)
     for sg in e.security_groups.values():
         report.claim(sg, "security_group_rules", "rules")
         report.account_rest(sg)

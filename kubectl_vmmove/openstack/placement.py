@@ -76,7 +76,10 @@ def plan_placement(ctx, server, target: str) -> Tuple[Dict[str, str], Optional[d
         else:
             ctx.report.dropped(server, "OS-EXT-AZ:availability_zone",
                                f"{zone}: add --zones to pin the VM to a {ZONE} of the same name")
-    ctx.report.claim(server, "pinned_availability_zone", "scheduler_hints")
+    if server.raw.get("pinned_availability_zone"):
+        ctx.report.add(server, "pinned_availability_zone", MAPPED if ctx.options.zones else DROPPED, "",
+                       "as OS-EXT-AZ:availability_zone")
+    ctx.report.claim(server, "scheduler_hints")
     if server.raw.get("scheduler_hints"):
         ctx.report.dropped(server, "scheduler_hints", "boot-time scheduler hints; use affinity rules by hand")
     return labels, affinity, selector
