@@ -243,3 +243,15 @@ def test_fast_yaml_stream_is_byte_identical_to_the_kubectl_safe_dumper(capsys):
     objs = objects_of(convert(capsys, SAMPLE, *SAMPLE_FLAGS, "--calico")[1])
     objs.append({"edge": ["y", "on", "1e3", "0o17", "multi\nline\n", "trail \nx", "ünï ✓", "", None, 1.5, "a: b"]})
     assert dump_yaml_stream(objs) == dump_yaml_documents(objs)
+
+
+def test_stdin_and_the_namespace_flag_put_everything_in_one_namespace(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(open(SAMPLE).read()))
+    code, out, err = convert(capsys, "-", *SAMPLE_FLAGS, "-n", "migrated")
+    assert code == 0, err
+    objs = objects_of(out)
+    assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in objs} == {"migrated"}
+    assert sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VirtualMachine") == [
+        "db-01-primary", "gpu-01", "notebook-01", "web-01", "web-02", "win-01"]

@@ -68,7 +68,9 @@ def plan_placement(ctx, server, target: str) -> Tuple[Dict[str, str], Optional[d
     elif server.server_group_ids:
         ctx.report.dropped(server, "server_groups", "the server group is not in the input")
     zone = server.availability_zone
-    if zone:
+    if zone == "nova" and not ctx.options.zone_map.get(zone):
+        ctx.report.ignored(server, "OS-EXT-AZ:availability_zone", "nova is the default zone: no placement asked")
+    elif zone:
         if ctx.options.zones:
             selector = {ZONE: ctx.options.zone_map.get(zone, zone)}
             ctx.report.mapped(server, "OS-EXT-AZ:availability_zone", f"{target} spec.template.spec.nodeSelector[{ZONE}]",

@@ -89,13 +89,15 @@ class Report:
             if key in claimed:
                 continue
             value = record.raw[key]
-            if key in notes:
+            if value is None or value == "" or value == [] or value == {}:
+                self.add(record, key, IGNORED, "", "empty in the source")
+            elif value is False:
+                self.add(record, key, IGNORED, "", "off in the source")
+            elif key in notes:
                 status, reason = notes[key]
                 self.add(record, key, status, "", reason)
             elif key in BOOKKEEPING or key.endswith("_links"):
                 self.add(record, key, IGNORED, "", "bookkeeping of the OpenStack record")
-            elif value in (None, "", [], {}):
-                self.add(record, key, IGNORED, "", "empty in the source")
             else:
                 self.add(record, key, DROPPED, "", "no KubeVirt or Kubernetes equivalent in this converter")
 

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import UsageError
 from . import names
-from .report import APPROXIMATED, DROPPED, MAPPED
+from .report import APPROXIMATED, MAPPED
 
 DEFAULT_ROLE_MAP = {
     "admin": ["admin", "kubevirt.io:admin"],
