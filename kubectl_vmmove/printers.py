@@ -109,8 +109,9 @@ def needs_quotes(text: str) -> bool:
     return bool(_YAML11_NON_STRINGS.match(text))
 
 
-class _KubeDumper(yaml.SafeDumper):
-    """SafeDumper that quotes ambiguous strings and writes multi-line text as literal blocks."""
+class _KubeDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """SafeDumper (libyaml's when present: several times faster, same bytes) that quotes ambiguous strings and
+    writes multi-line text as literal blocks."""
 
 
 def _represent_str(dumper, data):

@@ -133,12 +133,6 @@ def test_ctrl_c_exits_130_without_traceback(capsys, monkeypatch):
     assert code == 130 and "Traceback" not in err
 
 
-def test_unimplemented_verbs_do_not_pretend(capsys):
-    code, out, err = run_cli(capsys, "rollback")
-    assert code == 2 and out == ""
-    assert "not implemented yet" in err
-
-
 def test_global_flags_are_accepted_before_and_after_the_verb():
     parser = cli.build_parser()
     after = parser.parse_args(["version", "--context", "c1", "-n", "ns1", "--as-group", "a", "--as-group", "b"])
