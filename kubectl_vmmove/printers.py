@@ -136,21 +136,6 @@ def dump_yaml_documents(objs: Iterable[dict], sort_keys: bool = True) -> str:
     return "".join("---\n" + dump_yaml(o, sort_keys=sort_keys) for o in objs)
 
 
-if getattr(yaml, "__with_libyaml__", False):
-    class _KubeCDumper(yaml.CSafeDumper):
-        """The same representers on libyaml's emitter: identical bytes, several times faster on big streams."""
-
-    _KubeCDumper.add_representer(str, _represent_str)
-else:  # pragma: no cover - PyYAML built without libyaml
-    _KubeCDumper = _KubeDumper
-
-
-def dump_yaml_stream(objs: Iterable[dict], sort_keys: bool = True) -> str:
-    """`dump_yaml_documents` for thousands of objects (converter output): same bytes, libyaml when available."""
-    return "".join("---\n" + yaml.dump(o, Dumper=_KubeCDumper, sort_keys=sort_keys, default_flow_style=False,
-                                        allow_unicode=True, width=4096) for o in objs)
-
-
 def dump_json(obj) -> str:
     """kubectl's JSON: 4-space indentation and a trailing newline."""
     return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False) + "\n"

@@ -237,14 +237,6 @@ def test_tree_applies_with_kubectl_server_dry_run_on_kubesim(tmp_path, capsys, k
     assert "networkpolicy.networking.k8s.io/sg-web created (server dry run)" in done.stdout
 
 
-def test_fast_yaml_stream_is_byte_identical_to_the_kubectl_safe_dumper(capsys):
-    from kubectl_vmmove.printers import dump_yaml_documents, dump_yaml_stream
-
-    objs = objects_of(convert(capsys, SAMPLE, *SAMPLE_FLAGS, "--calico")[1])
-    objs.append({"edge": ["y", "on", "1e3", "0o17", "multi\nline\n", "trail \nx", "ünï ✓", "", None, 1.5, "a: b"]})
-    assert dump_yaml_stream(objs) == dump_yaml_documents(objs)
-
-
 def test_stdin_and_the_namespace_flag_put_everything_in_one_namespace(capsys, monkeypatch):
     import io
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 from ..errors import UserError
-from ..printers import as_list, dump_json, dump_yaml, dump_yaml_stream
+from ..printers import as_list, dump_json, dump_yaml, dump_yaml_documents
 
 CLUSTER_DIR = "cluster"
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "VirtualMachineClusterInstancetype",
@@ -22,7 +22,7 @@ MARKER = "vmmove.io/converted-from: openstack"
 
 
 def yaml_stream(objects: List[dict]) -> str:
-    return dump_yaml_stream(objects)
+    return dump_yaml_documents(objects)
 
 
 def json_list(objects: List[dict]) -> str:
@@ -65,7 +65,7 @@ def tree_files(objects: List[dict]) -> Dict[str, tuple]:
         rel = f"{d}/{file_name(obj)}"
         if rel in files:
             raise UserError(f"two objects would be written to {rel}; this is a bug, please report it")
-        files[rel] = (dump_yaml_stream([obj])[len("---\n"):].encode("utf-8"), obj["kind"] == "Secret")
+        files[rel] = (dump_yaml(obj).encode("utf-8"), obj["kind"] == "Secret")
         per_folder.setdefault(d, []).append(file_name(obj))
     for d, entries in per_folder.items():
         files[f"{d}/kustomization.yaml"] = (kustomization(sorted(entries)).encode("utf-8"), False)
