@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+from . import __version__
 from .errors import UsageError
 
 DESCRIPTION = """Print a shell completion script for bash, zsh or fish.
@@ -25,7 +26,7 @@ With kubectl 1.26 or later, `kubectl vmmove <TAB>` completes through kubectl's o
 `kubectl_complete-vmmove` helper (shipped beside the binary) is on your PATH. The scripts printed here complete the
 `kubectl-vmmove` command itself. Both complete verbs, flags, namespaces and VM names from the cluster."""
 
-EXAMPLES = """Examples:
+EXAMPLES = f"""Examples:
   # bash (needs the bash-completion package)
   source <(kubectl vmmove completion bash)
   # zsh
@@ -33,7 +34,7 @@ EXAMPLES = """Examples:
   # fish
   kubectl vmmove completion fish | source
   # kubectl's own completion of `kubectl vmmove ...`, for a krew install
-  ln -s "${KREW_ROOT:-$HOME/.krew}/store/vmmove/v0.1.0/kubectl_complete-vmmove" "${KREW_ROOT:-$HOME/.krew}/bin/\""""
+  ln -s "${{KREW_ROOT:-$HOME/.krew}}/store/vmmove/v{__version__}/kubectl_complete-vmmove" "${{KREW_ROOT:-$HOME/.krew}}/bin/\""""
 
 SHELLS = ("bash", "zsh", "fish")
 PROTOCOL_WORD = "__complete"  # cobra's name for the hidden entry that answers completion requests
