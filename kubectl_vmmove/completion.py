@@ -51,6 +51,7 @@ DIRECTIVE_KEEP_ORDER = 32
 # without one, the argument's name decides (`_guess_kind`).
 NAMESPACES = "namespaces"
 VM_NAMES = "virtualmachines"
+MOVE_IDS = "moves"  # from the journals
 CONTEXTS = "contexts"
 CLUSTERS = "clusters"
 USERS = "users"
@@ -58,7 +59,7 @@ FILES = "files"
 DIRECTORIES = "directories"
 NOTHING = "nothing"
 
-_CLUSTER_KINDS = (NAMESPACES, VM_NAMES)
+_CLUSTER_KINDS = (NAMESPACES, VM_NAMES, MOVE_IDS)
 _KUBECONFIG_KINDS = (CONTEXTS, CLUSTERS, USERS)
 
 
@@ -271,6 +272,8 @@ def _guess_kind(action: argparse.Action) -> str:
 
 
 def _kind_of_name(dest: str, metavar: str) -> str:
+    if metavar.upper() == "MOVE_ID":  # an existing move (status, verify, run --resume); `--move-id ID` names a new one
+        return MOVE_IDS
     if dest in ("context",):
         return CONTEXTS
     if dest in ("cluster",):
@@ -298,7 +301,8 @@ def _first_line(text: Optional[str]) -> str:
 
 
 def cluster_lookup(kind: str, flags: argparse.Namespace) -> List[str]:
-    """Names from the kubeconfig (contexts, clusters, users) or the cluster (namespaces, VMs in the namespace)."""
+    """Names from the kubeconfig (contexts, clusters, users) or the cluster (namespaces, VMs in the namespace, the
+    ids of moves from their journals)."""
     if kind in _KUBECONFIG_KINDS:
         from .kube import config
 
@@ -310,6 +314,8 @@ def cluster_lookup(kind: str, flags: argparse.Namespace) -> List[str]:
     session = Session.from_args(_with_short_timeout(flags))
     if kind == NAMESPACES:
         return _names(session.api.list(kinds.NAMESPACE, metadata_only=True).items)
+    if kind == MOVE_IDS:
+        return _move_ids(session, kinds.CONFIGMAP)
     return _names(session.api.list(kinds.VM, namespace=session.namespace, metadata_only=True).items)
 
 
@@ -319,6 +325,20 @@ def _with_short_timeout(flags: argparse.Namespace) -> argparse.Namespace:
     if getattr(args, "request_timeout", None) is None:
         args.request_timeout = "5s"
     return args
+
+
+def _move_ids(session, configmap) -> List[str]:
+    from .kube import errors as kerr
+    from .move.journal import JOURNAL_LABEL, MOVE_ID_LABEL
+
+    # Journals live in the target namespaces: every namespace when the user may list them all, else the current one.
+    selector = f"{JOURNAL_LABEL}=true"
+    try:
+        items = session.api.list(configmap, None, label_selector=selector, metadata_only=True).items
+    except kerr.Forbidden:
+        items = session.api.list(configmap, session.namespace, label_selector=selector, metadata_only=True).items
+    labels = [(item.get("metadata") or {}).get("labels") or {} for item in items]
+    return [lab[MOVE_ID_LABEL] for lab in labels if lab.get(MOVE_ID_LABEL)]
 
 
 def _names(items: Iterable[dict]) -> List[str]:

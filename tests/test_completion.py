@@ -89,6 +89,14 @@ def test_vm_names_come_from_the_namespace_and_context_typed_so_far(parser):
     assert cluster.calls[-1][1]["namespace"] == "legacy"
 
 
+def test_existing_move_ids_for_the_verbs_that_take_one_but_not_for_a_new_id(parser):
+    cluster = FakeCluster(moves=["m-1", "m-2"])
+    for words in (["status", ""], ["verify", "m"], ["rollback", ""], ["cleanup", ""], ["run", "--resume", ""]):
+        assert values(complete(parser, words, cluster)) == ["m-1", "m-2"], words
+    assert values(complete(parser, ["plan", "--move-id", ""], cluster)) == []
+    assert {kind for kind, _ in cluster.calls} == {completion.MOVE_IDS}
+
+
 def test_file_and_folder_arguments_leave_it_to_the_shell(parser):
     result = complete(parser, ["plan", "-f", ""], FakeCluster())
     assert result.candidates == [] and result.directive == 0  # 0: the shell completes file names
@@ -169,3 +177,7 @@ def test_kubesim_namespaces_and_vms(kubesim):
         ["db-01", "web-01"]
     assert values(complete(parser, kc + ["plan", "-n", "prod", ""], completion.cluster_lookup)) == []
     assert values(complete(parser, kc + ["--context", ""], completion.cluster_lookup)) == ["kubesim"]
+    kubesim.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "vmmove-m-7", "namespace": "prod",
+                                "labels": {"vmmove.io/journal": "true", "vmmove.io/move-id": "m-7"}}})
+    assert values(complete(parser, kc + ["status", ""], completion.cluster_lookup)) == ["m-7"]
