@@ -146,7 +146,7 @@ def watch(jr, stream=None) -> None:
 
 def run(args):
     from ..kube.session import Session
-    from ..printers import OutputOptions, dump_json, dump_yaml, no_resources_message, print_table
+    from ..printers import OutputOptions, dump_json, dump_yaml, print_table
     from . import journal as journalmod
 
     output = OutputOptions(args.output, getattr(args, "no_headers", False))

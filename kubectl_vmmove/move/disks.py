@@ -12,6 +12,7 @@ from typing import Dict, List, Optional
 from ..kube import errors as kerr, kinds
 from ..kube.wait import WaitTimeout, wait_for
 from .context import RunContext, StepFailed
+from .rewrite import MOVE_ID_LABEL
 from .watching import SetFailed, wait_for_all
 
 VM_LABEL = "vmmove.io/vm"
@@ -106,7 +107,7 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
         done = sum(sizes.get(n, 1) * percent(current.get(n)) / 100 for n in names)
         ctx.report(vm, step=f"clone {len(names)} disk(s)", progress=100 * done / total)
 
-    selector = f"{kinds_label()}={ctx.move_id},{VM_LABEL}={vm}"
+    selector = f"{MOVE_ID_LABEL}={ctx.move_id},{VM_LABEL}={vm}"
     try:
         wait_for_all(ctx.api, kinds.DATAVOLUME, ctx.target, names, selector,
                      done=lambda dv: (dv.get("status") or {}).get("phase") == "Succeeded",
@@ -118,12 +119,6 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
         events = [e for n in stuck for e in warning_events(ctx.api, "DataVolume", n, ctx.target)]
         raise StepFailed(f"{err}" + (f"; events: {'; '.join(events)}" if events else "")) from None
     return f"{len(names)} disk(s) cloned"
-
-
-def kinds_label() -> str:
-    from .rewrite import MOVE_ID_LABEL
-
-    return MOVE_ID_LABEL
 
 
 def _clone_cause(ctx: RunContext, name: str, reason: str) -> str:
@@ -197,7 +192,7 @@ def _object_transfer(ctx: RunContext, entry: dict, step: dict) -> None:
     _source_dv_prepopulated(ctx, claim, ctx.source)
     name = transfer_name(ctx.move_id, ctx.source, claim)
     ot = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "ObjectTransfer",
-          "metadata": {"name": name, "labels": {kinds_label(): ctx.move_id}},
+          "metadata": {"name": name, "labels": {MOVE_ID_LABEL: ctx.move_id}},
           "spec": {"source": {"kind": "PersistentVolumeClaim", "namespace": ctx.source, "name": claim},
                    "target": {"namespace": ctx.target, "name": claim}}}
     if _get(ctx.api, kinds.OBJECTTRANSFER, name) is None:

@@ -17,8 +17,8 @@ def wait_for_all(api, kind, namespace: str, names: Iterable[str], label_selector
                  clock: Callable[[], float] = time.monotonic) -> Dict[str, dict]:
     """Return {name: object} once `done` holds for every named object.
 
-    `failed(obj)` returns a reason when an object can no longer succeed; the first one raises StepFailed-like
-    `kerr.ApiError` subclass `SetFailed` with that name and reason. A missing object counts as not done.
+    `failed(obj)` returns a reason when an object can no longer succeed: SetFailed is raised with that name
+    and reason. A missing object counts as not done.
     """
     wanted = set(names)
     current: Dict[str, Optional[dict]] = {n: None for n in wanted}
