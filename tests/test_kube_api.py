@@ -308,3 +308,44 @@ def test_verbose_logs_show_api_requests_on_stderr(kubesim, capsys):
     out, err = capsys.readouterr()
     assert "GET " + kubesim.url + "/version 200" in err
     assert "GET" not in out
+
+
+class _FlakyTlsPool:
+    """Stands in for the urllib3 pool: the first handshake is cut short by a reset, then the real pool answers."""
+
+    def __init__(self, real, failure):
+        self.real, self.failure, self.calls = real, failure, 0
+
+    def request(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == 1:
+            raise self.failure
+        return self.real.request(*args, **kwargs)
+
+
+def test_tls_handshake_reset_is_retried_but_an_untrusted_certificate_is_not(kubesim):
+    import urllib3
+
+    sleeps = Sleeps()
+    api = make_api(kubesim, sleeps)
+    api._pool = _FlakyTlsPool(api._pool, urllib3.exceptions.SSLError("EOF occurred in violation of protocol"))
+    assert api.server_version()["gitVersion"].startswith("v1.")
+    assert len(sleeps) == 1
+
+    untrusted = make_api(kubesim, Sleeps())
+    untrusted._pool = _FlakyTlsPool(untrusted._pool, urllib3.exceptions.SSLError(
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"))
+    with pytest.raises(errors.Unavailable, match="TLS certificate is not trusted"):
+        untrusted.server_version()
+    assert untrusted._pool.calls == 1
+
+
+def test_a_server_with_an_unknown_certificate_is_refused_clearly(kubesim, tmp_path, capsys):
+    cfg = tmp_path / "wrong-ca.yaml"
+    cfg.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+        f"clusters:\n- name: k\n  cluster: {{server: '{kubesim.url}'}}\n"
+        f"users:\n- name: u\n  user: {{token: '{kubesim.admin_token}'}}\n")
+    assert cli.main(["version", "--kubeconfig", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert "TLS certificate is not trusted" in err and "Traceback" not in err

@@ -74,6 +74,13 @@ def _retry_after(headers) -> Optional[float]:
         return None
 
 
+def _untrusted_certificate(err: Exception) -> bool:
+    """A verification failure (retrying cannot help), as opposed to a connection reset during the handshake."""
+    text = str(err).lower()
+    return "certificate verify failed" in text or "certificate_verify_failed" in text or \
+        "doesn't match" in text or "hostname mismatch" in text
+
+
 def build_configuration(resolved: Resolved):
     """A `kubernetes.client.Configuration` holding credentials and TLS for the resolved context."""
     from kubernetes import client as k8s_client
@@ -171,10 +178,11 @@ class Api:
                 f"({err.__class__.__name__})")) from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError,
                 urllib3.exceptions.SSLError, urllib3.exceptions.MaxRetryError, ConnectionError) as err:
-            if isinstance(err, urllib3.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(err):
+            if _untrusted_certificate(err):
                 raise errors.Unavailable(
                     f"unable to connect to the server {self._base}: the server's TLS certificate is not trusted "
-                    "(check certificate-authority in the kubeconfig)") from None
+                    f"({err}); check certificate-authority in the kubeconfig") from None
+            # Anything else, a TLS handshake cut short by a reset included, is a transport hiccup worth a retry.
             transient = _Transient(errors.Unavailable(f"unable to reach the server {self._base}: {err}"))
             transient.sent = True
             raise transient from None
