@@ -16,9 +16,8 @@ def flaky(sim, rate=0.10):
 
 
 def test_move_completes_with_ten_percent_of_api_calls_failing(kubesim_factory, capsys, tmp_path):
-    # Plain HTTP: a reset in the middle of a TLS handshake surfaces from urllib3 as an SSLError, which the API
-    # layer reports as an untrusted certificate instead of retrying (reported to the API layer's owner).
-    kubesim = kubesim_factory(tls=False)
+    # Over TLS, as real clusters serve: a reset may land in the middle of a handshake.
+    kubesim = kubesim_factory(tls=True)
     seed_basic(kubesim)
     source = {n: kubesim.get(VM, n, "src") for n in ("web", "db")}
     code, text, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "--all", "-o", "yaml",
