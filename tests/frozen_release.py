@@ -6,6 +6,8 @@ fixtures. It runs the real scripts, `scripts/build --dist` and `scripts/release 
 folder, so the committed krew/vmmove.yaml and the repository's dist/ are never touched.
 """
 
+import importlib.machinery
+import importlib.util
 import os
 import subprocess
 import sys
@@ -14,6 +16,18 @@ from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _cached = None
+
+
+def _load_release_script():
+    """scripts/release as a module (it has no .py name), for its packing and rendering functions."""
+    loader = importlib.machinery.SourceFileLoader("vmmove_release", os.path.join(ROOT, "scripts", "release"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+release_script = _load_release_script()
 
 
 @dataclass(frozen=True)

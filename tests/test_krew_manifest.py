@@ -4,8 +4,6 @@
 import copy
 import gzip
 import hashlib
-import importlib.machinery
-import importlib.util
 import io
 import os
 import tarfile
@@ -16,23 +14,13 @@ import yaml
 from kubectl_vmmove import __version__
 
 from . import frozen_release
+from .frozen_release import release_script
 from .krew_validation import KrewInstallError, extract, install_like_krew, installed_license, manifest_problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAG = "v" + __version__
 # What the project means to ship; scripts/release adds one platform per archive it finds.
 INTENDED_PLATFORMS = {("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")}
-
-
-def _load_release_script():
-    loader = importlib.machinery.SourceFileLoader("vmmove_release", os.path.join(ROOT, "scripts", "release"))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-release_script = _load_release_script()
 
 
 @pytest.fixture(scope="module")

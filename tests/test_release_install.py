@@ -17,6 +17,7 @@ import yaml
 from kubectl_vmmove import __version__
 
 from . import frozen_release
+from .frozen_release import release_script
 from .kubesim import builders as kb
 from .krew_validation import install_like_krew
 from .openstack_cloud import cloud as os_cloud
@@ -33,8 +34,6 @@ def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("krew-install")
     with open(real.manifest, encoding="utf-8") as fh:
         manifest = yaml.safe_load(fh)
-    from .test_krew_manifest import release_script
-
     os_name, arch = release_script.host_platform()
     link = install_like_krew(manifest, real.archive, str(base / "krew"), os_name, arch)
     store = os.path.dirname(os.path.realpath(link))
