@@ -128,8 +128,8 @@ def _walk(root: argparse.ArgumentParser, words: Sequence[str]) -> _State:
         if state.after_dashdash or word == "-" or not word.startswith("-"):
             sub = _subparsers(state.parser)
             if sub is not None and not state.positionals and word in sub.choices:
+                # kubectl's flags given before the verb still count: every verb has them too.
                 state.parser = sub.choices[word]
-                state.used = {d for d in state.used if d in vars(state.flags)}
             else:
                 state.positionals.append(word)
             continue
