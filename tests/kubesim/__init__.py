@@ -37,13 +37,13 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 
 class KubeSim:
     def __init__(self, served_groups=None, speed=1.0, seed=0, tls=True, kubemacpool="allow", history=10000,
-                 bookmark_interval=1.0, controllers=True, tick=0.02):
+                 bookmark_interval=1.0, controllers=True, tick=0.02, clock_start=None):
         self.seed = seed
         self.tls = tls
         self.kubemacpool = kubemacpool
         self.bookmark_interval = bookmark_interval
         self.registry = Registry(served_groups)
-        self.clock = SimClock(speed)
+        self.clock = SimClock(speed, start=clock_start)  # clock_start: e.g. "now" for a demo read by humans
         self.store = Store(self.registry, self.clock, seed=seed, history=history)
         self.requests = RequestLog()
         self.faults = Faults(seed)

@@ -6,6 +6,7 @@ a Service, a NetworkAttachmentDefinition, a persistent TPM, one running VM, and 
 """
 
 import argparse
+import datetime
 import os
 import shutil
 import signal
@@ -37,7 +38,9 @@ def main(argv=None):
     parser.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig of the sample cluster")
     parser.add_argument("--speed", type=float, default=40.0, help="simulated seconds per real second")
     args = parser.parse_args(argv)
-    sim = KubeSim(speed=args.speed)
+    # The clock starts an hour in the past (the estate's history is simulated below), so ages read naturally.
+    started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=3600)
+    sim = KubeSim(speed=args.speed, clock_start=started)
     sim.start()
     sim.apply(estate())
     # The estate has been there for a while: imports finished, web-01 up. Jump the clock rather than wait.
