@@ -15,10 +15,3 @@ class UsageError(UserError):
     """The command line itself is wrong (unknown flag, missing argument); exit status 2 like kubectl."""
 
     exit_code = 2
-
-
-class NotImplementedYet(UsageError):
-    """A verb that a later release fills in. Exit 2 so scripts never mistake it for success."""
-
-    def __init__(self, verb):
-        super().__init__(f'"{verb}" is not implemented yet in this version of kubectl-vmmove')

@@ -21,11 +21,17 @@ def add_arguments(parser):
     add_output_flag(parser, formats=("table", "yaml", "json"))
 
 
+# Architecture names as kubectl and krew spell them (Go's GOARCH), not as uname does.
+_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
+           "i386": "386", "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
 def client_version() -> dict:
+    machine = platform.machine().lower()
     return {
         "version": __version__,
         "python": platform.python_version(),
-        "platform": f"{sys.platform}/{platform.machine().lower()}",
+        "platform": f"{'windows' if sys.platform == 'win32' else sys.platform}/{_GOARCH.get(machine, machine)}",
     }
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -83,7 +84,10 @@ def test_version_client_needs_no_cluster(capsys, monkeypatch):
     assert (code, err) == (0, "")
     assert out == f"Client Version: v{__version__}\n"
     code, out, _ = run_cli(capsys, "version", "--client", "-o", "json")
-    assert json.loads(out)["clientVersion"]["version"] == __version__
+    client = json.loads(out)["clientVersion"]
+    assert client["version"] == __version__
+    # Spelled as kubectl and krew spell platforms (GOOS/GOARCH), e.g. linux/amd64.
+    assert re.fullmatch(r"(linux|darwin|windows)/(amd64|arm64|arm|386|ppc64le|s390x)", client["platform"])
 
 
 def test_version_without_cluster_configuration_is_a_clear_error(capsys, monkeypatch, tmp_path):
