@@ -1,13 +1,14 @@
 """Small builders for move tests: objects shaped as the API server returns them (uid, resourceVersion, status),
-and the upstream KubeVirt fixtures from /work/shared/fixtures/upstream/kubevirt with placeholders substituted."""
+and the upstream KubeVirt fixtures from shared/fixtures/upstream/kubevirt with placeholders substituted."""
 
 import copy
 import itertools
 import pathlib
 
 import yaml
+from tests import shared
 
-FIXTURES = pathlib.Path("/work/shared/fixtures/upstream/kubevirt")
+FIXTURES = shared.FIXTURES / "kubevirt"
 _counter = itertools.count(1)
 
 
@@ -200,7 +201,7 @@ def storage_basics():
 
 # ------------------------------------------------------------------ schema validation of target manifests
 
-SCHEMAS = pathlib.Path("/work/shared/schemas")
+SCHEMAS = shared.SCHEMAS
 _validators = {}
 
 

@@ -6,8 +6,9 @@ import os
 import subprocess
 
 import pytest
+from tests import shared
 
-ROOT = "/work/shared/fixtures/upstream/kubevirt"
+ROOT = str(shared.FIXTURES / "kubevirt")
 PLACEHOLDER = "{{KVP_STORAGE_CLASS}}"
 
 # file -> objects it creates (kind/name as kubectl -o name prints them, with the namespace)

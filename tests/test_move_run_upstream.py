@@ -1,4 +1,4 @@
-"""A full move of VMs from the upstream KubeVirt fixtures (/work/shared/fixtures/upstream/kubevirt) with every
+"""A full move of VMs from the upstream KubeVirt fixtures (shared/fixtures/upstream/kubevirt) with every
 dependency kind they use, by both strategies, then verify and cleanup, checked object by object."""
 
 import copy

@@ -15,11 +15,12 @@ import yaml
 
 from kubectl_vmmove.cli import main
 from tests.kubesim.fixtures import kubesim  # noqa: F401  (pytest fixture)
+from tests import shared
 
 HERE = os.path.dirname(__file__)
 SAMPLE = os.path.join(HERE, "data", "openstack", "sample-export.yaml")
-FIXTURES = "/work/shared/fixtures/upstream/openstack"
-SCHEMAS = "/work/shared/schemas"
+FIXTURES = str(shared.FIXTURES / "openstack")
+SCHEMAS = str(shared.SCHEMAS)
 SECRET_IN_USER_DATA = "s3cr3t-Pa55"
 SAMPLE_FLAGS = ["--network-map", "web-net=pod", "--network-map", "ds-net=pod",
                 "--network-map", "storage-net=multus:infra/storage", "--static-ips", "--quotas",

@@ -9,8 +9,9 @@ from kubectl_vmmove.errors import UserError
 from kubectl_vmmove.openstack import osc
 from kubectl_vmmove.openstack.normalise import normalise
 from kubectl_vmmove.openstack.readers import RawInput, read_data, read_paths
+from tests import shared
 
-FIXTURES = "/work/shared/fixtures/upstream/openstack"
+FIXTURES = str(shared.FIXTURES / "openstack")
 SAMPLE = os.path.join(os.path.dirname(__file__), "data", "openstack", "sample-export.yaml")
 
 

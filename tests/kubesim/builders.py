@@ -1,5 +1,5 @@
 """Plain-dict manifests for seeding kubesim (``sim.apply(builders.vm("vm1", "ns1"))``), shaped like the upstream
-KubeVirt/CDI examples in /work/shared/fixtures/upstream/kubevirt (dataVolumeTemplates with the ``storage`` API,
+KubeVirt/CDI examples in shared/fixtures/upstream/kubevirt (dataVolumeTemplates with the ``storage`` API,
 ``kubevirt.io/domain`` template labels, masquerade pod networking, cloud-init NoCloud from a Secret).
 
 Every builder returns a list of objects in creation order, so results can be concatenated.
