@@ -177,5 +177,5 @@ def test_request_timeout_accepts_kubectl_syntax(text, seconds):
 
 @pytest.mark.parametrize("text", ["abc", "10x", "1m30", "-5s", ""])
 def test_request_timeout_rejects_what_kubectl_rejects(text):
-    with pytest.raises(UsageError, match="invalid timeout value"):
+    with pytest.raises(UsageError, match="invalid --request-timeout value"):
         parse_timeout(text)

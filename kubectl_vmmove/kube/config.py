@@ -8,13 +8,13 @@ Everything in this module is pure apart from reading files and the environment i
 """
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional
 
 import yaml
 
-from ..errors import UsageError, UserError
+from ..durations import parse_duration
+from ..errors import UserError
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -82,30 +82,9 @@ class Resolved:
     files: List[str] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------------------------------- durations
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_timeout(value) -> Optional[float]:
     """kubectl's --request-timeout: a bare integer is seconds, else a Go duration (`1m30s`); 0 means no timeout."""
-    text = str(value).strip()
-    if re.fullmatch(r"\d+", text):
-        seconds = float(text)
-    else:
-        pos, seconds = 0, 0.0
-        for m in _DURATION_PART.finditer(text):
-            if m.start() != pos:
-                break
-            seconds += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-            pos = m.end()
-        if pos != len(text) or not text:
-            raise UsageError(
-                f'invalid timeout value "{value}". Timeout must be a single integer in seconds, or an integer '
-                "followed by a corresponding time unit (e.g. 1s | 2m | 3h)"
-            )
-    return seconds or None
+    return parse_duration(value, "--request-timeout")
 
 
 # --------------------------------------------------------------------------------------------------- loading

@@ -38,11 +38,9 @@ def add_selection_arguments(parser, move_list_flag=True):
                             help="File with one VM name per line (# starts a comment; - reads stdin)")
 
 
-def add_arguments(parser):
-    from ..cli import add_output_flag
-
-    add_selection_arguments(parser)
-    parser.add_argument("--to", dest="target", metavar="NAMESPACE", help="The target namespace (required)")
+def add_move_options(parser, target_help="The target namespace (required)"):
+    """How a move is made: shared by `plan` and `run` (which plans when it is not given a plan)."""
+    parser.add_argument("--to", dest="target", metavar="NAMESPACE", help=target_help)
     parser.add_argument("--strategy", choices=("clone", "transfer"), default="clone",
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
                              "(cluster-admin)")
@@ -57,6 +55,13 @@ def add_arguments(parser):
                         help="MAC addresses: keep them (auto, keep), keep them with KubeMacPool opted out in the "
                              "target namespace (opt-out), or let KubeMacPool assign new ones (new)")
     parser.add_argument("--move-id", metavar="ID", help="Use this move id instead of a new random one")
+
+
+def add_arguments(parser):
+    from ..cli import add_output_flag
+
+    add_selection_arguments(parser)
+    add_move_options(parser)
     parser.add_argument("--manifests", action="store_true",
                         help="Print the target objects (multi-document YAML, or a List with -o json) instead of the "
                              "plan")

@@ -24,10 +24,10 @@ def run(args):
     from ..errors import UserError
     from ..printers import Column, OutputOptions, Table, print_table
     from . import rollback as rollbackmod
-    from .cli_run import parse_duration
+    from ..durations import parse_duration
     from .cli_verify import open_move
 
-    timeout = parse_duration(args.timeout) or None
+    timeout = parse_duration(args.timeout, "--timeout")
     _, jr, ctx = open_move(args)
     ctx.timeout = timeout
     cleanup = jr.move().get("cleanup") or {}

@@ -3,6 +3,7 @@ create it there and start it. The source stays until a verified cleanup."""
 
 import sys
 
+from ..durations import parse_duration
 from ..errors import UsageError, UserError
 
 DESCRIPTION = """Execute a move plan: stop each VM, copy its disks and dependencies to the target namespace, create it there and start it. The source stays until a verified cleanup.
@@ -36,7 +37,7 @@ DEFAULT_TIMEOUT = "1h"
 
 
 def add_arguments(parser):
-    from .cli_plan import add_selection_arguments
+    from .cli_plan import add_move_options, add_selection_arguments
 
     add_selection_arguments(parser, move_list_flag=False)
     parser.add_argument("--move-list", dest="move_list", metavar="FILE",
@@ -44,42 +45,14 @@ def add_arguments(parser):
     parser.add_argument("-f", "--filename", dest="plan_file", metavar="PLAN",
                         help="The plan to run, as written by 'kubectl vmmove plan -o yaml' (- reads stdin)")
     parser.add_argument("--resume", metavar="MOVE_ID", help="Continue the move with this id from where it is")
-    parser.add_argument("--to", dest="target", metavar="NAMESPACE",
-                        help="The target namespace (required when planning now; helps --resume find the journal)")
-    parser.add_argument("--strategy", choices=("clone", "transfer"), default="clone",
-                        help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
-                             "(cluster-admin)")
-    parser.add_argument("--storage-class-map", action="append", default=[], metavar="OLD=NEW",
-                        help="Give cloned disks of class OLD the class NEW (repeatable, or comma-separated)")
-    parser.add_argument("--target-run-strategy", choices=("source", "Always", "Halted"), default="source",
-                        help="Run strategy of the moved VMs: as in the source (default), Always or Halted")
-    parser.add_argument("--create-namespace", action="store_true", help="Create the target namespace if missing")
-    parser.add_argument("--no-services", dest="services", action="store_false",
-                        help="Leave the Services that select the VMs behind")
-    parser.add_argument("--mac-policy", choices=("auto", "keep", "opt-out", "new"), default="auto",
-                        help="MAC addresses: keep (auto, keep), keep with KubeMacPool opted out in the target "
-                             "namespace (opt-out), or new ones (new)")
-    parser.add_argument("--move-id", metavar="ID", help="Use this move id instead of a new random one")
+    add_move_options(parser, target_help="The target namespace (required when planning now; helps --resume find "
+                                         "the journal)")
     parser.add_argument("--parallel", type=int, default=4, metavar="N",
                         help="How many VMs move at the same time (default 4); all disks of a VM copy at once")
     parser.add_argument("--timeout", default=DEFAULT_TIMEOUT, metavar="DURATION",
                         help="How long each step may take, e.g. 30m, 2h (default 1h); 0 waits forever")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing")
-
-
-def parse_duration(text: str) -> float:
-    """Go-style durations as kubectl takes them (90s, 5m, 1h30m, 1.5h); a bare number is seconds."""
-    import re
-
-    value = (text or "").strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise UsageError(f'invalid duration "{text}": use a number with a unit, e.g. 90s, 30m, 2h or 1h30m')
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    return sum(float(n) * scale[u] for n, u in parts)
 
 
 def _read(path: str) -> str:
@@ -227,7 +200,7 @@ def run(args):
         raise UsageError("nothing to run: give -f PLAN, --resume MOVE_ID, or VMs with --to (as for 'plan')")
     if args.parallel < 1:
         raise UsageError("--parallel must be at least 1")
-    timeout = parse_duration(args.timeout) or None
+    timeout = parse_duration(args.timeout, "--timeout")
     session = Session.from_args(args)
     api = session.api
 

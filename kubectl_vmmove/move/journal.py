@@ -218,11 +218,10 @@ class Journal:
 # ---------------------------------------------------------------------------------------------- finding
 
 
-def find(api, move_id: str, namespaces=()) -> Journal:
-    """The journal of `move_id`: looked up across the namespaces the user can list, else in `namespaces`."""
-    selector = f"{JOURNAL_LABEL}=true,{MOVE_ID_LABEL}={move_id}"
+def _journal_objects(api, selector: str, namespaces=()) -> list:
+    """Journals across the cluster when the user may list them there, else in each of `namespaces` they can read."""
     try:
-        items = api.list(kinds.CONFIGMAP, None, label_selector=selector).items
+        return api.list(kinds.CONFIGMAP, None, label_selector=selector).items
     except kerr.Forbidden:
         items = []
         for ns in dict.fromkeys(n for n in namespaces if n):
@@ -230,6 +229,13 @@ def find(api, move_id: str, namespaces=()) -> Journal:
                 items += api.list(kinds.CONFIGMAP, ns, label_selector=selector).items
             except kerr.Forbidden:
                 continue
+        return items
+
+
+def find(api, move_id: str, namespaces=()) -> Journal:
+    """The journal of `move_id`: looked up across the namespaces the user can list, else in `namespaces`."""
+    selector = f"{JOURNAL_LABEL}=true,{MOVE_ID_LABEL}={move_id}"
+    items = _journal_objects(api, selector, namespaces)
     if not items:
         where = ", ".join(f'"{n}"' for n in dict.fromkeys(n for n in namespaces if n)) or "any namespace"
         raise UserError(f'no move "{move_id}" found (looked for configmap {name_for(move_id)} in {where}); '
@@ -239,16 +245,7 @@ def find(api, move_id: str, namespaces=()) -> Journal:
 
 
 def list_all(api, namespaces=()) -> List[Journal]:
-    selector = f"{JOURNAL_LABEL}=true"
-    try:
-        items = api.list(kinds.CONFIGMAP, None, label_selector=selector).items
-    except kerr.Forbidden:
-        items = []
-        for ns in dict.fromkeys(n for n in namespaces if n):
-            try:
-                items += api.list(kinds.CONFIGMAP, ns, label_selector=selector).items
-            except kerr.Forbidden:
-                continue
+    items = _journal_objects(api, f"{JOURNAL_LABEL}=true", namespaces)
     out = []
     for obj in items:
         move_id = ((obj.get("metadata") or {}).get("labels") or {}).get(MOVE_ID_LABEL)
