@@ -86,6 +86,29 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
+class Sleeps(list):
+    """Records the waits the exporter asked for instead of sleeping: retries run on simulated time."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch):
+    from kubectl_vmmove.openstack import retries
+
+    recorded = Sleeps()
+    real = retries.default_policy
+
+    def simulated():
+        policy = real()
+        policy.sleep = recorded
+        return policy
+
+    monkeypatch.setattr(retries, "default_policy", simulated)
+    return recorded
+
+
 def export(capsys, fake, *argv):
     if fake is not None:
         fake.requests.clear()
@@ -465,14 +488,56 @@ def test_unknown_cloud_name(capsys):
     assert err.startswith("error: OpenStack configuration: ") and "nosuchcloud" in err and "clouds.yaml" in err
 
 
-def test_server_error_mid_export_is_a_clean_error_and_writes_nothing(capsys, tmp_path):
+def test_persistent_server_error_is_retried_a_bounded_number_of_times_then_a_clean_error(capsys, tmp_path,
+                                                                                          sleeps):
     with FakeOpenStack(faults={"/os-server-groups": 500}) as cloud:
         code, out, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS, "-f", "x.yaml")
         url = f"{cloud.url}/compute/v2.1/os-server-groups"
+        calls = cloud.calls("/os-server-groups")
     assert code == 1 and out == ""
-    assert err.splitlines()[-1] == (f"error: compute: GET {url} failed with HTTP 500: injected fault for "
-                                    "/os-server-groups")
+    assert err.splitlines()[-1] == (f"error: compute: GET {url} failed with HTTP 500 (tried 5 times): injected "
+                                    "fault for /os-server-groups")
+    assert len(calls) == 5 and len(sleeps) == 4
+    # backoff grows (with jitter) and stays bounded
+    assert 0 < sleeps[0] <= 1 and sleeps[3] > sleeps[0] and max(sleeps) <= 20
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_a_503_then_success_rides_through_and_each_retry_shows_at_v4(capsys, sleeps):
+    with FakeOpenStack(faults={"/servers/detail": [503]}) as cloud:
+        code, out, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS, "-v", "4")
+        url = f"{cloud.url}/compute/v2.1/servers/detail"
+        statuses = [call["status"] for call in cloud.calls("/servers/detail")]
+    assert code == 0, err
+    assert names(yaml.safe_load(out)["resources"]["servers"]) == ["db-01", "web-01", "web-02"]
+    assert statuses[:2] == [503, 200]
+    assert len(sleeps) == 1
+    retry_lines = [line for line in err.splitlines() if "retry" in line]
+    assert len(retry_lines) == 1
+    assert f"GET {url}?limit=500 answered HTTP 503 (injected fault for /servers/detail); retry 1 of 4 in" \
+        in retry_lines[0]
+
+
+def test_retries_are_quiet_without_v(capsys, sleeps):
+    with FakeOpenStack(faults={"/servers/detail": [503]}) as cloud:
+        code, _, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS)
+    assert code == 0 and "retry" not in err and len(sleeps) == 1
+
+
+def test_429_waits_as_long_as_retry_after_says(capsys, sleeps):
+    with FakeOpenStack(faults={"/v2.0/ports": [(429, {"Retry-After": "7"}), (429, {"Retry-After": "7200"})]}) \
+            as cloud:
+        code, out, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS)
+    assert code == 0, err
+    assert sleeps == [7.0, 60.0]  # the service's wait, but never more than a minute
+    assert {p["id"] for p in yaml.safe_load(out)["resources"]["ports"]} >= {c.PORT_WEB1, c.PORT_WEB2, c.PORT_DB1}
+
+
+def test_forbidden_and_not_found_are_never_retried(capsys, fake, sleeps):
+    code, _, err = export(capsys, fake, "--os-auth-url", fake.auth_url, *DEMO_FLAGS)
+    assert code == 0, err
+    assert any(call["status"] == 403 for call in fake.requests)  # identity listings as a member
+    assert sleeps == []
 
 
 def test_all_projects_needs_admin(capsys, fake, tmp_path):

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from kubectl_vmmove.errors import UsageError
-from kubectl_vmmove.openstack import cli_export, connection, export
+from kubectl_vmmove.openstack import cli_export, connection, export, retries
 
 
 def test_secret_fields_are_removed_at_any_depth_and_user_data_is_kept():
@@ -123,3 +123,20 @@ def test_progress_updates_in_place_on_a_terminal():
                                               (None, False), ("3.70", True)])
 def test_microversion_at_least(version, expected):
     assert export.microversion_at_least(version, (2, 10)) is expected
+
+
+@pytest.mark.parametrize("header,seconds", [
+    (None, None), ("7", 7.0), ("0", 0.0), ("1.5", 1.5), ("-3", 0.0), ("soon", None),
+    ("Wed, 21 Oct 2026 07:28:30 GMT", 30.0),  # an HTTP-date, 30 s after "now"
+    ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),  # already past
+])
+def test_retry_after_as_seconds_or_http_date(header, seconds):
+    now = datetime.datetime(2026, 10, 21, 7, 28, 0, tzinfo=datetime.timezone.utc)
+    assert retries.retry_after_seconds(header, now) == seconds
+
+
+def test_the_retry_policy_is_bounded():
+    policy = retries.default_policy()
+    assert policy.attempts == 5
+    assert policy.delay(0, 7200.0) == 60.0
+    assert all(policy.delay(attempt, None) <= 20.0 for attempt in range(10))

@@ -15,11 +15,15 @@ Fields that hold secrets (admin passwords, application credential secrets, volum
 """
 
 import datetime
+import logging
 from typing import Callable, Dict, Iterable, List, Optional
 from urllib.parse import parse_qs, quote, urlsplit
 
 from .. import __version__
 from ..errors import UsageError, UserError
+from . import retries
+
+log = logging.getLogger("kubectl_vmmove.openstack")
 
 API_VERSION = "vmmove.io/v1alpha1"
 KIND = "OpenStackExport"
@@ -166,11 +170,12 @@ def _error_text(response) -> str:
 
 
 class RawApi:
-    """Plain GETs through the SDK's proxies, with paging and errors classified."""
+    """Plain GETs through the SDK's proxies, with paging, retries of 429/5xx answers and errors classified."""
 
-    def __init__(self, conn, chunk_size: int = 500):
+    def __init__(self, conn, chunk_size: int = 500, retry=None):
         self.conn = conn
         self.chunk_size = chunk_size
+        self.retry = retry or retries.default_policy()
         self._microversions = {}
 
     def _proxy(self, service):
@@ -213,13 +218,22 @@ class RawApi:
         kwargs = {"params": params or {}, "raise_exc": False}
         if microversion:
             kwargs["microversion"] = microversion
-        try:
-            response = proxy.get(path, **kwargs)
-        except (ks.EndpointNotFound, sdk.ServiceDisabledException):
-            raise NoService(service) from None
-        except (ks.ConnectFailure, ks.ConnectTimeout) as err:
-            raise UserError(f"{service}: cannot reach the {service} service for GET {path}: {err}; check the "
-                            "service catalog endpoints and the network") from None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = proxy.get(path, **kwargs)
+            except (ks.EndpointNotFound, sdk.ServiceDisabledException):
+                raise NoService(service) from None
+            except (ks.ConnectFailure, ks.ConnectTimeout) as err:
+                raise UserError(f"{service}: cannot reach the {service} service for GET {path}: {err}; check the "
+                                "service catalog endpoints and the network") from None
+            if response.status_code not in retries.RETRIABLE_STATUSES or attempt >= self.retry.attempts:
+                break
+            wait = self.retry.delay(attempt - 1, retries.retry_after_seconds(response.headers.get("Retry-After")))
+            log.info("GET %s answered HTTP %d (%s); retry %d of %d in %.1fs", response.url, response.status_code,
+                     _error_text(response), attempt, self.retry.attempts - 1, wait)
+            self.retry.sleep(wait)
         if response.status_code == 403:
             raise Forbidden(_error_text(response))
         if response.status_code == 404:
@@ -228,7 +242,8 @@ class RawApi:
             raise UserError(f"{service}: GET {path} was refused (HTTP 401): the token was not accepted; "
                             "authenticate again") from None
         if not 200 <= response.status_code < 300:
-            raise UserError(f"{service}: GET {response.url} failed with HTTP {response.status_code}: "
+            tries = f" (tried {attempt} times)" if attempt > 1 else ""
+            raise UserError(f"{service}: GET {response.url} failed with HTTP {response.status_code}{tries}: "
                             f"{_error_text(response)}")
         try:
             return response.json()
@@ -271,8 +286,9 @@ class Scope:
 
 
 class Exporter:
-    def __init__(self, conn, chunk_size: int = 500, progress: Optional[Callable[[str, int, bool], None]] = None):
-        self.api = RawApi(conn, chunk_size)
+    def __init__(self, conn, chunk_size: int = 500, progress: Optional[Callable[[str, int, bool], None]] = None,
+                 retry=None):
+        self.api = RawApi(conn, chunk_size, retry)
         self.conn = conn
         self.progress = progress or (lambda name, count, done: None)
         self.warnings: List[str] = []

@@ -24,10 +24,11 @@ REGION = "RegionOne"
 
 
 class HttpError(Exception):
-    def __init__(self, status, message, body=None):
+    def __init__(self, status, message, body=None, headers=None):
         super().__init__(message)
         self.status = status
         self.body = body
+        self.headers = headers or {}
 
 
 def _forbidden(action):
@@ -59,7 +60,10 @@ class FakeOpenStack:
     Options: `page_size` is every service's maximum page (like nova's osapi_max_limit), so listings page even when
     the client asks for more; `services` limits the catalog; `fip_port_forwardings_inline` mimics neutron with or
     without the floating-ip-port-forwarding-detail extension; `own_project_readable` False is keystone's older
-    policy where a member may not GET its own project; `faults` maps a path fragment to an HTTP status to answer.
+    policy where a member may not GET its own project; `faults` maps a path fragment to the HTTP status to answer
+    every matching request with, or to a list of answers (a status, or a (status, headers) pair such as
+    (429, {"Retry-After": "7"})) given to the next matching requests one each, after which the path answers
+    normally again: a cloud under load that recovers.
     """
 
     def __init__(self, cloud=None, page_size=2,
@@ -70,7 +74,9 @@ class FakeOpenStack:
         self.services = services
         self.fip_port_forwardings_inline = fip_port_forwardings_inline
         self.own_project_readable = own_project_readable
-        self.faults = dict(faults or {})
+        self.faults = {fragment: list(answer) if isinstance(answer, list) else answer
+                       for fragment, answer in (faults or {}).items()}
+        self._faults_lock = threading.Lock()
         self.requests = []
         self.tokens = {}
         self._httpd = None
@@ -107,6 +113,20 @@ class FakeOpenStack:
     @property
     def auth_url(self):
         return f"{self.url}/identity"
+
+    def next_fault(self, path):
+        """The injected error for this request, if any; a listed fault is used up by the request it answers."""
+        with self._faults_lock:
+            for fragment, answer in self.faults.items():
+                if fragment not in path:
+                    continue
+                if isinstance(answer, list):
+                    if not answer:
+                        continue
+                    answer = answer.pop(0)
+                status, headers = answer if isinstance(answer, tuple) else (answer, {})
+                return HttpError(status, f"injected fault for {fragment}", headers=headers)
+        return None
 
     def calls(self, path_part, method="GET"):
         """The recorded requests whose path contains `path_part`."""
@@ -184,12 +204,12 @@ class _Handler(BaseHTTPRequestHandler):
                   "microversion": self.headers.get("OpenStack-API-Version"), "status": None}
         self.fake.requests.append(record)
         try:
-            for fragment, status in self.fake.faults.items():
-                if fragment in path:
-                    raise HttpError(status, f"injected fault for {fragment}")
+            fault = self.fake.next_fault(path)
+            if fault is not None:
+                raise fault
             status, body, headers = self._route(method, path, raw)
         except HttpError as err:
-            status, headers = err.status, {}
+            status, headers = err.status, dict(err.headers)
             body = err.body or {"error": {"code": err.status, "message": str(err)}}
         record["status"] = status
         payload = json.dumps(body).encode() if body is not None else b""
