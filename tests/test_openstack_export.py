@@ -20,8 +20,8 @@ from tests.openstack_cloud import FakeOpenStack
 from tests.openstack_cloud import cloud as c
 
 LIST_KEYS = ("servers", "flavors", "images", "volumes", "volume_types", "networks", "subnets", "ports",
-             "security_groups", "floating_ips", "keypairs", "server_groups", "projects", "domains", "users", "groups",
-             "role_assignments", "roles")
+             "security_groups", "address_groups", "floating_ips", "keypairs", "server_groups", "projects", "domains",
+             "users", "groups", "role_assignments", "roles")
 
 # The export document contract agreed with `openstack convert` (see the task's "export document" section).
 CONTRACT = {
@@ -413,6 +413,53 @@ def test_the_export_converts_to_kubevirt_manifests(capsys, fake, tmp_path):
     interfaces = vms["web-01"]["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
     assert [i.get("macAddress") for i in interfaces] == [c.MAC_WEB1]
     assert any("cloudInitNoCloud" in v for v in vms["web-01"]["spec"]["template"]["spec"]["volumes"])
+
+
+def convert_to_docs(capsys, path, *extra):
+    code = main(["openstack", "convert", str(path), "-o", "yaml", "--network-map", "net1=pod",
+                 "--network-map", "private-network=pod", *extra])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return [d for d in yaml.safe_load_all(out) if d], err
+
+
+def test_address_groups_are_exported_and_become_ip_blocks(capsys, fake, tmp_path):
+    target = tmp_path / "demo.yaml"
+    code, _, err = export(capsys, fake, "--os-auth-url", fake.auth_url, *DEMO_FLAGS, "-f", str(target))
+    assert code == 0, err
+    assert [(g["id"], g["addresses"]) for g in load(target)["resources"]["address_groups"]] == [
+        (c.ADDRESS_GROUP_OFFICE, ["10.0.1.34/32", "192.168.100.0/24"])]
+    assert fake.calls("/v2.0/address-groups")[0]["query"]["project_id"] == [c.PROJECT_DEMO]
+    docs, _ = convert_to_docs(capsys, target)
+    web = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "sg-web")
+    https = [rule for rule in web["spec"]["ingress"] if rule.get("ports") == [{"port": 443, "protocol": "TCP"}]]
+    assert https == [{"from": [{"ipBlock": {"cidr": "10.0.1.34/32"}}, {"ipBlock": {"cidr": "192.168.100.0/24"}}],
+                      "ports": [{"port": 443, "protocol": "TCP"}]}]
+
+
+def test_a_neutron_without_address_groups_warns_only_when_rules_name_one(capsys, tmp_path):
+    target = tmp_path / "demo.yaml"
+    with FakeOpenStack(address_groups_extension=False) as cloud:
+        code, _, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS, "-f", str(target))
+    assert code == 0, err
+    doc = load(target)
+    assert doc["resources"]["address_groups"] == []
+    assert "network: security group rules name 1 address groups but this cloud serves no address-group API " \
+           "(GET /v2.0/address-groups answered 404); convert drops those rules" in doc["warnings"]
+    report = tmp_path / "report.json"
+    docs, _ = convert_to_docs(capsys, target, "--report", str(report))
+    web = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "sg-web")
+    assert not any(rule.get("ports") == [{"port": 443, "protocol": "TCP"}] for rule in web["spec"]["ingress"])
+    assert c.ADDRESS_GROUP_OFFICE in report.read_text()  # the loss report names what was dropped
+
+    quiet = c.build_cloud()  # a cloud whose rules name no address group stays quiet
+    for group in quiet.security_groups:
+        group["security_group_rules"] = [r for r in group["security_group_rules"]
+                                         if not r.get("remote_address_group_id")]
+    with FakeOpenStack(cloud=quiet, address_groups_extension=False) as cloud:
+        code, out, err = export(capsys, cloud, "--os-auth-url", cloud.auth_url, *DEMO_FLAGS)
+    assert code == 0, err
+    assert not any("address" in w for w in yaml.safe_load(out)["warnings"])
 
 
 # --------------------------------------------------------------------------------------------------- output

@@ -7,8 +7,8 @@ import sys
 
 from ..errors import UsageError, UserError
 
-DESCRIPTION = """Read servers, flavors, images, volumes, networks, security groups, floating IPs, key pairs and
-identity from a live OpenStack cloud into one export document.
+DESCRIPTION = """Read servers, flavors, images, volumes, networks, security groups, address groups, floating IPs,
+key pairs and identity from a live OpenStack cloud into one export document.
 
 The connection is configured exactly as for the openstack CLI: --os-cloud/OS_CLOUD with clouds.yaml, OS_* environment
 variables (an openrc file), or --os-* flags. Objects are stored as the REST API returns them. The document holds

@@ -59,6 +59,8 @@ PORT_WEB2 = "2057ec54-8be2-11eb-8dcd-0242ac130003"
 PORT_DB1 = "1238be08-a2a8-4b8d-addf-fb5e2250e480"
 SG_DEFAULT = "85cc3048-abc3-43cc-89b3-377341426ac5"
 SG_WEB = "a7734e61-b545-452d-a3cd-0189cbd9747a"
+ADDRESS_GROUP_OFFICE = "a9baa1eb-0614-4d68-870e-fec6d8f8c221"  # the id the tcp80 rule sample names
+RULE_HTTPS_FROM_OFFICE = "2bc0accf-312e-429a-956e-e4407625443f"  # composed from the tcp80 rule sample
 FIP_WEB1 = "2f245a7b-796b-4f26-9cf9-9e82d248fda7"
 FIP_FREE = "61cea855-49cb-4846-997d-801b70c71bdd"
 FIP_FORWARDS = "898b198e-49f7-47d6-a7e1-53f626a548e6"
@@ -115,6 +117,7 @@ class Cloud:
         self.subnets = []
         self.ports = []
         self.security_groups = []
+        self.address_groups = []
         self.floating_ips = []
         self.port_forwardings = {}  # floating ip id -> list
         self.quotas = {}  # project id -> {compute, volume, network}
@@ -365,11 +368,19 @@ def _network(cloud):
         holder.update({"project_id": PROJECT_DEMO, "tenant_id": PROJECT_DEMO})
     rule = _load("neutron/security-group-rule-tcp80-remote-group.json")["security_group_rule"]
     rule.update({"project_id": PROJECT_DEMO, "tenant_id": PROJECT_DEMO})
-    web_rules = [rule] + [dict(r, id=f"{r['id'][:-4]}beef", security_group_id=SG_WEB)
-                          for r in sg_default["security_group_rules"] if r["direction"] == "egress"]
+    # The sample rule sets both remote_group_id and remote_address_group_id (neutron then matches the group);
+    # this copy names the address group alone, so its CIDRs are what the rule allows.
+    https = dict(copy.deepcopy(rule), id=RULE_HTTPS_FROM_OFFICE, port_range_min=443, port_range_max=443,
+                 remote_group_id=None, description="https from the office")
+    web_rules = [rule, https] + [dict(r, id=f"{r['id'][:-4]}beef", security_group_id=SG_WEB)
+                                 for r in sg_default["security_group_rules"] if r["direction"] == "egress"]
     sg_web = dict(copy.deepcopy(sg_default), id=SG_WEB, name="web", description="http from default members",
                   security_group_rules=web_rules, tags=[])
     cloud.security_groups = [sg_default, sg_web]
+    office = _load("neutron/address-group-show-NO-ENVELOPE.json")
+    office.update({"id": ADDRESS_GROUP_OFFICE, "name": "office", "project_id": PROJECT_DEMO,
+                   "tenant_id": PROJECT_DEMO})
+    cloud.address_groups = [office]
 
     port = _load("neutron/port-with-binding-and-address-pairs.json")["port"]
     port.update({

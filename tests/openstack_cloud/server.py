@@ -60,7 +60,8 @@ class FakeOpenStack:
     Options: `page_size` is every service's maximum page (like nova's osapi_max_limit), so listings page even when
     the client asks for more; `services` limits the catalog; `fip_port_forwardings_inline` mimics neutron with or
     without the floating-ip-port-forwarding-detail extension; `own_project_readable` False is keystone's older
-    policy where a member may not GET its own project; `faults` maps a path fragment to the HTTP status to answer
+    policy where a member may not GET its own project; `address_groups_extension` False is neutron before Wallaby
+    (no /v2.0/address-groups); `faults` maps a path fragment to the HTTP status to answer
     every matching request with, or to a list of answers (a status, or a (status, headers) pair such as
     (429, {"Retry-After": "7"})) given to the next matching requests one each, after which the path answers
     normally again: a cloud under load that recovers.
@@ -68,12 +69,13 @@ class FakeOpenStack:
 
     def __init__(self, cloud=None, page_size=2,
                  services=("identity", "compute", "network", "volumev3", "image"), fip_port_forwardings_inline=False,
-                 own_project_readable=True, faults=None):
+                 own_project_readable=True, address_groups_extension=True, faults=None):
         self.cloud = cloud or c.build_cloud()
         self.page_size = page_size
         self.services = services
         self.fip_port_forwardings_inline = fip_port_forwardings_inline
         self.own_project_readable = own_project_readable
+        self.address_groups_extension = address_groups_extension
         self.faults = {fragment: list(answer) if isinstance(answer, list) else answer
                        for fragment, answer in (faults or {}).items()}
         self._faults_lock = threading.Lock()
@@ -571,6 +573,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/security-groups": ("security_groups", cl.security_groups, lambda g: g["project_id"] == own),
             "/floatingips": ("floatingips", cl.floating_ips, lambda f: f["project_id"] == own),
         }
+        if self.fake.address_groups_extension:
+            collections["/address-groups"] = ("address_groups", cl.address_groups, lambda a: a["project_id"] == own)
         if path not in collections:
             raise HttpError(404, f"no such network path {path}")
         key, items, visible = collections[path]
