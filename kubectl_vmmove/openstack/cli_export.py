@@ -14,7 +14,13 @@ The connection is configured exactly as for the openstack CLI: --os-cloud/OS_CLO
 variables (an openrc file), or --os-* flags. Objects are stored as the REST API returns them. The document holds
 servers' user data (needed to rebuild cloud-init), so the file is created readable by its owner only (0600).
 Passwords, secrets and tokens are never written. What the credentials may not read (identity as a non-admin) is
-listed under `warnings`."""
+listed under `warnings`.
+
+Key pairs belong to users, not projects. Exported are the key pairs of the users who created the exported servers
+(another user's need admin and compute microversion 2.10 or later) and, without --project, your own; those of users
+who own no exported server are not, since convert uses a key pair only through a server that names it. A request
+answered 429 or 5xx is retried up to 4 times, waiting as Retry-After says (at most 60s) or backing off; -v=4 shows
+each retry."""
 
 EXAMPLES = """Examples:
   # Export the project of the clouds.yaml entry "mycloud"

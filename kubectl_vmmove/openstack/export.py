@@ -479,7 +479,11 @@ class Exporter:
                                         "server groups not exported", server_groups)
 
     def _keypairs(self):
-        """Nova lists only the caller's key pairs; an admin reads another user's with ?user_id= (2.10+)."""
+        """Nova lists only the caller's key pairs; an admin reads another user's with ?user_id= (2.10+).
+
+        Only the servers' owners (and the caller) are asked: convert turns a key pair into a Secret only for a
+        server that names it, so other users' key pairs would be reported as dropped, at the price of a nova call
+        per user (and per key) of the project, thousands on a large cloud."""
         s = self.scope
         mv = self.api.microversion("compute")
         me = self.conn.session.auth.get_access(self.conn.session).user_id
