@@ -20,6 +20,9 @@ EXAMPLES = """Examples:
 def add_arguments(parser):
     parser.add_argument("move_id", metavar="MOVE_ID", help="The move whose source to delete")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask to type the source namespace")
+    from .cli_run import add_takeover_flag
+
+    add_takeover_flag(parser)
 
 
 def _confirm(source: str, count: int, assume_yes: bool) -> None:
@@ -40,20 +43,22 @@ def run(args):
     from ..errors import UserError
     from ..printers import Column, OutputOptions, Table, print_table
     from . import cleanup as cleanupmod
+    from .cli_rollback import hold_lease
     from .cli_verify import open_move, print_checks, run_checks
 
     _, jr, ctx = open_move(args)
     move = jr.move()
     if (move.get("rollback") or {}).get("started"):
         raise UserError(f"move {args.move_id} was rolled back; there is nothing to clean up")
-    checks = run_checks(ctx, jr)
-    if not checks.passed:
-        print_checks(checks, OutputOptions("table", False), stream=sys.stderr)
-        raise UserError(f"cleanup refuses: {len(checks.failures())} verify check(s) fail now (above); the source "
-                        "stays until the move verifies")
-    steps = cleanupmod.delete_steps(ctx.plan)
-    _confirm(ctx.source, len(steps), args.yes)
-    rows = cleanupmod.cleanup(ctx)
+    with hold_lease(ctx, "cleanup", args.force_takeover):
+        checks = run_checks(ctx, jr)
+        if not checks.passed:
+            print_checks(checks, OutputOptions("table", False), stream=sys.stderr)
+            raise UserError(f"cleanup refuses: {len(checks.failures())} verify check(s) fail now (above); the "
+                            "source stays until the move verifies")
+        steps = cleanupmod.delete_steps(ctx.plan)
+        _confirm(ctx.source, len(steps), args.yes)
+        rows = cleanupmod.cleanup(ctx)
     table = Table([Column("Kind"), Column("Name"), Column("Namespace"), Column("Result")])
     for row in rows:
         table.add(row["kind"], row["name"], ctx.source, row["result"])

@@ -16,6 +16,22 @@ def add_arguments(parser):
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     parser.add_argument("--timeout", default="1h", metavar="DURATION",
                         help="How long stopping a VM or handing back a volume may take (default 1h)")
+    from .cli_run import add_takeover_flag
+
+    add_takeover_flag(parser)
+
+
+def hold_lease(ctx, command, force):
+    """The move's lease for the duration of a `with` block (see lease.py); refuses while another process holds it."""
+    import sys
+
+    from .lease import Lease
+
+    lease = Lease(ctx.journal, command, ctx.user, notice=lambda text: sys.stderr.write(text + "\n"))
+    lease.acquire(force=force)
+    ctx.lease = lease
+    lease.start_heartbeat()
+    return lease
 
 
 def run(args):
@@ -44,7 +60,8 @@ def run(args):
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise UserError("rollback cancelled; nothing was changed")
-    rows = rollbackmod.rollback(ctx)
+    with hold_lease(ctx, "rollback", args.force_takeover):
+        rows = rollbackmod.rollback(ctx)
     table = Table([Column("VM"), Column("Result"), Column("Detail")])
     for row in rows:
         table.add(row["vm"], row["result"], row["detail"] or "-")

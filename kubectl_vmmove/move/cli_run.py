@@ -52,7 +52,14 @@ def add_arguments(parser):
     parser.add_argument("--timeout", default=DEFAULT_TIMEOUT, metavar="DURATION",
                         help="How long each step may take, e.g. 30m, 2h (default 1h); 0 waits forever")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
+    add_takeover_flag(parser)
     parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing")
+
+
+def add_takeover_flag(parser):
+    parser.add_argument("--force-takeover", action="store_true",
+                        help="Take the move over even when another kubectl-vmmove holds its lease (that process "
+                             "stops at its next step). A holder that died is taken over without this flag")
 
 
 def _read(path: str) -> str:
@@ -226,15 +233,18 @@ def run(args):
         print_steps(doc)
         return 0
     _confirm(doc, args.yes or existing is not None and args.resume)
-    return execute(api, doc, existing, session.user, args.parallel, timeout)
+    return execute(api, doc, existing, session.user, args.parallel, timeout, force_takeover=args.force_takeover)
 
 
-def execute(api, doc, existing, user, parallel, timeout, stream=None) -> int:
+def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None) -> int:
+    """Run `doc` (a plan) under the move's lease; returns the exit code. `lease_options`: keyword arguments for
+    lease.Lease (tests inject clocks and durations)."""
     from ..printers import Column, OutputOptions, Table, human_duration, print_table
     from ..progress import Progress
     from . import journal as journalmod
     from .context import RunContext
     from .execute import Executor
+    from .lease import Lease, LeaseLost
 
     spec = doc["spec"]
     err = stream or sys.stderr
@@ -250,15 +260,27 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None) -> int:
     ctx = RunContext(api=api, plan=doc, timeout=timeout, user=user)
     executor = Executor(ctx, parallel=parallel, progress=progress)
     resume_hint = (f"kubectl vmmove run --resume {move_id} --to {spec['target']['namespace']}")
+    lease = None
     try:
         executor.prepare_namespace()
         ctx.journal = existing or journalmod.Journal.create(api, doc, user)
+        lease = Lease(ctx.journal, "run", user, notice=lambda text: err.write(text + "\n"),
+                      **(lease_options or {}))
+        lease.acquire(force=force_takeover)
+        ctx.lease = lease
+        lease.start_heartbeat()
         executor.prepare_shared()
         records = executor.run()
     except KeyboardInterrupt:
         progress.finish()
         err.write(f"\nInterrupted. The VMs stay where they are; continue with:\n  {resume_hint}\n")
         return 130
+    except LeaseLost:
+        progress.finish()
+        raise
+    finally:
+        if lease is not None:
+            lease.release()
     progress.finish()
     table = Table([Column("VM"), Column("Result"), Column("Downtime"), Column("Message")])
     failed = 0

@@ -94,6 +94,13 @@ def print_move(jr, output, stream=None) -> None:
         stream.write(f"Move {jr.move_id}: {move.get('source')} -> {jr.namespace}, strategy {move.get('strategy')}, "
                      f"MAC policy {move.get('macPolicy')}, phase {move.get('phase')}, by {move.get('createdBy')} "
                      f"at {move.get('created')}\n")
+        from . import lease as leasemod
+
+        held = leasemod.holder(jr)
+        if held:
+            import time
+
+            stream.write(f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n")
         for key in ("verify", "cleanup", "rollback"):
             if move.get(key):
                 info = move[key]

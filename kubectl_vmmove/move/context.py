@@ -25,6 +25,7 @@ class RunContext:
     timeout: Optional[float] = 3600.0
     user: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
+    lease: object = None        # lease.Lease while this process holds the move
     report: Callable[..., None] = lambda vm, **fields: None
 
     @property
@@ -42,6 +43,10 @@ class RunContext:
     @property
     def strategy(self) -> str:
         return self.plan["spec"]["strategy"]
+
+    @property
+    def lease_lost(self) -> bool:
+        return self.lease is not None and self.lease.lost_to is not None
 
     def check_stop(self) -> None:
         if self.stop.is_set():

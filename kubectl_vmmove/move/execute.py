@@ -16,6 +16,7 @@ from ..kube import errors as kerr, kinds
 from ..kube.wait import WaitTimeout
 from . import copies, disks, events, journal as journalmod, lifecycle
 from .context import Interrupted, RunContext, StepFailed
+from .lease import LeaseLost
 
 log = logging.getLogger(__name__)
 JOURNAL_PROGRESS_SECONDS = 2.0
@@ -208,6 +209,8 @@ class Executor:
 
                 jr.vm_update(name, done)
         except Interrupted:
+            if ctx.lease_lost:
+                return jr.vm(name)   # the journal is the new holder's now
             jr.vm_update(name, lambda r: r.update(phase=journalmod.PENDING, message="interrupted; re-run to continue"))
             self.report(name, step="interrupted")
             return jr.vm(name)
@@ -274,6 +277,9 @@ class Executor:
             for t in threads:
                 while t.is_alive():
                     t.join(0.5)
+                    if self.ctx.lease_lost:
+                        self.ctx.stop.set()
+                        raise LeaseLost(self.ctx.lease.lost_message())
         except KeyboardInterrupt:
             self.ctx.stop.set()
             try:

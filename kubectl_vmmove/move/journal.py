@@ -99,6 +99,9 @@ class Journal:
         # Keys this process wrote, newest first: a patch response of another worker may predate our write.
         self._local: Dict[str, str] = {}
         self._local_binary: Dict[str, str] = {}
+        # Set by lease.Lease while this process holds the move: sees every journal object read or written.
+        self.lease_token: Optional[str] = None
+        self.on_lease_change: Optional[Callable[[dict], None]] = None
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -136,8 +139,16 @@ class Journal:
         return bool(self._binary().get(SOURCE_PREFIX + vm_name + ".gz"))
 
     def refresh(self) -> "Journal":
-        self._obj = self.api.get(kinds.CONFIGMAP, self.name, self.namespace)
+        self.adopt(self.api.get(kinds.CONFIGMAP, self.name, self.namespace))
         return self
+
+    def adopt(self, obj: dict) -> None:
+        """Take `obj` (a response of the server) as the current journal."""
+        with self._lock:
+            self._obj = obj
+        observer = self.on_lease_change
+        if observer is not None:
+            observer(obj)
 
     # ------------------------------------------------------------------------------------------ writing
 
@@ -170,10 +181,8 @@ class Journal:
         return cls(api, namespace, move_id, obj, user)
 
     def _patch(self, body: dict) -> None:
-        obj = self.api.patch(kinds.CONFIGMAP, self.name, body, namespace=self.namespace)
-        with self._lock:
-            # Keep our view current without losing keys other workers wrote in between.
-            self._obj = obj
+        # Keep our view current without losing keys other workers wrote in between (they are in _local).
+        self.adopt(self.api.patch(kinds.CONFIGMAP, self.name, body, namespace=self.namespace))
 
     def vm_update(self, name: str, fn: Callable[[dict], None]) -> dict:
         """Apply `fn` to this VM's record and write it (a merge patch of the one key this worker owns)."""
