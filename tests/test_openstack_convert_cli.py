@@ -248,3 +248,20 @@ def test_stdin_and_the_namespace_flag_put_everything_in_one_namespace(capsys, mo
     assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in objs} == {"migrated"}
     assert sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VirtualMachine") == [
         "db-01-primary", "gpu-01", "notebook-01", "web-01", "web-02", "win-01"]
+
+
+def test_server_list_output_warns_naming_the_file_and_still_converts(capsys):
+    listing = os.path.join(HERE, "data", "openstack", "osc-server-list.json")
+    code, out, err = convert(capsys, listing, os.path.join(FIXTURES, "nova", "flavors-detail-v2.1.json"),
+                             "--network-map", "net1=pod", "--network-map", "private-network=pod")
+    assert code == 0, err
+    assert f"warning: {listing}: this is 'openstack server list' output" in err
+    objs = objects_of(out)
+    for obj in objs:
+        validate(obj)
+    vms = {o["metadata"]["name"]: o for o in objs if o["kind"] == "VirtualMachine"}
+    assert sorted(vms) == ["db-01", "web-01"]
+    assert vms["web-01"]["spec"]["template"]["spec"]["domain"]["memory"]["guest"] == "2048Mi"
+    code, _, err = convert(capsys, listing, os.path.join(FIXTURES, "nova", "flavors-detail-v2.1.json"),
+                           "--network-map", "net1=pod", "--network-map", "private-network=pod", "--strict")
+    assert code == 1 and "legacy-01" in err

@@ -12,7 +12,8 @@ from kubectl_vmmove.openstack.readers import RawInput, read_data, read_paths
 from tests import shared
 
 FIXTURES = str(shared.FIXTURES / "openstack")
-SAMPLE = os.path.join(os.path.dirname(__file__), "data", "openstack", "sample-export.yaml")
+DATA = os.path.join(os.path.dirname(__file__), "data", "openstack")
+SAMPLE = os.path.join(DATA, "sample-export.yaml")
 
 
 def fx(*parts):
@@ -212,3 +213,39 @@ def test_every_other_valid_upstream_fixture_reads_without_error():
             if not name.endswith(".json") or any(n in name for n in needs_more):
                 continue
             normalise(read_paths([os.path.join(root, name)]))
+
+
+def test_server_list_output_says_what_it_lacks_and_converts_what_it_names():
+    listing = os.path.join(DATA, "osc-server-list.json")
+    e = estate_of(listing, fx("nova", "flavors-detail-v2.1.json"), fx("glance", "image-show.json"))
+    assert any(w.startswith(f"{listing}: this is 'openstack server list' output") and
+               "'openstack server show <server> -f json'" in w and "kubectl vmmove openstack export" in w
+               for w in e.warnings)
+    web, db = e.servers["0e44cc9c-e052-415d-afbf-469b0d384170"], e.servers["f4fda93b-06e0-4743-8117-bc8bcecd651b"]
+    assert (web.flavor.name, web.flavor.ram_mib) == ("m1.small", 2048)
+    assert web.image_id == "1bea47ed-f6a9-463b-b423-14b9cca9ad27", "the image is resolved by its name"
+    assert [(a.network_name, a.address, a.mac) for a in web.addresses] == [
+        ("private-network", "192.0.0.10", None), ("private-network", "172.24.4.228", None)]
+    assert db.image_id is None and db.flavor.name == "m1.medium", "N/A (booted from volume) means no image"
+    # a flavor named by no listing cannot size the VM: that server is skipped with a warning, the rest converts
+    assert [s.name for s in e.skipped] == ["legacy-01"]
+    assert any("'legacy-01' names flavor 'm1.custom-retired', which is not in the input; skipped" in w
+               for w in e.warnings)
+
+
+def test_server_list_long_output_with_ids_and_old_string_columns():
+    e = estate_of(os.path.join(DATA, "osc-server-list-long.json"), fx("nova", "flavors-detail-v2.1.json"))
+    web = e.servers["0e44cc9c-e052-415d-afbf-469b0d384170"]
+    assert web.flavor_id == "2" and web.flavor.name == "m1.small"
+    assert web.image_id == "1bea47ed-f6a9-463b-b423-14b9cca9ad27"
+    assert web.metadata == {"role": "web", "tier": "frontend"}
+    assert web.availability_zone == "nova"
+    assert [a.address for a in web.addresses] == ["192.0.0.10", "172.24.4.228"]
+    assert e.servers["f4fda93b-06e0-4743-8117-bc8bcecd651b"].image_id is None
+
+
+def test_server_show_output_is_not_mistaken_for_a_listing():
+    out = RawInput()
+    read_data([json.load(open(fx("cli-json", "osc-server-show-2018-stringified.json")))], "show", out)
+    assert not out.listed_servers and not any("server list" in w for w in out.warnings)
+    assert out.records["servers"][0][0]["flavor"]["id"] == "7627a6a5-0d38-4187-afc1-b9dd40d64e80"

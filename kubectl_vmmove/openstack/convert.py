@@ -463,7 +463,7 @@ def _account_everything(ctx, vm_groups):
     for server in e.servers.values():
         report.account_rest(server, SERVER_NOTES)
     for rec in e.skipped:
-        report.dropped(rec, "id", "partial record from a down cell: not converted")
+        report.dropped(rec, "id", getattr(rec, "skip_reason", None) or "not converted")
         report.account_rest(rec)
     for f in e.flavors.values():
         if f.id in used_flavors or f.name in used_flavor_names:

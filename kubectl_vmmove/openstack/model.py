@@ -247,6 +247,7 @@ class Server(Record):
     server_group_ids: List[str] = field(default_factory=list)
     root_device_name: Optional[str] = None
     description: Optional[str] = None
+    skip_reason: Optional[str] = None  # why the record is in Estate.skipped
 
 
 @dataclass

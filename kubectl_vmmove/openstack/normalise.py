@@ -198,7 +198,8 @@ class _Builder:
                             "'openstack server show <server> -f json' or the API's server detail instead")
         ident = str(_require(raw, "id", origin))
         if "name" not in raw and str(raw.get("status", "")).upper() == "UNKNOWN":
-            rec = m.Server(ident, ident, raw, origin, status="UNKNOWN")
+            rec = m.Server(ident, ident, raw, origin, status="UNKNOWN",
+                           skip_reason="partial record from a down cell: not converted")
             self.e.skipped.append(rec)
             self.warn(f"{origin}: server {ident} is a partial record from a down cell (status UNKNOWN, no name, "
                       "addresses or security groups); skipped: export again when the cell is back")
@@ -219,6 +220,8 @@ class _Builder:
             image_props = _str_dict(image_raw.get("properties"))
         elif isinstance(image_raw, str) and image_raw:
             image_id = image_raw
+        elif isinstance(image_raw, dict) and image_raw.get("name"):
+            image_id = str(image_raw["name"])  # `openstack server list` names the image; resolved by name below
         addresses = []
         for net_name, entries in (raw.get("addresses") or {}).items():
             for a in entries or []:
@@ -433,19 +436,31 @@ class _Builder:
     def _resolve(self):
         e = self.e
         floating = {f.address for f in e.floating_ips.values()}
-        for server in e.servers.values():
+        for server in list(e.servers.values()):
             for a in server.addresses:
                 if a.address in floating:
                     a.kind = "floating"
             if server.flavor is None:
                 flavor = e.flavors.get(server.flavor_id) or next(
                     (f for f in e.flavors.values() if f.name == server.flavor_id), None)
+                if flavor is None and server.origin in self.raw.listed_servers:
+                    server.skip_reason = f"flavor {server.flavor_id!r} is not in the input: the VM cannot be sized"
+                    del e.servers[server.id]
+                    e.skipped.append(server)
+                    self.warn(f"{server.origin}: server {server.name!r} names flavor {server.flavor_id!r}, which is "
+                              "not in the input; skipped: add the flavors ('openstack flavor list --long -f json', "
+                              "or 'openstack flavor show <flavor> -f json' saved next to it)")
+                    continue
                 if flavor is None:
                     raise UserError(
                         f"{server.origin}: field flavor.id {server.flavor_id!r} of server {server.name!r} names a "
                         "flavor that is not in the input; add the flavors (the export's resources.flavors, or "
                         "'openstack flavor show <id> -f json' saved next to it)")
                 server.flavor = flavor
+            if server.image_id and server.image_id not in e.images:
+                named = [i for i in e.images.values() if i.name == server.image_id]
+                if len(named) == 1:
+                    server.image_id = named[0].id
             if server.image_id and server.image_id not in e.images and not server.image_properties:
                 e.warnings.append(f"{server.origin}: field image.id {server.image_id!r} of server {server.name!r} "
                                   "names an image that is not in the input; converted without its properties "

@@ -202,6 +202,47 @@ def server_group(raw: dict) -> dict:
     return out
 
 
+BOOTED_FROM_VOLUME = "n/a (booted from volume)"  # what OSC prints, lower-cased, for a server with no image
+
+# The columns of `openstack server list` (after column_keys) that `server show` does not have.
+_LIST_COLUMNS = {"networks", "image_name", "image_id", "flavor_name", "flavor_id", "task_state", "power_state",
+                 "availability_zone", "host", "created_at", "security_groups"}
+
+
+def is_server_list_row(row: dict) -> bool:
+    """A row of `openstack server list -f json|yaml` (column_keys applied): `Networks` instead of `addresses`."""
+    return {"id", "name", "status", "networks"} <= set(row) and "addresses" not in row
+
+
+def server_list_row(row: dict) -> dict:
+    """One `openstack server list` row as a partial server record. The list names the image and flavor (by name
+    unless --long or --no-name-lookup gives ids) and each network's addresses; it has no flavor sizes, volumes,
+    ports or MACs, security groups (unless -c), key pair or user data, so the record holds only what it says."""
+    out = {k: v for k, v in row.items() if k not in _LIST_COLUMNS}
+    out["addresses"] = addresses(row.get("networks"))
+    image_id, image_name = row.get("image_id"), row.get("image_name", row.get("image"))
+    if any(str(v or "").strip().lower() == BOOTED_FROM_VOLUME for v in (image_id, image_name)):
+        out["image"] = ""
+    elif image_id:
+        out["image"] = {"id": image_id, "name": image_name}
+    elif image_name:
+        # The normaliser resolves it against the images in the input by id or by name (--no-name-lookup).
+        out["image"] = {"name": image_name}
+    else:
+        out["image"] = ""
+    flavor_id, flavor_name = row.get("flavor_id"), row.get("flavor_name", row.get("flavor"))
+    out["flavor"] = {k: v for k, v in (("id", flavor_id), ("original_name", flavor_name)) if v}
+    renames = {"task_state": "OS-EXT-STS:task_state", "power_state": "OS-EXT-STS:power_state",
+               "availability_zone": "OS-EXT-AZ:availability_zone", "host": "OS-EXT-SRV-ATTR:hypervisor_hostname",
+               "created_at": "created"}
+    for column, key in renames.items():
+        if column in row:
+            out[key] = row[column]
+    if "security_groups" in row:
+        out["security_groups"] = [{"name": n} for n in parse_list(row["security_groups"])]
+    return server(out)
+
+
 CONVERTERS = {
     "servers": server,
     "flavors": flavor,

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from ..errors import UserError
 from . import osc
@@ -53,6 +53,9 @@ class RawInput:
     records: Dict[str, List[Tuple[dict, str]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     warnings: List[str] = field(default_factory=list)
     files: List[str] = field(default_factory=list)
+    # Origins of servers read from `openstack server list` rows: partial records, skipped rather than fatal when
+    # their flavor cannot be resolved.
+    listed_servers: Set[str] = field(default_factory=set)
 
     def add(self, kind: str, raw, origin: str) -> None:
         if not isinstance(raw, dict):
@@ -136,11 +139,23 @@ def read_data(data, origin: str, out: RawInput) -> None:
         _read_export(data, origin, out)
         return
     if isinstance(data, list):
+        listed = 0
         for i, item in enumerate(data):
             if not isinstance(item, dict):
                 raise UserError(f"{origin}: item {i} is a {type(item).__name__}, expected an OpenStack object")
-            item = _maybe_cli_columns(item)
-            _add_unenveloped(item, f"{origin}: [{i}]", out)
+            columns = _maybe_cli_columns(item)
+            if columns is not item and osc.is_server_list_row(columns):
+                out.add("servers", osc.server_list_row(columns), f"{origin}: [{i}]")
+                out.listed_servers.add(f"{origin}: [{i}]")
+                listed += 1
+                continue
+            _add_unenveloped(columns, f"{origin}: [{i}]", out)
+        if listed:
+            out.warnings.append(
+                f"{origin}: this is 'openstack server list' output: it names each server's image, flavor and "
+                "addresses only: no flavor sizes, volumes, ports (MAC addresses), security groups, key pair or "
+                "user data, so the VMs converted from it lack those; for a full conversion save 'openstack server "
+                "show <server> -f json' for each server, or use 'kubectl vmmove openstack export'")
         return
     if not isinstance(data, dict):
         raise UserError(f"{origin}: expected a JSON or YAML object, found {type(data).__name__}")
