@@ -31,6 +31,11 @@ SAMPLE_FLAGS = ["--network-map", "web-net=pod", "--network-map", "ds-net=pod",
 _validators = {}
 
 
+def read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def validate(obj):
     """VM/DV/instancetype against the upstream CRD schemas; core kinds with kubernetes-validate (1.32, strict)."""
     api, kind = obj["apiVersion"], obj["kind"]
@@ -198,7 +203,7 @@ def test_report_lists_every_field_of_every_server(tmp_path, capsys):
     path = tmp_path / "report.json"
     convert(capsys, SAMPLE, *SAMPLE_FLAGS, "--report", str(path))
     report = json.loads(path.read_text())
-    raw = {s["id"]: s for s in yaml.safe_load(open(SAMPLE))["resources"]["servers"]}
+    raw = {s["id"]: s for s in yaml.safe_load(read(SAMPLE))["resources"]["servers"]}
     for src in report["sources"]:
         if src["kind"] == "Server":
             reported = {f["field"].split(".")[0] for f in src["fields"]}
@@ -241,7 +246,7 @@ def test_tree_applies_with_kubectl_server_dry_run_on_kubesim(tmp_path, capsys, k
 def test_stdin_and_the_namespace_flag_put_everything_in_one_namespace(capsys, monkeypatch):
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO(open(SAMPLE).read()))
+    monkeypatch.setattr("sys.stdin", io.StringIO(read(SAMPLE)))
     code, out, err = convert(capsys, "-", *SAMPLE_FLAGS, "-n", "migrated")
     assert code == 0, err
     objs = objects_of(out)

@@ -20,6 +20,11 @@ def fx(*parts):
     return os.path.join(FIXTURES, *parts)
 
 
+def load_json(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def estate_of(*paths):
     return normalise(read_paths(list(paths)))
 
@@ -129,7 +134,7 @@ def test_default_rule_template_parent_sentinel_points_at_the_owning_group():
 
 def test_nova_proxy_rule_shape_becomes_a_neutron_rule():
     out = RawInput()
-    read_data(json.load(open(fx("nova", "os-security-group-rule.json"))), "nova-rule.json", out)
+    read_data(load_json(fx("nova", "os-security-group-rule.json")), "nova-rule.json", out)
     e = normalise(out)
     rule = e.security_groups["d6f86d8c-06ef-4bef-8e7c-8bf8f9ba9b7a"].rules[0]
     assert (rule.direction, rule.protocol, rule.port_min, rule.port_max, rule.remote_ip_prefix) == \
@@ -143,7 +148,7 @@ def test_flat_rule_listing_merges_into_the_group_without_duplicates():
 
 
 def test_cli_server_show_strings_are_parsed_back(tmp_path):
-    flavor = json.load(open(fx("cli-json", "osc-flavor-show-gpu-stringified-properties.json")))
+    flavor = load_json(fx("cli-json", "osc-flavor-show-gpu-stringified-properties.json"))
     flavor.update(id="7627a6a5-0d38-4187-afc1-b9dd40d64e80", name="m1.tiny")
     (tmp_path / "flavor.json").write_text(json.dumps(flavor))
     e = estate_of(fx("cli-json", "osc-server-show-2018-stringified.json"), str(tmp_path / "flavor.json"))
@@ -181,7 +186,7 @@ def test_floating_address_in_cli_output_is_recognised_from_the_floating_ip_listi
 def test_volume_attachment_listing_sets_device_names():
     out = RawInput()
     read_data({"volume": {"id": "227cc671-f30b-4488-96fd-7d0bf13648d8", "size": 1}}, "v", out)
-    read_data(json.load(open(fx("nova", "volume-attachments-v2.89.json"))), "att", out)
+    read_data(load_json(fx("nova", "volume-attachments-v2.89.json")), "att", out)
     e = normalise(out)
     att = e.volumes["227cc671-f30b-4488-96fd-7d0bf13648d8"].attachments
     assert [(a.server_id, a.device) for a in att] == [("7696780b-3f53-4688-ab25-019bfcbbd806", "/dev/sdc")]
@@ -246,6 +251,6 @@ def test_server_list_long_output_with_ids_and_old_string_columns():
 
 def test_server_show_output_is_not_mistaken_for_a_listing():
     out = RawInput()
-    read_data([json.load(open(fx("cli-json", "osc-server-show-2018-stringified.json")))], "show", out)
+    read_data([load_json(fx("cli-json", "osc-server-show-2018-stringified.json"))], "show", out)
     assert not out.listed_servers and not any("server list" in w for w in out.warnings)
     assert out.records["servers"][0][0]["flavor"]["id"] == "7627a6a5-0d38-4187-afc1-b9dd40d64e80"
