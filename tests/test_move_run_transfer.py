@@ -4,8 +4,8 @@ the Retain → claimRef → restore rebind; rollback hands them back."""
 import pytest
 import yaml
 
-from tests.move_run_support import (DV, PV, PVC, VM, VMI, move_id, names, run_move, seed_basic, vm_records,
-                                    wait_vms)
+from tests.move_run_support import (DV, PV, PVC, VM, VMI, api_for, move_id, names, run_move, seed_basic,
+                                    vm_records, wait_vms)
 
 
 def volumes(sim, ns):
@@ -32,6 +32,9 @@ def test_transfer_moves_the_volumes_and_rollback_hands_them_back(kubesim, capsys
     assert code == 0, err
     ots = kubesim.list("objecttransfers.cdi.kubevirt.io")
     assert bool(ots) == object_transfer
+    # Said once, before the per-VM lines, when (and only when) the deprecated API is used.
+    warning = "Warning: CDI's ObjectTransfer API is deprecated since v1.61 and will be removed; CDI v1.61.0 still"
+    assert err.count(warning) == (1 if object_transfer else 0)
 
     # Same volumes, now claimed in the target; reclaim policies as they were; nothing copied.
     assert volumes(kubesim, "dst") == before
@@ -68,3 +71,22 @@ def test_transfer_then_cleanup_keeps_the_moved_volumes(kubesim, capsys):
     assert names(kubesim, VM, "src") == [] and names(kubesim, DV, "src") == []
     assert volumes(kubesim, "dst") == before
     assert all(p["status"]["phase"] == "Bound" for p in kubesim.list(PV))
+
+
+def test_object_transfer_gives_way_to_the_native_rebind_from_the_cdi_release_that_deletes_it(kubesim, capsys,
+                                                                                          monkeypatch):
+    from kubectl_vmmove.move import disks
+
+    seed_basic(kubesim)
+    code, text, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "--all", "--strategy",
+                               "transfer", "-o", "yaml")
+    plan = yaml.safe_load(text)
+    assert disks.object_transfer_choice(api_for(kubesim), plan) == (True, (1, 61, 0))
+    monkeypatch.setattr(disks, "OBJECT_TRANSFER_REMOVED_IN", (1, 61))    # as if v1.61 had deleted it
+    assert disks.object_transfer_choice(api_for(kubesim), plan) == (False, (1, 61, 0))
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "--all", "--strategy", "transfer",
+                              "--yes")
+    assert code == 0, err
+    assert "ObjectTransfer" not in err
+    assert kubesim.list("objecttransfers.cdi.kubevirt.io") == []
+    assert {r["phase"] for r in vm_records(kubesim).values()} == {"Succeeded"}

@@ -43,7 +43,8 @@ def add_move_options(parser, target_help="The target namespace (required)"):
     parser.add_argument("--to", dest="target", metavar="NAMESPACE", help=target_help)
     parser.add_argument("--strategy", choices=("clone", "transfer"), default="clone",
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
-                             "(cluster-admin)")
+                             "(cluster-admin), through CDI's ObjectTransfer where CDI still serves it (deprecated "
+                             "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore")
     parser.add_argument("--storage-class-map", action="append", default=[], metavar="OLD=NEW",
                         help="Give cloned disks of class OLD the class NEW (repeatable, or comma-separated)")
     parser.add_argument("--target-run-strategy", choices=("source", "Always", "Halted"), default="source",

@@ -269,6 +269,12 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         lease.acquire(force=force_takeover)
         ctx.lease = lease
         lease.start_heartbeat()
+        if spec["strategy"] == "transfer":
+            from .disks import object_transfer_warning
+
+            use_ot, cdi = executor.object_transfer()
+            if use_ot:
+                err.write(f"Warning: {object_transfer_warning(cdi)}\n")
         executor.prepare_shared()
         records = executor.run()
     except KeyboardInterrupt:

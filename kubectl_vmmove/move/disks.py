@@ -7,7 +7,7 @@ is that condition's message plus the Warning events of the DataVolume.
 """
 
 import copy
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..kube import errors as kerr, kinds
 from ..kube.wait import WaitTimeout, wait_for
@@ -19,6 +19,11 @@ VM_LABEL = "vmmove.io/vm"
 PRE_POPULATED = "cdi.kubevirt.io/storage.prePopulated"
 POPULATED_FOR = "cdi.kubevirt.io/storage.populatedFor"
 RECLAIM_ANNOTATION = "vmmove.io/reclaim-policy"
+# CDI deprecated ObjectTransfer in v1.61 "for removal in v1" (kubevirt-move-mechanics.md §2.1). The release that
+# deletes it is not named yet; once it is, set it here and from that CDI version on the native rebind is used even
+# where a leftover CRD is still served.
+OBJECT_TRANSFER_DEPRECATED_IN = (1, 61)
+OBJECT_TRANSFER_REMOVED_IN: Optional[tuple] = None
 
 
 def _get(api, kind, name, namespace=None) -> Optional[dict]:
@@ -137,6 +142,46 @@ def _clone_cause(ctx: RunContext, name: str, reason: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- transfer
+
+
+def cdi_version(api) -> Optional[tuple]:
+    """The installed CDI's version as a tuple of ints (from the CDI resource's status), None when it cannot be read."""
+    try:
+        items = api.list(kinds.CDI).items
+    except kerr.ApiError:
+        return None
+    for cdi in items:
+        text = str((cdi.get("status") or {}).get("observedVersion") or "").lstrip("v")
+        parts = []
+        for piece in text.split("-")[0].split("."):
+            if not piece.isdigit():
+                break
+            parts.append(int(piece))
+        if parts:
+            return tuple(parts)
+    return None
+
+
+def object_transfer_choice(api, plan: dict) -> Tuple[bool, Optional[tuple]]:
+    """(whether this run's transfers go through CDI's ObjectTransfer, the CDI version when known).
+
+    The plan asks for it where CDI served the API when planning; it is used when the API is still served and this
+    CDI is not known to have deleted it; otherwise the volumes are rebound natively (the same steps, §2.2)."""
+    wanted = any(s.get("objectTransfer") for v in plan["spec"]["vms"] for s in v["steps"] if s["action"] == "transfer")
+    if not wanted or not api.serves(kinds.OBJECTTRANSFER):
+        return False, None
+    version = cdi_version(api)
+    if OBJECT_TRANSFER_REMOVED_IN is not None and version is not None and version >= OBJECT_TRANSFER_REMOVED_IN:
+        return False, version
+    return True, version
+
+
+def object_transfer_warning(version: Optional[tuple]) -> str:
+    shown = f"CDI v{'.'.join(map(str, version))}" if version else "this CDI"
+    deprecated = "v" + ".".join(map(str, OBJECT_TRANSFER_DEPRECATED_IN))
+    return (f"CDI's ObjectTransfer API is deprecated since {deprecated} and will be removed; {shown} still serves it, "
+            "so this move transfers the volumes with it. Without it, the same steps run natively "
+            "(Retain, claimRef rebind, restore the reclaim policy)")
 
 
 def transfer(ctx: RunContext, entry: dict, steps: List[dict], use_object_transfer: bool) -> str:

@@ -47,6 +47,7 @@ class Executor:
         self._step_started: Dict[str, float] = {}
         self._last_journal_progress: Dict[str, float] = {}
         self._lock = threading.Lock()
+        self._object_transfer: Optional[tuple] = None
         ctx.report = self.report
 
     # ------------------------------------------------------------------------------------------ progress
@@ -131,12 +132,19 @@ class Executor:
         raise StepFailed(f'the plan has a step "{action}" this version of kubectl-vmmove does not know; '
                          "make the plan with the same version")
 
+    def object_transfer(self) -> tuple:
+        """disks.object_transfer_choice, decided once per run."""
+        with self._lock:
+            if self._object_transfer is None:
+                self._object_transfer = disks.object_transfer_choice(self.ctx.api, self.ctx.plan)
+            return self._object_transfer
+
     def run_group(self, entry: dict, steps: List[dict]) -> str:
         action = steps[0]["action"]
         if action == "clone":
             return disks.clone(self.ctx, entry, steps)
         if action == "transfer":
-            use_ot = any(s.get("objectTransfer") for s in steps) and self.ctx.api.serves(kinds.OBJECTTRANSFER)
+            use_ot = any(s.get("objectTransfer") for s in steps) and self.object_transfer()[0]
             return disks.transfer(self.ctx, entry, steps, use_ot)
         return self.run_step(entry, steps[0])
 
