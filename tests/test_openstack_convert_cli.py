@@ -136,6 +136,10 @@ def test_unmapped_network_exits_1_and_writes_nothing(tmp_path, capsys):
 def test_usage_errors_exit_2(capsys):
     code, _, err = convert(capsys, SAMPLE, "--disk-source", "http")
     assert code == 2 and "--disk-url-template" in err
+    code, _, err = convert(capsys, SAMPLE, *SAMPLE_FLAGS, "-n", "migrated", "--namespace-template", "{project}")
+    assert code == 2 and "-n and --namespace-template cannot be used together" in err
+    code, _, err = convert(capsys, SAMPLE, *SAMPLE_FLAGS, "-n", "Not_A_Label")
+    assert code == 2 and "not a valid namespace name" in err
     code, _, err = convert(capsys, SAMPLE, "--report", "report.txt")
     assert code == 2 and "--report-format" in err
 

@@ -119,3 +119,15 @@ def test_quotas_only_with_the_flag_and_unlimited_values_are_left_out():
 def test_single_namespace_override():
     r = run(Options(namespace="migrated"))
     assert [ns["metadata"]["name"] for ns in of_kind(r, "Namespace")] == ["migrated"]
+
+
+def test_projects_sharing_one_namespace_get_one_quota_with_their_sum():
+    quotas = {"p1": {"compute": {"instances": 10, "cores": 20}, "volume": {"gigabytes": 1000}},
+              "p2": {"compute": {"instances": 5, "cores": -1}, "volume": {"gigabytes": 500}}}
+    r = run(Options(quotas=True, namespace="migrated"), quotas=quotas)
+    (rq,) = of_kind(r, "ResourceQuota")  # two objects of one name in one namespace would overwrite each other
+    assert rq["metadata"]["namespace"] == "migrated"
+    # p2's cores are unlimited, so the namespace's are too
+    assert rq["spec"]["hard"] == {"count/virtualmachines.kubevirt.io": "15", "requests.storage": "1500Gi"}
+    reasons = [reason for k, _, f, s, _, reason in iter_entries(r.report) if k == "Quota" and f == "compute.instances"]
+    assert reasons and all("added to the quotas of the other projects in migrated" in x for x in reasons)

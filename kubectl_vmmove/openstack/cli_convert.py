@@ -9,6 +9,10 @@ DESCRIPTION = """Turn OpenStack exports (export documents, raw API JSON, opensta
 VirtualMachines, DataVolumes, NetworkPolicies, Services, Namespaces, Secrets and RoleBindings, with a report of every
 source field mapped, approximated or dropped. Nothing is sent anywhere: review the output, then apply it or commit it.
 
+Each OpenStack project becomes a namespace named by --namespace-template. -n/--namespace NAME puts every project
+into that one namespace instead (their quotas add up); as the conversion is offline and per project, the namespace of
+the kubeconfig's current context is not used when -n is not given.
+
 The output contains Secrets with the servers' user data and public keys (user data often holds passwords): keep it
 out of public repositories, or use --omit-secret-values and fill the Secrets in separately."""
 
@@ -25,6 +29,7 @@ EXAMPLES = """Examples:
   kubectl vmmove openstack convert export.yaml --network-map private=pod --instancetypes --calico \\
       --lb-ip-annotation metallb.universe.tf/loadBalancerIPs --subject-prefix oidc: --quotas"""
 
+NAMESPACE_TEMPLATE = "{domain}-{project}"
 DISK_SOURCES = ("pvc", "http", "registry", "s3")
 REPORT_FORMATS = ("yaml", "json", "markdown")
 
@@ -46,8 +51,9 @@ def add_arguments(parser):
     parser.add_argument("--strict", action="store_true", help="Fail when anything had to be skipped (warnings)")
 
     g = parser.add_argument_group("tenancy")
-    g.add_argument("--namespace-template", default="{domain}-{project}", metavar="TEMPLATE",
-                   help="Namespace per project: {domain}, {project}, {domain_id}, {project_id} (default %(default)s)")
+    g.add_argument("--namespace-template", default=NAMESPACE_TEMPLATE, metavar="TEMPLATE",
+                   help="Namespace per project: {domain}, {project}, {domain_id}, {project_id} (default "
+                        "%(default)s; -n puts everything into one namespace instead)")
     g.add_argument("--quotas", action="store_true", help="Write project quotas as ResourceQuotas")
     g.add_argument("--role-map", action="append", default=[], metavar="ROLE=CLUSTERROLE[,CLUSTERROLE]",
                    help="Keystone role to ClusterRoles (default admin, member, reader to admin/edit/view plus "
@@ -115,6 +121,9 @@ def options_from_args(args):
 
         if not DNS_LABEL.match(namespace):
             raise UsageError(f"-n {namespace!r}: not a valid namespace name (DNS-1123 label)")
+        if args.namespace_template != NAMESPACE_TEMPLATE:
+            raise UsageError("-n and --namespace-template cannot be used together: -n puts every project into one "
+                             "namespace, --namespace-template names a namespace per project")
     return Options(
         namespace_template=args.namespace_template, namespace=namespace, quotas=args.quotas,
         role_map=parse_role_map(args.role_map), subject_prefix=args.subject_prefix, run_strategy=args.run_strategy,

@@ -145,7 +145,15 @@ QUOTA_MAP = {
 
 
 def quota_objects(estate, options, project_ns: Dict[str, str], common_labels: dict, report) -> List[dict]:
-    out = []
+    """One ResourceQuota per namespace. Projects that share a namespace (-n) add up: the namespace holds all their
+    VMs, and two quotas in one namespace would each cap the total. A resource one of them leaves unlimited is left
+    out for all of them."""
+    sharing: Dict[str, int] = {}
+    for pid in estate.quotas:
+        if project_ns.get(pid):
+            sharing[project_ns[pid]] = sharing.get(project_ns[pid], 0) + 1
+    totals: Dict[str, Dict[str, List]] = {}  # namespace -> resource -> [sum, unit]
+    unlimited: Dict[str, set] = {}
     for pid in sorted(estate.quotas):
         quota = estate.quotas[pid]
         report.claim(quota, "project_id", "id", "compute", "volume", "network")
@@ -153,8 +161,8 @@ def quota_objects(estate, options, project_ns: Dict[str, str], common_labels: di
         if not options.quotas:
             report.dropped(quota, "limits", "add --quotas to write ResourceQuotas")
             continue
-        hard = {}
         target = f"ResourceQuota {ns}/openstack-quota"
+        shared = sharing.get(ns, 0) > 1
         for section in sorted(quota.limits):
             for key in sorted(quota.limits[section]):
                 value = quota.limits[section][key]
@@ -168,11 +176,21 @@ def quota_objects(estate, options, project_ns: Dict[str, str], common_labels: di
                     continue
                 resource, unit, status, reason = rule
                 if value < 0:
+                    unlimited.setdefault(ns, set()).add(resource)
                     report.mapped(quota, field, "", "unlimited: no quota set")
                     continue
-                hard[resource] = f"{value}{unit}"
+                slot = totals.setdefault(ns, {}).setdefault(resource, [0, unit])
+                slot[0] += value
+                if shared:
+                    status = APPROXIMATED
+                    reason = "; ".join(x for x in (reason, f"added to the quotas of the other projects in {ns} "
+                                                           "(-n); left out if one of them is unlimited") if x)
                 report.add(quota, field, status, f"{target} spec.hard[{resource}]", reason)
-        if hard and ns:
+    out = []
+    for ns in sorted(n for n in totals if n):
+        hard = {resource: f"{total}{unit}" for resource, (total, unit) in sorted(totals[ns].items())
+                if resource not in unlimited.get(ns, set())}
+        if hard:
             out.append({"apiVersion": "v1", "kind": "ResourceQuota",
                         "metadata": {"name": "openstack-quota", "namespace": ns, "labels": dict(common_labels)},
                         "spec": {"hard": hard}})
