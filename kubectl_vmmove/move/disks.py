@@ -7,7 +7,8 @@ is that condition's message plus the Warning events of the DataVolume.
 """
 
 import copy
-from typing import Dict, List, Optional, Tuple
+import time
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..kube import errors as kerr, kinds
 from ..kube.wait import WaitTimeout, wait_for
@@ -119,11 +120,36 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
                      failed=clone_failure, timeout=ctx.timeout, on_change=on_change)
     except SetFailed as err:
         raise StepFailed(_clone_cause(ctx, err.name, err.reason)) from None
-    except WaitTimeout as err:
-        stuck = [n for n in names if percent(_get(ctx.api, kinds.DATAVOLUME, n, ctx.target)) < 100]
-        events = [e for n in stuck for e in warning_events(ctx.api, "DataVolume", n, ctx.target)]
-        raise StepFailed(f"{err}" + (f"; events: {'; '.join(events)}" if events else "")) from None
+    except WaitTimeout:
+        raise StepFailed(_clone_timeout(ctx, vm, names)) from None
     return f"{len(names)} disk(s) cloned"
+
+
+def dv_state(dv: Optional[dict]) -> str:
+    """A DataVolume's state as a user reads it: phase, progress, and why it is not running when CDI says so."""
+    if dv is None:
+        return "does not exist"
+    status = dv.get("status") or {}
+    text = f"phase {status.get('phase') or 'unknown'}"
+    if status.get("progress") and status.get("progress") != "N/A":
+        text += f", progress {status['progress']}"
+    for c in status.get("conditions") or ():
+        if c.get("type") == "Running" and c.get("status") != "True" and (c.get("reason") or c.get("message")):
+            text += f", not running: {c.get('reason') or ''}{': ' if c.get('message') else ''}{c.get('message') or ''}"
+    return text
+
+
+def _clone_timeout(ctx: RunContext, vm: str, names: List[str]) -> str:
+    from ..printers import human_duration
+
+    stuck = {n: _get(ctx.api, kinds.DATAVOLUME, n, ctx.target) for n in names}
+    stuck = {n: dv for n, dv in stuck.items() if percent(dv) < 100}
+    seen = "; ".join(f"datavolume {ctx.target}/{n}: {dv_state(dv)}" for n, dv in sorted(stuck.items()))
+    events = [e for n in stuck for e in warning_events(ctx.api, "DataVolume", n, ctx.target)]
+    return (f"step clone of the {len(names)} disk(s) of {ctx.target}/{vm} timed out after "
+            f"{human_duration(ctx.timeout)} (--timeout covers all disks of a VM together); last seen: {seen}"
+            + (f"; events: {'; '.join(events)}" if events else "")
+            + ". Re-run to continue waiting, or raise --timeout")
 
 
 def _clone_cause(ctx: RunContext, name: str, reason: str) -> str:
@@ -184,10 +210,26 @@ def object_transfer_warning(version: Optional[tuple]) -> str:
             "(Retain, claimRef rebind, restore the reclaim policy)")
 
 
-def transfer(ctx: RunContext, entry: dict, steps: List[dict], use_object_transfer: bool) -> str:
-    """Hand each source claim's PersistentVolume to a claim of the same name in the target, without copying."""
+def transfer(ctx: RunContext, entry: dict, steps: List[dict], use_object_transfer: bool,
+             clock: Callable[[], float] = time.monotonic) -> str:
+    """Hand each source claim's PersistentVolume to a claim of the same name in the target, without copying.
+
+    One --timeout covers all volumes of the VM, as for clones: each volume's waits get what is left of it."""
+    import dataclasses
+
+    deadline = None if not ctx.timeout else clock() + ctx.timeout
+    whole = ctx
     for step in steps:
         ctx.check_stop()
+        if deadline is not None:
+            left = deadline - clock()
+            if left <= 0:
+                from ..printers import human_duration
+
+                raise StepFailed(f"step transfer of the {len(steps)} volume(s) of {ctx.target}/{entry['name']} timed "
+                                 f"out after {human_duration(whole.timeout)} before volume {step['name']} (--timeout "
+                                 "covers all disks of a VM together). Re-run to continue, or raise --timeout")
+            ctx = dataclasses.replace(whole, timeout=left)
         ctx.report(entry["name"], step=f"transfer {step['name']}")
         if use_object_transfer:
             _object_transfer(ctx, entry, step)

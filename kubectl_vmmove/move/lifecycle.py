@@ -71,7 +71,7 @@ def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
                      lambda o: o is None or (o.get("status") or {}).get("phase") in ("Succeeded", "Failed"),
                      ctx.timeout, what="terminate")
     except WaitTimeout as err:
-        raise StepFailed(str(err)) from None
+        raise StepFailed(f"step stop of {ns}/{name} timed out: {err}") from None
     return "stopped"
 
 
@@ -117,7 +117,7 @@ def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
         extra = f"; VM status {status.get('printableStatus', 'unknown')}"
         if failure and failure.get("message"):
             extra += f": {failure['message']}"
-        raise StepFailed(f"{err}{extra}") from None
+        raise StepFailed(f"step start of {ns}/{name} timed out: {err}{extra}") from None
     return "running"
 
 
