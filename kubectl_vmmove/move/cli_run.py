@@ -18,6 +18,16 @@ wait until it is Running, Ready and has its IP addresses. --parallel VMs move at
 Interrupted or failed moves continue where the cluster is with 'kubectl vmmove run --resume MOVE_ID' (or by running
 the same 'run -f plan.yaml' again): finished VMs are left alone, nothing is created twice.
 
+One process works on a move at a time: run, rollback and cleanup hold a lease in the move's journal, renewed while
+they work. Another one on the same move refuses and names the holder; a holder that died (killed, terminal closed)
+is taken over by the next run on the same machine at once, from another machine once its lease expired (60s
+without renewal) and 30s more of watching saw no renewal; --force-takeover takes a live one (that process stops at
+its next journal write).
+
+On a terminal, run asks for confirmation (anything but y leaves everything as it was, exit status 1) and shows a
+live table; otherwise it needs --yes and prints one line per change. Ctrl-C stops the VMs where they are, prints the
+command that continues the move, and exits with status 130.
+
 Exit status 1 when any VM failed."""
 
 EXAMPLES = """Examples:
@@ -50,7 +60,8 @@ def add_arguments(parser):
     parser.add_argument("--parallel", type=int, default=4, metavar="N",
                         help="How many VMs move at the same time (default 4); all disks of a VM copy at once")
     parser.add_argument("--timeout", default=DEFAULT_TIMEOUT, metavar="DURATION",
-                        help="How long each step may take, e.g. 30m, 2h (default 1h); 0 waits forever")
+                        help="How long each step of a VM may take, e.g. 30m, 2h (default 1h): stopping, copying all its "
+                             "disks together, starting; 0 waits forever")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     add_takeover_flag(parser)
     parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing")
