@@ -407,3 +407,23 @@ def test_source_ref_resolves_a_data_source_in_another_namespace(sim):
                         "storage": {"volumeMode": "Filesystem", "accessModes": ["ReadWriteOnce"]}}})
     run_until(sim, lambda: succeeded(sim, "root"), max_seconds=600)
     assert sim.get(PVC, "root", "dst")["spec"]["resources"]["requests"]["storage"] == "2Gi"
+
+
+def test_a_storage_size_is_inflated_by_the_filesystem_overhead_but_a_pvc_size_is_not(sim):
+    # CDI pkg/controller/datavolume/util.go renderPvcSpecVolumeSize: a size given in `spec.storage` for a Filesystem
+    # claim is raised by the filesystem overhead (CDI pkg/common DefaultGlobalOverhead "0.06"; util.GetRequiredSpace
+    # rounds to 1 MiB, then * 1.06), clones included; `spec.pvc` is used verbatim (renderPvcSpec), and Block claims
+    # carry no overhead.
+    source_disk(sim, "disk", "10Gi", "ceph-rbd")
+    clone(sim, "disk", size="10Gi", storage_class="ceph-rbd")
+    sim.apply(builders.data_volume("blockdisk", "dst", "10Gi", storage_class="ceph-rbd", volume_mode="Block",
+                                   access_modes=["ReadWriteOnce"]))
+    exact = builders.clone_data_volume("exact", "dst", "src", "disk")[0]
+    exact["spec"].pop("storage")
+    exact["spec"]["pvc"] = {"accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem",
+                            "storageClassName": "ceph-rbd", "resources": {"requests": {"storage": "10Gi"}}}
+    sim.apply([exact])
+    run_until(sim, lambda: all(sim.get(PVC, n, "dst") for n in ("disk", "blockdisk", "exact")))
+    size = {n: sim.get(PVC, n, "dst")["spec"]["resources"]["requests"]["storage"]
+            for n in ("disk", "blockdisk", "exact")}
+    assert size == {"disk": str(int(10 * GiB * 1.06) + 1), "blockdisk": "10Gi", "exact": "10Gi"}

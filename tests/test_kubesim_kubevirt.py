@@ -309,3 +309,23 @@ def test_wait_for_first_consumer_claims_bind_when_the_vm_starts(sim):
     pvc = sim.get(PVC, "local-rootdisk", "prod")
     assert pvc["status"]["phase"] == "Bound"
     assert pvc["metadata"]["annotations"]["volume.kubernetes.io/selected-node"]
+
+
+def test_launcher_pod_id_label_of_a_long_vm_name_is_cut_and_hashed(sim):
+    # KubeVirt pkg/apimachinery/labels.go CalculateVirtualMachineInstanceID: a label value holds 63 characters,
+    # so longer names become their first 54 characters, "-" and the first 8 hex digits of their SHA-1;
+    # vm.kubevirt.io/name is the host name (services/template.go podLabels, util/net/dns SanitizeHostname).
+    import hashlib
+
+    name = "vm-" + "x" * 67
+    objs = small_vm(name, running=True)
+    for obj in objs:
+        # Label values hold 63 characters at most: the builder's name labels are shortened.
+        for md in (obj["metadata"], ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}):
+            md["labels"] = {k: ("long" if v == name else v) for k, v in (md.get("labels") or {}).items()}
+    sim.apply(objs)
+    run_until(sim, lambda: running(sim, name))
+    [pod] = [p for p in sim.list(POD, "prod") if p["metadata"]["labels"].get("kubevirt.io/domain") == "long"]
+    labels = pod["metadata"]["labels"]
+    assert labels["vmi.kubevirt.io/id"] == name[:54] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    assert labels["vm.kubevirt.io/name"] == name[:63]

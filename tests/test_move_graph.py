@@ -207,3 +207,28 @@ def test_kinds_needed_follow_what_the_vms_use():
     rich = b.fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
     need = {k.kind for k in graph.kinds_needed([rich])}
     assert {"DataVolume", "Secret", "ConfigMap", "ServiceAccount"} <= need
+
+
+def test_services_selecting_the_labels_kubevirt_puts_on_the_launcher_pod_belong_to_the_vm():
+    # `virtctl expose` selects on vm.kubevirt.io/name (v1.5, v1.6) or vmi.kubevirt.io/id (v1.7+): labels KubeVirt
+    # adds to the virt-launcher pod (services/template.go podLabels), never written in the VM's template.
+    long_name = "a" * 70
+    vms = [b.vm("web"), b.vm("db", extra_spec={}), b.vm(long_name)]
+    vms[1]["spec"]["template"]["spec"]["hostname"] = "database"
+    long_id = long_name[:54] + "-" + __import__("hashlib").sha1(long_name.encode()).hexdigest()[:8]
+    objs = b.storage_basics() + vms + [
+        b.service("web-ssh", {"vm.kubevirt.io/name": "web"}),
+        b.service("web-id", {"vmi.kubevirt.io/id": "web"}),
+        b.service("db-by-host", {"vm.kubevirt.io/name": "database"}),
+        b.service("long-id", {"vmi.kubevirt.io/id": long_id}),
+        b.service("all-launchers", {"kubevirt.io": "virt-launcher"}),
+        b.service("by-creator", {"kubevirt.io/created-by": "some-vmi-uid"}),
+        b.networkpolicy("launchers", {"matchLabels": {"kubevirt.io": "virt-launcher"}})]
+    inv = inventory.Inventory.from_objects(objs, "src", "dst")
+    g = graph.build(inv, ["web", "db", long_name])
+    assert g.nodes["web"].deps["Service"] == ["all-launchers", "web-id", "web-ssh"]
+    assert g.nodes["db"].deps["Service"] == ["all-launchers", "db-by-host"]
+    assert g.nodes[long_name].deps["Service"] == ["all-launchers", "long-id"]
+    assert g.nodes["web"].deps["NetworkPolicy"] == ["launchers"]
+    # A Service of one VM is not shared with the others just because they are all virt-launcher pods.
+    assert not g.is_shared("Service", "web-ssh")

@@ -228,3 +228,21 @@ def test_objects_every_namespace_has_are_neither_copied_nor_deleted():
     assert ("ServiceAccount", "default") not in touched
     assert ("Secret", "test-secret") in touched and ("ConfigMap", "test-configmap") in touched
     assert "NameConflict" not in {f["code"] for f in doc["status"]["findings"]}
+
+
+def test_manual_vm_stopped_since_the_plan_makes_it_stale():
+    # KubeVirt stops a Manual or RerunOnFailure VM with a status state change request (no new generation); the
+    # plan started the target because the source ran, so a VM stopped since then must not be started by run -f.
+    objs = _world()
+    web1 = next(o for o in objs if o["kind"] == "VirtualMachine" and o["metadata"]["name"] == "web1")
+    web1["spec"]["runStrategy"] = "Manual"
+    inv, _, doc = make(["web1"], objs)
+    assert ("start", "VirtualMachine", "web1") in _actions(doc["spec"]["vms"][0])
+    assert plan.stale(doc, inv) == []
+    later = copy.deepcopy(objs)
+    next(o for o in later if o["metadata"]["name"] == "web1")["status"] = {"printableStatus": "Stopped"}
+    stopped = inventory.Inventory.from_objects(later, "src", "dst")
+    assert plan.stale(doc, stopped) == [{"kind": "VirtualMachine", "name": "web1", "change": "stopped"}]
+    # A plan that keeps the target Halted did not depend on the running state.
+    _, _, halted = make(["web1"], objs, target_run_strategy="Halted")
+    assert plan.stale(halted, stopped) == []

@@ -38,6 +38,7 @@ def _perm_codes(allowed, **kw):
     """Findings when each permission the plan needs is answered by `allowed(permission)`."""
     _, doc = scenario(**kw)
     perms = permissions.required(doc)
+    perms += [p.alternative for p in perms if p.alternative is not None]
     objs = list(b.storage_basics()) + [_web(**(kw.get("vm_kw") or {})), b.pvc("web-root"), b.secret("web-ci"),
                                        b.service("web-ssh", {"app": "web"})]
     inv = inventory.Inventory.from_objects(objs, "src", "dst")
@@ -89,6 +90,12 @@ def _mac_vm(**kw):
 def _multus_vm(net):
     return dict(interfaces=[{"name": "default", "masquerade": {}}, {"name": "net1", "bridge": {}}],
                 networks=[{"name": "default", "pod": {}}, {"name": "net1", "multus": {"networkName": net}}])
+
+
+def _pinned_lb():
+    svc = b.service("web-ssh", {"app": "web"}, svc_type="LoadBalancer")
+    svc["spec"]["loadBalancerIP"] = "192.0.2.10"
+    return svc
 
 
 # code -> (scenario kwargs that trigger it, scenario kwargs with the cause removed)
@@ -185,6 +192,13 @@ CASES = {
                                                                                 node_port=30022))), dict()),
     "NetworkPolicyNamespaceSelector": (dict(extra=[b.networkpolicy("np", {}, namespace_selector=True)]),
                                        dict(extra=[b.networkpolicy("np", {})])),
+    "LoadBalancerIpPinned": (dict(replace=_swap("Service", "web-ssh", _pinned_lb())),
+                             dict(replace=_swap("Service", "web-ssh", b.service("web-ssh", {"app": "web"},
+                                                                                svc_type="LoadBalancer")))),
+    "TargetWillStart": (dict(vm_kw={"run_strategy": "RerunOnFailure"}),
+                        dict(vm_kw={"run_strategy": "RerunOnFailure"}, opts={"target_run_strategy": "Halted"})),
+    "NadInOtherNamespace": (dict(vm_kw=_multus_vm("shared/l2"), extra=[b.nad("l2", ns="shared")]),
+                            dict(vm_kw=_multus_vm("default/l2"), extra=[b.nad("l2", ns="default")])),
     "KubeVirtTooOld": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.2.0")]), dict()),
     "CdiTooOld": (dict(storage=b.storage_basics()[:-2] + [b.cdi("v1.58.1"), b.kubevirt()]), dict()),
 }
@@ -223,9 +237,10 @@ def test_finding_is_absent_without_its_cause(code):
 
 
 def test_permission_denied_and_missing():
-    denied = _perm_codes(lambda p: not (p.subresource == "source"))
+    denied = _perm_codes(lambda p: not (p.subresource == "source" or p.resource == "pods"))
     errors = [f for f in denied if f["code"] == "PermissionDenied"]
     assert len(errors) == 1 and "datavolumes/source" in errors[0]["message"] and "src" in errors[0]["message"]
+    assert "nor create pods" in errors[0]["message"]
     assert "kubectl auth can-i create datavolumes.cdi.kubevirt.io/source -n src" in errors[0]["remedy"]
     optional = _perm_codes(lambda p: p.verb != "delete")
     assert {f["code"] for f in optional} >= {"PermissionMissing"}
@@ -234,12 +249,19 @@ def test_permission_denied_and_missing():
     assert not {f["code"] for f in allowed} & {"PermissionDenied", "PermissionMissing"}
 
 
+def test_clone_from_the_source_namespace_is_allowed_by_create_pods_as_cdi_does():
+    # CDI sends two access reviews in the source namespace and accepts either: create datavolumes/source, or
+    # create pods (authorize_utils.go getResourceAttributesPvc). A Role with only the second still clones.
+    only_pods = _perm_codes(lambda p: p.subresource != "source")
+    assert not [f for f in only_pods if f["code"] == "PermissionDenied"]
+
+
 def test_required_permissions_cover_every_step():
     _, doc = scenario(vm_kw=_running(), opts={"create_namespace": True}, target_exists=False)
     texts = {p.text() for p in permissions.required(doc)}
     assert 'update virtualmachines/stop in API group "subresources.kubevirt.io" in namespace "src"' in texts
     assert 'update virtualmachines/start in API group "subresources.kubevirt.io" in namespace "dst"' in texts
-    assert 'create datavolumes/source in API group "cdi.kubevirt.io" in namespace "src"' in texts
+    assert 'create datavolumes/source in API group "cdi.kubevirt.io", nor create pods in namespace "src"' in texts
     assert 'create namespaces at the cluster scope' in texts
     assert 'get secrets in namespace "src"' in texts and 'create secrets in namespace "dst"' in texts
     assert 'create virtualmachines in API group "kubevirt.io" in namespace "dst"' in texts

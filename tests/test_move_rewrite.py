@@ -125,8 +125,10 @@ def test_datavolume_for_clone_names_the_source_claim_and_maps_the_class():
     out = rewrite.datavolume_for_clone(pvc, "dst", source_namespace="src", move_id="m1", storage_class="new")
     assert out["metadata"]["name"] == "root" and out["metadata"]["namespace"] == "dst"
     assert out["spec"]["source"] == {"pvc": {"namespace": "src", "name": "root"}}
-    assert out["spec"]["storage"] == {"resources": {"requests": {"storage": "20Gi"}}, "accessModes": ["ReadWriteOnce"],
-                                      "volumeMode": "Block", "storageClassName": "new"}
+    # The `pvc` API: CDI takes it verbatim, so the copy has exactly the source's size, modes and the mapped class.
+    assert "storage" not in out["spec"]
+    assert out["spec"]["pvc"] == {"resources": {"requests": {"storage": "20Gi"}}, "accessModes": ["ReadWriteOnce"],
+                                  "volumeMode": "Block", "storageClassName": "new"}
     assert out["spec"]["contentType"] == "kubevirt"
     assert "tok" not in json.dumps(out)
     assert out["metadata"]["labels"] == {"vmmove.io/move-id": "m1"}
@@ -223,3 +225,28 @@ def test_schema_check_catches_a_broken_manifest():
     svc = rewrite.service_for_target(b.service("s", {"a": "b"}), "dst")
     svc["spec"]["ports"][0]["tragetPort"] = 1
     assert b.schema_errors(svc)
+
+
+def test_datavolume_for_clone_asks_for_the_source_capacity_not_an_inflated_storage_size():
+    # A `storage` spec with a size on a Filesystem claim is inflated by CDI's filesystem overhead
+    # (renderPvcSpecVolumeSize); the `pvc` spec is not. The request is the source's capacity, which is never less
+    # than its request, so CDI's size check (target >= source request) holds.
+    pvc = b.pvc("data", size="10Gi", mode="Filesystem")
+    pvc["spec"]["accessModes"] = ["ReadWriteMany"]
+    pvc["status"]["capacity"] = {"storage": "10752Mi"}
+    out = rewrite.datavolume_for_clone(pvc, "dst", source_namespace="src", storage_class="standard")
+    assert out["spec"]["pvc"]["resources"]["requests"]["storage"] == "10752Mi"
+    assert out["spec"]["pvc"]["accessModes"] == ["ReadWriteMany"] and out["spec"]["pvc"]["volumeMode"] == "Filesystem"
+    assert b.schema_errors(out) == []
+
+
+def test_multus_network_named_with_the_source_namespace_follows_the_copied_nad():
+    vm = b.vm("a", interfaces=[{"name": "default", "masquerade": {}}, {"name": "n1", "bridge": {}},
+                               {"name": "n2", "bridge": {}}, {"name": "n3", "bridge": {}}],
+              networks=[{"name": "default", "pod": {}}, {"name": "n1", "multus": {"networkName": "src/l2"}},
+                        {"name": "n2", "multus": {"networkName": "shared/l2"}},
+                        {"name": "n3", "multus": {"networkName": "bare"}}])
+    out = rewrite.vm_for_target(vm, "dst", source_namespace="src")
+    names = [n.get("multus", {}).get("networkName") for n in out["spec"]["template"]["spec"]["networks"]]
+    assert names == [None, "dst/l2", "shared/l2", "bare"]
+    assert vm["spec"]["template"]["spec"]["networks"][1]["multus"]["networkName"] == "src/l2"

@@ -184,6 +184,29 @@ def revision_name(vm, key) -> Optional[str]:
     return (ref.get("controllerRevisionRef") or {}).get("name")
 
 
+def _vmi_id(name: str) -> str:
+    # KubeVirt pkg/apimachinery/labels.go CalculateVirtualMachineInstanceID: names over 63 characters are cut to
+    # 54 and suffixed with 8 hex digits of their SHA-1.
+    if len(name) <= 63:
+        return name
+    import hashlib
+
+    return f"{name[:54]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def launcher_labels(vm) -> Dict[str, str]:
+    """The labels of the VM's virt-launcher pod, which Services and NetworkPolicies select: the template's labels
+    plus those KubeVirt adds (pkg/virt-controller/services/template.go podLabels). `virtctl expose` selects on
+    `vm.kubevirt.io/name` (v1.5, v1.6) or `vmi.kubevirt.io/id` (v1.7+), neither of which is in the VM spec.
+    `kubevirt.io/created-by` (the VMI uid) is left out: it changes with every start."""
+    labels = dict(((_spec(vm).get("template") or {}).get("metadata") or {}).get("labels") or {})
+    name = vm["metadata"]["name"]
+    hostname = _template_spec(vm).get("hostname") or name.split(".")[0][:63]
+    labels.update({"kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": hostname,
+                   "vmi.kubevirt.io/id": _vmi_id(name)})
+    return labels
+
+
 def multus_networks(vm) -> List[str]:
     return [n["multus"]["networkName"] for n in _template_spec(vm).get("networks") or ()
             if isinstance(n.get("multus"), dict) and n["multus"].get("networkName")]
@@ -329,7 +352,7 @@ def build(inv, selected: List[str]) -> Graph:
                 users.setdefault((kind, ref_name), set()).add(name)
         for claim, *_ in claim_references(vm):
             claim_users.setdefault(claim, set()).add(name)
-        labels = ((_spec(vm).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        labels = launcher_labels(vm)
         candidates = {svc["metadata"]["name"]: svc for pair in labels.items()
                       for svc in services_by_label.get(pair, ())}
         for svc_name, svc in candidates.items():

@@ -22,6 +22,7 @@ class Permission:
     namespace: Optional[str]            # None: cluster scope
     subresource: str = ""
     essential: bool = True              # False: only a later step (cleanup, events) needs it
+    alternative: Optional["Permission"] = None   # granted too when this one is (the server accepts either)
 
     @property
     def key(self):
@@ -31,7 +32,9 @@ class Permission:
         res = self.resource + (f"/{self.subresource}" if self.subresource else "")
         group = f' in API group "{self.group}"' if self.group else ""
         where = f' in namespace "{self.namespace}"' if self.namespace else " at the cluster scope"
-        return f"{self.verb} {res}{group}{where}"
+        alt = self.alternative
+        either = f", nor {alt.verb} {alt.resource}" if alt is not None else ""
+        return f"{self.verb} {res}{group}{either}{where}"
 
     def kubectl(self) -> str:
         res = self.resource + (f".{self.group}" if self.group else "")
@@ -71,8 +74,10 @@ def required(plan: dict) -> List[Permission]:
             add(Permission("update", kinds.SUBRESOURCES_GROUP, "virtualmachines", dst, "start"))
         elif action == "clone":
             add(_for_kind("create", "DataVolume", dst))
-            # CDI authorises a cross-namespace clone with this check in the source namespace (§1.2).
-            add(_for_kind("create", "DataVolume", src, subresource="source"))
+            # CDI authorises a cross-namespace clone in the source namespace with `create datavolumes/source`
+            # or, failing that, `create pods` (CDI authorize_utils.go getResourceAttributesPvc; §1.2).
+            add(Permission("create", kinds.DATAVOLUME.group, kinds.DATAVOLUME.plural, src, "source",
+                           alternative=_for_kind("create", "Pod", src)))
         elif action == "transfer":
             if step.get("objectTransfer"):
                 add(_for_kind("create", "ObjectTransfer", None))
@@ -100,6 +105,14 @@ def _match(values: Iterable[str], wanted: str) -> bool:
     return "*" in values or wanted in values
 
 
+def allowed(found: Dict[tuple, bool], perm: Permission) -> Optional[bool]:
+    """Whether `perm` (or its alternative) was granted; None when neither was asked."""
+    answers = [found.get(p.key) for p in (perm, perm.alternative) if p is not None]
+    if any(answers):
+        return True
+    return None if all(a is None for a in answers) else False
+
+
 def rules_allow(rules: List[dict], perm: Permission) -> bool:
     """Whether SelfSubjectRulesReview resource rules grant `perm` (any resource name)."""
     resource = perm.resource + (f"/{perm.subresource}" if perm.subresource else "")
@@ -122,6 +135,7 @@ def check(api, perms: List[Permission]) -> Dict[tuple, bool]:
 
     result: Dict[tuple, bool] = {}
     rules_by_ns: Dict[str, Optional[List[dict]]] = {}
+    perms = list(perms) + [p.alternative for p in perms if p.alternative is not None]
     for ns in sorted({p.namespace for p in perms if p.namespace}):
         try:
             review = api.create(SSRR, {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",

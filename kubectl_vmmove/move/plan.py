@@ -389,8 +389,22 @@ def stale(plan: dict, inv) -> List[dict]:
     """What changed in the source since the plan was made: [{kind, name, change}] (deleted, replaced, changed).
 
     Objects with a generation (VMs, DataVolumes, NetworkPolicies, custom resources) compare the generation, so
-    status updates by controllers do not make a plan stale; others compare the resourceVersion."""
+    status updates by controllers do not make a plan stale; others compare the resourceVersion.
+
+    Stopping or starting a VM with runStrategy Always or Halted patches its spec (a new generation), but with
+    Manual or RerunOnFailure it only adds a state change request to the status (KubeVirt
+    pkg/virt-api/rest/lifecycle.go). For those the plan's decision to start the target followed the running state
+    at plan time, so a VM stopped (or started) since then makes the plan stale as well ("stopped", "started")."""
     out = []
+    current_vms = inv.by_name(kinds.VM, SOURCE)
+    for entry in plan["spec"].get("vms") or ():
+        current = current_vms.get(entry.get("name"))
+        if current is None or entry.get("targetRunStrategy") not in ("Manual", "RerunOnFailure"):
+            continue
+        if (current["metadata"].get("uid") == (entry.get("source") or {}).get("uid")
+                and is_running(current) != bool(entry.get("running"))):
+            out.append({"kind": "VirtualMachine", "name": entry["name"],
+                        "change": "started" if is_running(current) else "stopped"})
     for kind, ref in source_refs(plan):
         current = inv.by_name(kind, SOURCE).get(ref["name"])
         if current is None:

@@ -95,7 +95,7 @@ def name_conflicts(ctx) -> List[dict]:
 def access(ctx) -> List[dict]:
     out = []
     for perm in permissions.required(ctx.plan):
-        allowed = ctx.inv.permissions.get(perm.key)
+        allowed = permissions.allowed(ctx.inv.permissions, perm)
         if allowed is None or allowed:
             continue
         if perm.essential:
@@ -353,6 +353,15 @@ def networks(ctx) -> List[dict]:
                 out.append(finding("error", "NadUnreachable",
                                    f'VM "{name}" uses network "{ns}/{nad}", which does not exist',
                                    f'create it in "{ns}"', "NetworkAttachmentDefinition", nad, ns))
+            elif ns != "default":
+                # Multus namespaceIsolation (on by default on OpenShift) refuses NADs of other namespaces unless
+                # they are in "default" or globalNamespaces (multus-cni docs/configuration.md).
+                out.append(finding("warning", "NadInOtherNamespace",
+                                   f'VM "{name}" uses network "{ns}/{nad}" of another namespace; with Multus '
+                                   f'namespaceIsolation, pods in "{ctx.dst}" may only use it if "{ns}" is one of '
+                                   "the globalNamespaces", f'check the Multus configuration, or copy the '
+                                   f'NetworkAttachmentDefinition to "{ctx.dst}"', "NetworkAttachmentDefinition",
+                                   nad, ns))
     return _dedupe(out)
 
 
@@ -533,6 +542,15 @@ def services(ctx) -> List[dict]:
     for name in selected:
         spec = (svcs.get(name) or {}).get("spec") or {}
         pinned = [p.get("nodePort") for p in spec.get("ports") or () if p.get("nodePort")]
+        lb_ip = spec.get("loadBalancerIP") or next(
+            (v for k, v in ((svcs.get(name) or {}).get("metadata", {}).get("annotations") or {}).items()
+             if k in _LB_IP_ANNOTATIONS), None)
+        if spec.get("type") == "LoadBalancer" and lb_ip:
+            out.append(finding("warning", "LoadBalancerIpPinned",
+                               f'Service "{name}" asks for the load-balancer address {lb_ip}, which the source '
+                               "Service keeps until cleanup: the copy waits for an address (or gets none) until then",
+                               "delete the source Service before the move's cleanup if the address must follow, or "
+                               "drop the pinned address from the copy", "Service", name, ctx.src))
         if spec.get("type") in ("NodePort", "LoadBalancer") or pinned:
             out.append(finding("warning", "ServiceAddressChanges",
                                f'Service "{name}" is {spec.get("type", "ClusterIP")}'
@@ -551,6 +569,27 @@ def services(ctx) -> List[dict]:
                                f'NetworkPolicy "{npname}" selects peers by namespace; in "{ctx.dst}" the same '
                                "rule may admit different traffic", "review the copy after the move",
                                "NetworkPolicy", npname, ctx.src))
+    return out
+
+
+# Load-balancer implementations that pin an address by annotation (MetalLB, kube-vip); spec.loadBalancerIP is the
+# deprecated core field (Kubernetes ServiceSpec field docs).
+_LB_IP_ANNOTATIONS = ("metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs",
+                      "kube-vip.io/loadbalancerIPs")
+
+
+def run_strategies(ctx) -> List[dict]:
+    """KubeVirt starts a RerunOnFailure VM whose recorded status.runStrategy differs from its spec
+    (pkg/virt-controller/watch/vm/vm.go shouldStartRerunOnFailure), which is the case for every VM created or switched
+    to RerunOnFailure: a stopped source VM cannot arrive stopped with that strategy."""
+    out = []
+    for name, entry in ctx.vm_entries.items():
+        if entry["targetRunStrategy"] == "RerunOnFailure" and not entry["running"]:
+            out.append(finding("warning", "TargetWillStart",
+                               f'VM "{name}" is stopped, but KubeVirt starts a VM as soon as its run strategy '
+                               "becomes RerunOnFailure: the target will start",
+                               "plan with --target-run-strategy Halted to keep it stopped, and set RerunOnFailure "
+                               "when it may run", "VirtualMachine", name, ctx.src))
     return out
 
 
@@ -582,7 +621,7 @@ def _older(version: str, minimum) -> bool:
 
 
 RULES = (target_namespace, name_conflicts, access, quota, storage, transfer, networks, macs, dry_run, vm_state,
-         devices, references, sharing, services, versions)
+         run_strategies, devices, references, sharing, services, versions)
 # What `assess` can judge from the source namespace alone.
 SOURCE_RULES = (storage, vm_state, devices, references, sharing, versions)
 

@@ -177,6 +177,13 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
     if not firmware.get("uuid"):
         # Without it a v1.6+ mutator would assign a random identity; this is the value the guest has seen so far.
         firmware["uuid"] = legacy_firmware_uuid(vm["metadata"]["name"] if vm.get("metadata") else name)
+    for net in tspec.get("networks") or ():
+        multus = net.get("multus") if isinstance(net, dict) else None
+        ref = multus.get("networkName") if isinstance(multus, dict) else None
+        if isinstance(ref, str) and ref.startswith(source_ns + "/"):
+            # An explicit `<source>/<nad>` would keep the VM on the source namespace's NAD, which the move copies
+            # and cleanup deletes; the copy in the target is the one to use (KubeVirt pkg/network/multus/nad.go).
+            multus["networkName"] = namespace + ref[len(source_ns):]
     if new_macs:
         for iface in (domain.get("devices") or {}).get("interfaces") or ():
             iface.pop("macAddress", None)
@@ -185,14 +192,20 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
 
 def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None,
                          storage_class: Optional[str] = None, labels: Optional[dict] = None) -> dict:
-    """A DataVolume in the target that clones the source claim into a claim of the same name (§1.1, §1.4)."""
+    """A DataVolume in the target that clones the source claim into a claim of the same name (§1.1, §1.4).
+
+    The claim is described with the `pvc` API, not `storage`: CDI takes a `pvc` spec verbatim, while a `storage`
+    spec with a size on a Filesystem claim is inflated by the filesystem overhead (6% by default; CDI
+    pkg/controller/datavolume/util.go renderPvcSpecVolumeSize → InflateSizeWithOverhead). The copy would then be
+    larger than its source (and grow again with every move), and a class without volume expansion would make CDI
+    fall back to a host-assisted copy (NoVolumeExpansion). The source's volumeMode and accessModes are repeated
+    so that CDI does not take the StorageProfile's first pair (a different volumeMode forces a host copy too)."""
     md = pvc["metadata"]
     spec = pvc.get("spec") or {}
     capacity = ((pvc.get("status") or {}).get("capacity") or {}).get("storage") or \
         ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    storage = {"resources": {"requests": {"storage": capacity}}} if capacity else {}
-    if spec.get("accessModes"):
-        storage["accessModes"] = list(spec["accessModes"])
+    storage = {"resources": {"requests": {"storage": capacity}}} if capacity else {"resources": {}}
+    storage["accessModes"] = list(spec.get("accessModes") or ("ReadWriteOnce",))
     storage["volumeMode"] = spec.get("volumeMode") or "Filesystem"
     if storage_class is not None:
         storage["storageClassName"] = storage_class
@@ -208,7 +221,7 @@ def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, mo
         "apiVersion": "cdi.kubevirt.io/v1beta1",
         "kind": "DataVolume",
         "metadata": {"name": md["name"], "namespace": namespace, "annotations": annotations},
-        "spec": {"source": {"pvc": {"namespace": source_namespace, "name": md["name"]}}, "storage": storage},
+        "spec": {"source": {"pvc": {"namespace": source_namespace, "name": md["name"]}}, "pvc": storage},
     }
     if out_labels:
         dv["metadata"]["labels"] = out_labels

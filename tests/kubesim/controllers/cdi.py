@@ -23,6 +23,8 @@ POD = "pods"
 PROFILE = "storageprofiles.cdi.kubevirt.io"
 CDI_CR = "cdis.cdi.kubevirt.io"
 CDI_CONFIG = "cdiconfigs.cdi.kubevirt.io"
+# CDI pkg/common/common.go DefaultGlobalOverhead
+DEFAULT_FILESYSTEM_OVERHEAD = "0.06"
 CLONE_SOURCE = "volumeclonesources.cdi.kubevirt.io"
 SNAPSHOT = "volumesnapshots.snapshot.storage.k8s.io"
 
@@ -297,7 +299,26 @@ class CDIController(Reconciler):
             if size is None:
                 return None, "waiting for the clone source to determine the size"
             storage.setdefault("resources", {}).setdefault("requests", {})["storage"] = size
+        elif storage.get("volumeMode", "Filesystem") == "Filesystem":
+            # renderPvcSpecVolumeSize: a size given in the `storage` API is inflated by the filesystem overhead on
+            # Filesystem claims, clones included (CDI pkg/controller/datavolume/util.go; InflateSizeWithOverhead and
+            # util.GetRequiredSpace: round up to 1 MiB, then * (1 + overhead), rounded up).
+            requests = storage["resources"]["requests"]
+            requests["storage"] = str(self._with_filesystem_overhead(requests["storage"], sc_name))
         return storage, None
+
+    def _with_filesystem_overhead(self, size, sc_name):
+        import math
+
+        from .. import quantity
+
+        status = (self.peek(CDI_CONFIG, "", "config") or {}).get("status") or {}
+        overheads = status.get("filesystemOverhead") or {}
+        overhead = (overheads.get("storageClass") or {}).get(sc_name) or overheads.get("global") or \
+            DEFAULT_FILESYSTEM_OVERHEAD
+        block = 1 << 20
+        aligned = -(-math.ceil(quantity.parse(size)) // block) * block
+        return math.ceil(aligned * (1 + quantity.parse(overhead)))
 
     # ---------------------------------------------------------------- DataVolume sync
     def _sync_dv(self, dv, now):

@@ -20,6 +20,16 @@ BACKEND_LABEL = "persistent-state-for"
 DV_READY_TO_START = ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
 
 
+def vmi_id(name):
+    """The `vmi.kubevirt.io/id` label value (KubeVirt pkg/apimachinery/labels.go CalculateVirtualMachineInstanceID):
+    the name, or for names over 63 characters their first 54 and 8 hex digits of their SHA-1."""
+    if len(name) <= 63:
+        return name
+    import hashlib
+
+    return f"{name[:54]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
 def needs_backend_storage(spec):
     domain = spec.get("domain") or {}
     tpm = (domain.get("devices") or {}).get("tpm") or {}
@@ -197,8 +207,8 @@ class VMIController(Reconciler):
         spec = vmi.get("spec") or {}
         pod_labels = dict(labels(vmi))
         pod_labels.update({"kubevirt.io": "virt-launcher", "kubevirt.io/created-by": uid,
-                           "vm.kubevirt.io/name": (spec.get("hostname") or name)[:63],
-                           "vmi.kubevirt.io/id": name[:63]})
+                           "vm.kubevirt.io/name": spec.get("hostname") or name.split(".")[0][:63],
+                           "vmi.kubevirt.io/id": vmi_id(name)})
         volumes = []
         for v in spec.get("volumes") or ():
             claim = volume_claim_name(v)
