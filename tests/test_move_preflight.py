@@ -92,6 +92,13 @@ def _multus_vm(net):
                 networks=[{"name": "default", "pod": {}}, {"name": "net1", "multus": {"networkName": net}}])
 
 
+def _serial_vm():
+    """A VM whose spec already names its firmware serial (created by KubeVirt v1.7+, or set by hand)."""
+    vm = _web()
+    vm["spec"]["template"]["spec"]["domain"]["firmware"] = {"serial": "5f3b6a4c-serial"}
+    return vm
+
+
 def _pinned_lb():
     svc = b.service("web-ssh", {"app": "web"}, svc_type="LoadBalancer")
     svc["spec"]["loadBalancerIP"] = "192.0.2.10"
@@ -200,6 +207,9 @@ CASES = {
     "NadInOtherNamespace": (dict(vm_kw=_multus_vm("shared/l2"), extra=[b.nad("l2", ns="shared")]),
                             dict(vm_kw=_multus_vm("default/l2"), extra=[b.nad("l2", ns="default")])),
     "KubeVirtTooOld": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.2.0")]), dict()),
+    "SerialWillChange": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.7.1")]),
+                         dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.7.1")],
+                              replace=_swap("VirtualMachine", "web", _serial_vm()))),
     "CdiTooOld": (dict(storage=b.storage_basics()[:-2] + [b.cdi("v1.58.1"), b.kubevirt()]), dict()),
 }
 

@@ -603,6 +603,19 @@ def versions(ctx) -> List[dict]:
         out.append(finding("warning", "KubeVirtTooOld",
                            f"KubeVirt {kv_version} does not let a VM adopt prepared claims (needs v1.3 or later)",
                            "upgrade KubeVirt, or check each moved VM's DataVolumes after the move"))
+    if kv_version and not _older(kv_version, (1, 7)):
+        # Since v1.7 KubeVirt gives a VM created without firmware.serial a random one. A VM with none in its spec
+        # predates that, so its guest has never seen a serial; the copy will get a new one whatever we do.
+        for name, node in ctx.graph.nodes.items():
+            firmware = ((((node.vm.get("spec") or {}).get("template") or {}).get("spec") or {}).get("domain")
+                        or {}).get("firmware") or {}
+            if not firmware.get("serial"):
+                out.append(finding("warning", "SerialWillChange",
+                                   f'VM "{name}" has no firmware serial; KubeVirt {kv_version} gives the moved VM a '
+                                   "random one, which its guest sees as a new SMBIOS serial",
+                                   "expect software that keys on the serial (licensing, inventory) to notice; "
+                                   "set spec.template.spec.domain.firmware.serial on the source first to choose it",
+                                   "VirtualMachine", name, ctx.src))
     if cdi_version and ctx.spec["strategy"] == "clone" and _older(cdi_version, (1, 59)):
         out.append(finding("warning", "CdiTooOld",
                            f"CDI {cdi_version} has no claim adoption (needs v1.59 or later)",
