@@ -37,6 +37,11 @@ def main(argv=None):
     print(sim.url, flush=True)
     print(f"kubeconfig: {args.kubeconfig}", file=sys.stderr, flush=True)
 
+    return serve_until_signalled(sim)
+
+
+def serve_until_signalled(sim):
+    """Keep serving until SIGINT or SIGTERM, then stop cleanly (exit status 0)."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

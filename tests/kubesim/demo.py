@@ -9,11 +9,10 @@ import argparse
 import datetime
 import os
 import shutil
-import signal
 import sys
-import threading
 
 from . import KubeSim, builders
+from .__main__ import serve_until_signalled
 
 SOURCE, TARGET = "legacy", "prod"
 
@@ -51,12 +50,7 @@ def main(argv=None):
     shutil.copyfile(sim.kubeconfig_path, tmp)
     os.replace(tmp, args.kubeconfig)  # appears whole: scripts/demo waits for this file
     print(f"kubesim serving {sim.url}; kubeconfig {args.kubeconfig}", flush=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    sim.stop()
-    return 0
+    return serve_until_signalled(sim)
 
 
 if __name__ == "__main__":

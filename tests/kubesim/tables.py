@@ -4,39 +4,10 @@ core kinds and the additionalPrinterColumns of the CRDs."""
 import json
 import re
 
+# AGE as the apiserver's table convertor prints it: the same HumanDuration the plugin uses for its own tables.
+from kubectl_vmmove.printers import human_duration
+
 from .clock import parse_rfc3339
-
-
-def human_duration(seconds):
-    """apimachinery's duration.HumanDuration."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 60 * 2:
-        return f"{s}s"
-    m = s // 60
-    if m < 10:
-        rest = s % 60
-        return f"{m}m{rest}s" if rest else f"{m}m"
-    if m < 60 * 3:
-        return f"{m}m"
-    h = m // 60
-    if h < 8:
-        rest = m % 60
-        return f"{h}h{rest}m" if rest else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    if h < 24 * 8:
-        rest = h % 24
-        return f"{h // 24}d{rest}h" if rest else f"{h // 24}d"
-    if h < 24 * 365 * 2:
-        return f"{h // 24}d"
-    if h < 24 * 365 * 8:
-        days = (h // 24) % 365
-        return f"{h // 24 // 365}y{days}d" if days else f"{h // 24 // 365}y"
-    return f"{h // 24 // 365}y"
 
 
 def _age(ts, now):
