@@ -56,7 +56,7 @@ def test_plan_table_shows_vms_and_findings(kubesim, capsys):
     rc, out, err = run(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "vm-0001")
     assert rc == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith("Plan move-") and "src -> dst" in lines[0]
+    assert lines[0].startswith("Plan for move ") and "src -> dst" in lines[0]
     header = next(line for line in lines if line.startswith("VM "))
     assert header.split()[:4] == ["VM", "STATUS", "DISKS", "SIZE"]
     row = next(line for line in lines if line.startswith("vm-0001"))

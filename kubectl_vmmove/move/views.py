@@ -109,7 +109,7 @@ def print_plan(doc, output, stream=None) -> None:
     spec, summary = doc["spec"], doc["status"]["summary"]
     findings = doc["status"]["findings"]
     if not output.no_headers:
-        stream.write(f'Plan {doc["metadata"]["name"]}: {spec["source"]["namespace"]} -> {spec["target"]["namespace"]}, '
+        stream.write(f'Plan for move {spec["moveId"]}: {spec["source"]["namespace"]} -> {spec["target"]["namespace"]}, '
                      f'strategy {spec["strategy"]}, MAC policy {spec["macPolicy"]}, {summary["vms"]} VM(s), '
                      f'{summary["disks"]} disk(s), {quantities.human_bytes(summary["bytes"])}\n\n')
     table = Table([Column("VM"), Column("Status"), Column("Disks"), Column("Size"), Column("Method"),
