@@ -212,3 +212,60 @@ def collect_external_nads(api, inv, refs) -> None:
             inv.external_nads[(ns, name)] = None
         except kerr.Forbidden as err:
             inv.external_nads_unreadable[(ns, name)] = err.message
+
+
+# ---------------------------------------------------------------------------------------------- all namespaces
+
+
+def collect_vms_all_namespaces(api) -> Dict[str, Inventory]:
+    """`assess -A` phase 1: one cluster-wide VM list, split into one inventory per namespace that holds VMs."""
+    from ..kube import errors as kerr
+
+    if not api.serves(kinds.VM):
+        raise UserError('the server does not serve virtualmachines.kubevirt.io; is KubeVirt installed? '
+                        '("kubectl api-resources --api-group=kubevirt.io" lists what it serves)')
+    try:
+        vms = api.list(kinds.VM, limit=ONE_PAGE).items
+    except kerr.Forbidden as err:
+        raise UserError(f"{err.message}; --all-namespaces needs to list VirtualMachines at the cluster scope: "
+                        "assess one namespace at a time with -n NAMESPACE") from None
+    out: Dict[str, Inventory] = {}
+    for vm in vms:
+        ns = vm["metadata"]["namespace"]
+        inv = out.get(ns)
+        if inv is None:
+            inv = out[ns] = Inventory(source=ns, source_namespace={"apiVersion": "v1", "kind": "Namespace",
+                                                                   "metadata": {"name": ns}})
+            inv.put(kinds.VM, SOURCE, [])
+        inv.lists[(kinds.VM.kind, SOURCE)].append(vm)
+    return {ns: out[ns] for ns in sorted(out)}
+
+
+def collect_dependencies_all_namespaces(api, invs: Dict[str, Inventory], needed_kinds) -> None:
+    """`assess -A` phase 2: one cluster-wide list per kind, split by namespace, so the request count depends on
+    neither the VMs nor the namespaces. A kind the user may not list cluster-wide is listed per namespace."""
+    from ..kube import errors as kerr
+
+    for kind in needed_kinds:
+        if not api.serves(kind):
+            for inv in invs.values():
+                inv.not_served.add(kind.kind)
+            continue
+        try:
+            items = api.list(kind, metadata_only=kind.kind in METADATA_ONLY, limit=ONE_PAGE).items
+        except kerr.NotFound:
+            for inv in invs.values():
+                inv.not_served.add(kind.kind)
+            continue
+        except kerr.Forbidden:
+            log.info("may not list %s at the cluster scope; listing them per namespace", kind.plural)
+            for ns, inv in invs.items():
+                _list(api, inv, kind, SOURCE, ns)
+            continue
+        split: Dict[str, List[dict]] = {ns: [] for ns in invs}
+        for obj in items:
+            bucket = split.get(obj["metadata"].get("namespace"))
+            if bucket is not None:
+                bucket.append(obj)
+        for ns, inv in invs.items():
+            inv.put(kind, SOURCE, split[ns])

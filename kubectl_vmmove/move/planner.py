@@ -54,8 +54,44 @@ def assess(api, source: str, sel: selection.Selection) -> Tuple[inventory.Invent
     """Graph and source-side findings for the selected VMs (no target namespace involved)."""
     inv, names = _source_phase(api, source, sel, "clone")
     _cluster_phase(api, inv, "clone")
+    return _assess_inventory(inv, names)
+
+
+def assess_all_namespaces(api, sel: selection.Selection) -> List[Tuple[inventory.Inventory, graphmod.Graph, dict]]:
+    """`assess` for every namespace holding selected VMs, in namespace order. Requests: one cluster-wide list per
+    kind (VMs first) and the cluster phase once, whatever the number of VMs and namespaces."""
+    invs = inventory.collect_vms_all_namespaces(api)
+    chosen = {}
+    for ns, inv in invs.items():
+        names = selection.matching(sel, inv.of(kinds.VM))
+        if names:
+            chosen[ns] = names
+    if not chosen:
+        if sel.label_selector is not None:
+            raise UserError(f'no VirtualMachines in any namespace match the selector "{sel.label_selector}"')
+        raise UserError("no VirtualMachines found in any namespace")
+    invs = {ns: invs[ns] for ns in chosen}
+    needed = {}
+    for ns, inv in invs.items():
+        vms = inv.by_name(kinds.VM)
+        for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]]) + [kinds.RESOURCEQUOTA]:
+            needed.setdefault(kind.kind, kind)
+    inventory.collect_dependencies_all_namespaces(api, invs, list(needed.values()))
+    # Cluster-scoped facts are the same for every namespace: read once, shared by every inventory.
+    cluster = inventory.Inventory(source="")
+    _cluster_phase(api, cluster, "clone")
+    out = []
+    for ns, inv in invs.items():
+        inv.not_served |= cluster.not_served
+        inv.unreadable.update(cluster.unreadable)
+        inv.lists.update({key: items for key, items in cluster.lists.items() if key[1] == CLUSTER})
+        out.append(_assess_inventory(inv, chosen[ns]))
+    return out
+
+
+def _assess_inventory(inv, names):
     graph = graphmod.build(inv, names)
-    doc = planmod.build(inv, graph, planmod.PlanOptions(source=source, target=source, move_id="assess"))
+    doc = planmod.build(inv, graph, planmod.PlanOptions(source=inv.source, target=inv.source, move_id="assess"))
     findings = []
     ctx = preflight.Context(inv, graph, doc)
     for rule in preflight.SOURCE_RULES:

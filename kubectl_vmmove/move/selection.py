@@ -78,6 +78,15 @@ def from_args(args, default_all=False) -> Selection:
     return Selection(names=names, label_selector=selector, all=want_all, move_list=move_list)
 
 
+def matching(selection: Selection, vms: List[dict]) -> List[str]:
+    """The VMs a selector or --all picks (names need one namespace: see `apply`), sorted; empty when none."""
+    if selection.label_selector is not None:
+        reqs = selectors.parse(selection.label_selector)
+        return sorted(vm["metadata"]["name"] for vm in vms
+                      if selectors.matches_text(reqs, vm["metadata"].get("labels")))
+    return sorted(vm["metadata"]["name"] for vm in vms)
+
+
 def apply(selection: Selection, vms: List[dict], namespace: str) -> List[str]:
     """The selected VM names in a stable order; UserError when a named VM is missing or nothing matches."""
     by_name = {vm["metadata"]["name"]: vm for vm in vms}

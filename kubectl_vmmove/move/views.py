@@ -104,6 +104,16 @@ def print_assessment(report, output, stream=None) -> None:
     print_table(table, output, stream=stream)
 
 
+def print_assessments(reports, output, stream=None) -> None:
+    """`assess -A`: a `Namespace: NAME` heading and the namespace's table, a blank line between namespaces.
+    --no-headers leaves out the headings too, as it leaves out every header line."""
+    stream = stream or sys.stdout
+    for number, report in enumerate(reports):
+        if not output.no_headers:
+            stream.write(("\n" if number else "") + f'Namespace: {report["metadata"]["namespace"]}\n')
+        print_assessment(report, output, stream=stream)
+
+
 def print_plan(doc, output, stream=None) -> None:
     stream = stream or sys.stdout
     spec, summary = doc["spec"], doc["status"]["summary"]
