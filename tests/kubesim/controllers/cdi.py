@@ -13,9 +13,10 @@ PV to the target claim.  Durations are simulated seconds from ``CloneRates``; fa
 import copy
 import dataclasses
 
+from ..errors import ApiError
 from . import cdi_admission
 from .base import (Reconciler, annotations, controller_of, get_condition, is_controlled_by, is_deleting,
-                   owner_ref, set_condition)
+                   is_quota_exceeded, owner_ref, set_condition)
 from .storage import BIND_IMMEDIATE, PVC, SC, SELECTED_NODE, VSC, request_bytes
 
 DV = "datavolumes.cdi.kubevirt.io"
@@ -47,6 +48,10 @@ ANN_PRIME = "cdi.kubevirt.io/storage.populator.pvcPrime"
 ANN_CLONE_STRATEGY_SC = "cdi.kubevirt.io/clone-strategy"
 ANN_PERMISSIVE = "cdi.kubevirt.io/permissiveClone"
 ANN_OWNED_BY_DV = "cdi.kubevirt.io/storage.ownedByDataVolume"
+# The label the clone populator's planner puts on what it creates for a target claim, and cleans up by.
+LABEL_OWNED_BY_UID = "cdi.kubevirt.io/OwnedByUID"
+# pkg/controller/common: the event reason for a create the ResourceQuota refused.
+ERR_EXCEEDED_QUOTA = "ErrExceededQuota"
 
 # pkg/storagecapabilities: access mode / volume mode pairs and advised clone strategies per provisioner.
 RWO, RWX = "ReadWriteOnce", "ReadWriteMany"
@@ -95,6 +100,8 @@ class CloneRates:
     blank_seconds: float = 2.0
     source_in_use_retry_seconds: float = 5.0
     progress_interval_seconds: float = 5.0
+    # CDI does not watch ResourceQuotas: a create they refused is retried on the work queue's backoff.
+    quota_retry_seconds: float = 10.0
 
 
 def cdi_objects():
@@ -128,6 +135,7 @@ class Clone:
     step: str = "Pending"
     step_started: float = 0.0
     tmp_claim: str = ""
+    tmp_snapshot: str = ""
     source_ns: str = ""
     source_name: str = ""
     source_kind: str = "pvc"
@@ -367,6 +375,9 @@ class CDIController(Reconciler):
         uid = dv["metadata"]["uid"]
         clone = self._clones.pop(uid, None)
         changed = False
+        if clone:
+            from .clone_flow import delete_tmp_snapshot
+            changed |= delete_tmp_snapshot(self, clone)
         if clone and clone.tmp_claim:
             if self.peek(PVC, clone.source_ns, clone.tmp_claim) is not None:
                 self.store.delete(PVC, clone.source_ns, clone.tmp_claim)
@@ -459,7 +470,18 @@ class CDIController(Reconciler):
                 ann["cdi.kubevirt.io/storage.upload.target"] = ""
             status["phase"] = "Pending"
         pvc = self.storage.admit("CREATE", PVC, pvc, None, None)
-        created = self.store.create(pvc)
+        try:
+            created = self.create_admitted(pvc)
+        except ApiError as e:
+            if not is_quota_exceeded(e):
+                raise
+            # createPvcForDatavolume refused by the quota: CDI keeps the DataVolume Pending with a Warning event,
+            # puts the error in the Bound condition and retries with backoff (it does not watch quotas).
+            self.event(dv, "Warning", ERR_EXCEEDED_QUOTA, e.message, now)
+            self.requeue_after((DV, ns, name), self.rates.quota_retry_seconds, now)
+            status["phase"] = "Pending"
+            return self._write_dv(self.peek(DV, ns, name) or dv, status, pvc=None, now=now,
+                                  bound=(ERR_EXCEEDED_QUOTA, e.message))
         if clone is not None:
             self._clones[uid] = clone
             if clone.legacy:
@@ -473,11 +495,14 @@ class CDIController(Reconciler):
         return self._write_dv(self.peek(DV, ns, name) or dv, status, pvc=created, now=now) or True
 
     # ---------------------------------------------------------------- status helpers
-    def _write_dv(self, dv, status, pvc=None, now=None, running=None):
-        """Conditions as CDI's updateConditions derives them from the claim, then write when changed."""
+    def _write_dv(self, dv, status, pvc=None, now=None, running=None, bound=None):
+        """Conditions as CDI's updateConditions derives them from the claim, then write when changed; ``bound``
+        is the (reason, message) of the event that explains a missing claim (ErrExceededQuota)."""
         if now is not None:
             name = dv["metadata"]["name"]
-            if pvc is None:
+            if pvc is None and bound:
+                set_condition(status, "Bound", "False", bound[0], bound[1], now)
+            elif pvc is None:
                 set_condition(status, "Bound", "Unknown", "NotFound", "No PVC found", now)
             elif (pvc.get("status") or {}).get("phase") == "Bound":
                 set_condition(status, "Bound", "True", "Bound", f"PVC {name} Bound", now)

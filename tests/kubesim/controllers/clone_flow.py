@@ -7,20 +7,27 @@ HostClone -> [PrepClaim] -> Rebind -> Succeeded, or Error.  The DataVolume phase
 
 import copy
 
-from .base import annotations, is_deleting
+from .base import annotations, is_deleting, is_quota_exceeded, rfc3339
 from .cdi import (ANN_CLONE_ERROR, ANN_CLONE_PHASE, ANN_FALLBACK, ANN_PERMISSIVE, ANN_PROGRESS, ANN_RUNNING,
-                  ANN_RUNNING_MESSAGE, ANN_RUNNING_REASON, CDI_CR, CLONE_SOURCE, DV, DV_FINALIZER, FALLBACK_MESSAGES,
-                  PHASE_FOR_CLONE_STEP, PROFILE, SNAPSHOT, Clone, percent)
+                  ANN_RUNNING_MESSAGE, ANN_RUNNING_REASON, CDI_CR, CLONE_SOURCE, DV, DV_FINALIZER, ERR_EXCEEDED_QUOTA,
+                  FALLBACK_MESSAGES, LABEL_OWNED_BY_UID, PHASE_FOR_CLONE_STEP, PROFILE, SNAPSHOT, Clone, percent)
 from .storage import PV, PVC, SELECTED_NODE, VSC, capacity_bytes, request_bytes
 from .. import quantity
+from ..errors import ApiError
 
 
 def _set_annotations(ctrl, pvc, updates):
+    """Write ``updates`` into the claim's annotations; a value of None removes the key."""
     ann = annotations(pvc)
     if all(ann.get(k) == v for k, v in updates.items()):
         return pvc
     new = copy.deepcopy(pvc)
-    new["metadata"].setdefault("annotations", {}).update(updates)
+    target = new["metadata"].setdefault("annotations", {})
+    for k, v in updates.items():
+        if v is None:
+            target.pop(k, None)
+        else:
+            target[k] = v
     return ctrl.store.update(new)
 
 
@@ -93,6 +100,9 @@ def step(ctrl, dv, status, pvc, now):
         clone = ctrl._clones[uid] = Clone(source_kind=src[0], source_ns=src[1], source_name=src[2],
                                           legacy=ann.get("cdi.kubevirt.io/storage.usePopulator") == "false",
                                           step=ann.get(ANN_CLONE_PHASE) or "Pending", step_started=now.timestamp())
+        if clone.step == "Error":
+            # An Error phase is retried from the start, as the populator re-plans on every reconcile.
+            clone.step = "Pending"
     status["claimName"] = name
     if clone.failed:
         return ctrl._write_dv(dv, status, pvc=pvc, now=now)
@@ -104,7 +114,7 @@ def step(ctrl, dv, status, pvc, now):
     if clone.step == "CSIClone":
         return _timed(ctrl, dv, status, pvc, clone, now, ctrl.rates.csi_clone_seconds, _after_fill(ctrl, clone, pvc))
     if clone.step == "Snapshot":
-        return _timed(ctrl, dv, status, pvc, clone, now, ctrl.rates.snapshot_seconds, "SnapshotClone")
+        return _snapshot_step(ctrl, dv, status, pvc, clone, now)
     if clone.step == "SnapshotClone":
         return _timed(ctrl, dv, status, pvc, clone, now, ctrl.rates.snapshot_restore_seconds,
                       _after_fill(ctrl, clone, pvc))
@@ -167,14 +177,23 @@ def _start(ctrl, dv, status, pvc, clone, now):
         size = max(capacity_bytes(source), src_req)
     clone.size = size
     clone.strategy = strategy
-    updates = {}
+    first = {"csi-clone": "CSIClone", "snapshot": "Snapshot", "restore": "SnapshotClone", "copy": "HostClone"}[strategy]
+    if not clone.legacy:
+        try:
+            if first == "Snapshot":
+                _make_tmp_snapshot(ctrl, pvc, clone, now)
+            else:
+                _make_tmp_claim(ctrl, dv, pvc, clone, strategy)
+        except ApiError as e:
+            if not is_quota_exceeded(e):
+                raise
+            return _quota_refused(ctrl, dv, status, pvc, now, e)
+    updates = {ANN_CLONE_ERROR: None}
     if fallback:
         message = FALLBACK_MESSAGES[fallback]
         ctrl.event(pvc, "Warning", fallback, message, now)
         updates[ANN_FALLBACK] = message
-    first = {"csi-clone": "CSIClone", "snapshot": "Snapshot", "restore": "SnapshotClone", "copy": "HostClone"}[strategy]
     if not clone.legacy:
-        _make_tmp_claim(ctrl, dv, pvc, clone, strategy)
         updates.update({ANN_CLONE_PHASE: first, **_running(first)})
     else:
         updates.update({"cdi.kubevirt.io/storage.pod.phase": "Running", **_running(first)})
@@ -186,6 +205,67 @@ def _start(ctrl, dv, status, pvc, clone, now):
     status["progress"] = updates.get(ANN_PROGRESS, status.get("progress") or "N/A")
     ctrl.enqueue(key)
     return ctrl._write_dv(dv, status, pvc=pvc, now=now)
+
+
+def _quota_refused(ctrl, dv, status, pvc, now, err):
+    """A phase's create refused by the source namespace's ResourceQuota (clone/common.go checkQuotaExceeded, then
+    the populator's updateClonePhaseError): a Warning event on the target claim, clonePhase Error with the API
+    error in cloneError and the Running condition; the DataVolume keeps its phase (CDI maps no phase for Error),
+    and the populator retries with backoff, clearing the error once the create goes through."""
+    ctrl.event(pvc, "Warning", ERR_EXCEEDED_QUOTA, err.message, now)
+    pvc = _set_annotations(ctrl, pvc, {ANN_CLONE_PHASE: "Error", ANN_CLONE_ERROR: err.message,
+                                       **_running("Error", err.message)})
+    ctrl.requeue_after((DV, dv["metadata"]["namespace"], dv["metadata"]["name"]), ctrl.rates.quota_retry_seconds, now)
+    return ctrl._write_dv(dv, status, pvc=pvc, now=now)
+
+
+def _owned_labels(pvc):
+    return {"app": "containerized-data-importer", LABEL_OWNED_BY_UID: pvc["metadata"]["uid"]}
+
+
+def _make_tmp_snapshot(ctrl, pvc, clone, now):
+    """SnapshotPhase: ``tmp-snapshot-<target claim uid>`` of the source claim, in the source namespace."""
+    name = f"tmp-snapshot-{pvc['metadata']['uid']}"
+    clone.tmp_snapshot = name
+    if ctrl.peek(SNAPSHOT, clone.source_ns, name) is not None:
+        return
+    source = ctrl.peek(PVC, clone.source_ns, clone.source_name) or {}
+    sc = _class_of(ctrl, source) or {}
+    vsc = next((c["metadata"]["name"] for c in sorted(ctrl.records(VSC), key=lambda c: c["metadata"]["name"])
+                if c.get("driver") == sc.get("provisioner")), None)
+    obj = {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+           "metadata": {"name": name, "namespace": clone.source_ns, "labels": _owned_labels(pvc)},
+           "spec": {"source": {"persistentVolumeClaimName": clone.source_name}}}
+    if vsc:
+        obj["spec"]["volumeSnapshotClassName"] = vsc
+    created = ctrl.create_admitted(obj)
+    # The external snapshotter's first status: bound to its content, not ready until the cut is taken.
+    ctrl.update_status(created, {"boundVolumeSnapshotContentName": f"snapcontent-{created['metadata']['uid']}",
+                                 "readyToUse": False})
+
+
+def _snapshot_ready(ctrl, clone, now):
+    """The snapshotter finishing the cut: creationTime, restoreSize and readyToUse (True when it is ready)."""
+    snap = ctrl.peek(SNAPSHOT, clone.source_ns, clone.tmp_snapshot) if clone.tmp_snapshot else None
+    if snap is None:
+        return False
+    status = copy.deepcopy(snap.get("status") or {})
+    if not status.get("readyToUse"):
+        source = ctrl.peek(PVC, clone.source_ns, clone.source_name) or {}
+        status.update({"readyToUse": True, "creationTime": rfc3339(now),
+                       "restoreSize": ((source.get("status") or {}).get("capacity") or {}).get("storage") or
+                       ((source.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")})
+        ctrl.update_status(snap, status)
+    return True
+
+
+def delete_tmp_snapshot(ctrl, clone):
+    """Planner.Cleanup: the snapshot goes once the clone is done (or its DataVolume is deleted)."""
+    if clone.tmp_snapshot and ctrl.served(SNAPSHOT) and \
+            ctrl.peek(SNAPSHOT, clone.source_ns, clone.tmp_snapshot) is not None:
+        ctrl.store.delete(SNAPSHOT, clone.source_ns, clone.tmp_snapshot)
+        return True
+    return False
 
 
 def _make_tmp_claim(ctrl, dv, pvc, clone, strategy):
@@ -211,11 +291,35 @@ def _make_tmp_claim(ctrl, dv, pvc, clone, strategy):
         ann[SELECTED_NODE] = annotations(pvc)[SELECTED_NODE]
     obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
            "metadata": {"name": tmp, "namespace": clone.source_ns, "annotations": ann,
-                        "labels": {"app": "containerized-data-importer",
-                                   "app.kubernetes.io/component": "storage",
-                                   "app.kubernetes.io/managed-by": "cdi-controller"}},
+                        "labels": {"app.kubernetes.io/component": "storage",
+                                   "app.kubernetes.io/managed-by": "cdi-controller", **_owned_labels(pvc)}},
            "spec": spec}
-    ctrl.store.create(ctrl.storage.admit("CREATE", PVC, obj, None, None))
+    if strategy == "snapshot" and clone.tmp_snapshot:
+        # SnapshotClonePhase restores the temporary snapshot.
+        spec["dataSource"] = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+                              "name": clone.tmp_snapshot}
+    # Through quota admission: the API server counts this claim against the source namespace's quota.
+    ctrl.create_admitted(ctrl.storage.admit("CREATE", PVC, obj, None, None))
+
+
+def _snapshot_step(ctrl, dv, status, pvc, clone, now):
+    """Wait for the snapshot, then SnapshotClonePhase creates the temporary claim from it (quota applies)."""
+    elapsed = now.timestamp() - clone.step_started
+    if elapsed < ctrl.rates.snapshot_seconds or _fault(ctrl, dv):
+        return _timed(ctrl, dv, status, pvc, clone, now, ctrl.rates.snapshot_seconds, "SnapshotClone")
+    if not _snapshot_ready(ctrl, clone, now):
+        # Someone deleted the temporary snapshot: the phase makes it again.
+        _make_tmp_snapshot(ctrl, pvc, clone, now)
+        ctrl.requeue_after((DV, dv["metadata"]["namespace"], dv["metadata"]["name"]), 1.0, now)
+        return ctrl._write_dv(dv, status, pvc=pvc, now=now)
+    try:
+        _make_tmp_claim(ctrl, dv, pvc, clone, "snapshot")
+    except ApiError as e:
+        if not is_quota_exceeded(e):
+            raise
+        return _quota_refused(ctrl, dv, status, pvc, now, e)
+    pvc = _set_annotations(ctrl, pvc, {ANN_CLONE_ERROR: None})
+    return _advance(ctrl, dv, status, pvc, clone, now, "SnapshotClone")
 
 
 def _after_fill(ctrl, clone, pvc):
@@ -342,6 +446,7 @@ def _finish(ctrl, dv, status, pvc, clone, now):
     status["phase"] = "Succeeded"
     status["progress"] = "100.0%"
     changed = ctrl._write_dv(dv, status, pvc=pvc, now=now)
+    changed |= delete_tmp_snapshot(ctrl, clone)
     if ctrl.served(CLONE_SOURCE):
         vcs = f"volume-clone-source-{uid}"
         if ctrl.peek(CLONE_SOURCE, clone.source_ns, vcs) is not None:

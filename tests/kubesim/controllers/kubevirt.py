@@ -368,7 +368,7 @@ class VirtualMachineController(Reconciler):
                 try:
                     cdi_admission.stamp_clone_token(manifest, self.rng)
                     cdi_admission.validate_claim_may_exist(self.store, manifest)
-                    self.store.create(manifest)
+                    self.create_admitted(manifest)
                 except ApiError as e:
                     if self.peek(PVC, ns, tname) is not None and "already exists" in e.message:
                         continue
@@ -385,15 +385,21 @@ class VirtualMachineController(Reconciler):
                 new["metadata"].setdefault("ownerReferences", []).append(owner_ref(vm))
                 self.store.update(new)
                 changed = True
-            elif controller_of(dv) and not is_controlled_by(dv, vm):
-                ready = False
-                continue
+            # handleDataVolumes judges an existing DataVolume by its phase only, whoever controls it.
             phase = (dv.get("status") or {}).get("phase")
             if phase in ("Succeeded", "WaitForFirstConsumer", "PendingPopulation"):
                 continue
             if phase == "Failed":
                 self.event(vm, "Warning", "FailedDataVolumeImport",
                            f"DataVolume {tname} failed to import disk image", now)
+            elif phase == "Pending":
+                bound = get_condition(dv, "Bound") or {}
+                if bound.get("status") != "True" and bound.get("reason") == "ErrExceededQuota":
+                    # storagetypes.HasDataVolumeExceededQuotaError: the sync fails with CDI's quota message.
+                    self.event(vm, "Warning", "FailedDataVolumeImport", f"DataVolume {tname} exceeds quota limits",
+                               now)
+                    raise SyncError(f"Error encountered while creating DataVolumes: DataVolume {tname} importer is "
+                                    f"not running due to an error: {bound.get('message', '')}", "FailedCreate")
             ready = False
         return ready, changed
 
@@ -532,7 +538,7 @@ class VirtualMachineController(Reconciler):
             devices["interfaces"] = [{"name": "default", "masquerade": {}}]
             spec["networks"] = [{"name": "default", "pod": {}}]
         try:
-            self.store.create(vmi)
+            self.create_admitted(vmi)
         except ApiError as e:
             self.event(vm, "Warning", "FailedCreate", f"Error creating virtual machine instance: {e.message}", now)
             raise SyncError(f"Failure while starting VMI: {e.message}", "FailedCreate")

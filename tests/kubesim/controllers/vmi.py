@@ -8,7 +8,8 @@ Timings are simulated seconds (attributes of the controller, so tests and demos 
 import copy
 
 from ..clock import parse_rfc3339
-from .base import (Reconciler, condition_is, controller_of, is_deleting, labels, owner_ref,
+from ..errors import ApiError
+from .base import (Reconciler, condition_is, controller_of, is_deleting, is_quota_exceeded, labels, owner_ref,
                    remove_condition, rfc3339, set_condition)
 from .kubevirt import KUBEVIRT_VERSION, PVC, VMI, DV, VM_FINALIZER, volume_claim_name
 from .storage import NODES, pod_is_active
@@ -54,6 +55,8 @@ class VMIController(Reconciler):
     boot_seconds = 5.0
     agent_seconds = 10.0
     shutdown_seconds = 3.0
+    # A create the API server refused is retried on the work queue's backoff.
+    retry_seconds = 10.0
 
     def __init__(self, sim, rng, storage):
         super().__init__(sim)
@@ -157,13 +160,24 @@ class VMIController(Reconciler):
             if dv is not None and (dv.get("status") or {}).get("phase") not in DV_READY_TO_START:
                 return self._write(vmi, status, now) or changed
         remove_condition(status, "Synchronized")
-        if needs_backend_storage(spec):
-            pvc = self._backend_storage(vmi, now)
-            if pvc is None:
-                self.enqueue((VMI, ns, vmi["metadata"]["name"]))
-                return True
-        if not pods:
-            self._create_launcher(vmi, now)
+        try:
+            if needs_backend_storage(spec):
+                pvc = self._backend_storage(vmi, now)
+                if pvc is None:
+                    self.enqueue((VMI, ns, vmi["metadata"]["name"]))
+                    return True
+            if not pods:
+                self._create_launcher(vmi, now)
+        except ApiError as e:
+            if not is_quota_exceeded(e):
+                raise
+            # The launcher pod (or the state claim) refused by the namespace's quota: virt-controller reports
+            # the sync failure on the VMI, which stays Pending, and retries.
+            self.event(vmi, "Warning", "FailedCreate", f"Error creating pod: {e.message}", now)
+            set_condition(status, "Synchronized", "False", "FailedCreate",
+                          f"failed to create virtual machine pod: {e.message}", now, probe=True)
+            self.requeue_after((VMI, ns, vmi["metadata"]["name"]), self.retry_seconds, now)
+            return self._write(vmi, status, now) or changed
         status["phase"] = "Scheduling"
         set_condition(status, "Ready", "False", "GuestNotRunning", "Guest VM is not reported as running", now,
                       probe=True)
@@ -199,7 +213,7 @@ class VMIController(Reconciler):
         if any("ReadWriteMany" in (s.get("accessModes") or ()) and s.get("volumeMode") == "Filesystem" for s in sets):
             pvc["spec"]["accessModes"] = ["ReadWriteMany"]
         pvc = self.storage.admit("CREATE", PVC, pvc, None, None)
-        self.store.create(pvc)
+        self.create_admitted(pvc)
         return None
 
     def _create_launcher(self, vmi, now):
@@ -236,7 +250,7 @@ class VMIController(Reconciler):
                         "nodeSelector": {"kubevirt.io/schedulable": "true"},
                         "terminationGracePeriodSeconds": int(spec.get("terminationGracePeriodSeconds", 30)) + 15},
                "status": {"phase": "Pending", "qosClass": "Burstable"}}
-        created = self.store.create(pod)
+        created = self.create_admitted(pod)
         self.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {created['metadata']['name']}",
                    now)
         return created
