@@ -4,10 +4,15 @@ Each namespace costs one SelfSubjectRulesReview; a permission the returned rules
 incomplete, e.g. with webhook authorizers) is confirmed with a SelfSubjectAccessReview before it is reported.
 Cluster-scoped permissions are asked with SelfSubjectAccessReview directly. Either way the number of requests
 depends on the distinct permissions, never on the number of VMs.
+
+A permission that names the objects it acts on (the source claims of a clone: CDI's access review carries the claim
+name, so a Role may grant `datavolumes/source` for some claims with `resourceNames`) is granted per name. The rules
+review answers for the names its rules list, with no request; a name is asked with an access review of its own only
+when the rules review cannot be complete (another authorizer) and the review without a name was denied.
 """
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..kube import kinds
 
@@ -23,24 +28,31 @@ class Permission:
     subresource: str = ""
     essential: bool = True              # False: only a later step (cleanup, events) needs it
     alternative: Optional["Permission"] = None   # granted too when this one is (the server accepts either)
+    names: Tuple[str, ...] = ()         # the objects acted on, when the server's access check names them
 
     @property
     def key(self):
         return (self.verb, self.group, self.resource, self.subresource, self.namespace)
 
-    def text(self) -> str:
+    def name_key(self, name: str):
+        return self.key + (name,)
+
+    def text(self, names: Iterable[str] = ()) -> str:
         res = self.resource + (f"/{self.subresource}" if self.subresource else "")
         group = f' in API group "{self.group}"' if self.group else ""
         where = f' in namespace "{self.namespace}"' if self.namespace else " at the cluster scope"
         alt = self.alternative
         either = f", nor {alt.verb} {alt.resource}" if alt is not None else ""
-        return f"{self.verb} {res}{group}{either}{where}"
+        names = [f'"{n}"' for n in names]
+        named = f' for {"claim" if len(names) == 1 else "claims"} {", ".join(names)}' if names else ""
+        return f"{self.verb} {res}{group}{either}{named}{where}"
 
-    def kubectl(self) -> str:
-        res = self.resource + (f".{self.group}" if self.group else "")
-        res += f"/{self.subresource}" if self.subresource else ""
+    def kubectl(self, name: Optional[str] = None) -> str:
+        # `TYPE/NAME` is a resource name to kubectl auth can-i; a subresource goes in --subresource.
+        res = self.resource + (f".{self.group}" if self.group else "") + (f"/{name}" if name else "")
+        sub = f" --subresource={self.subresource}" if self.subresource else ""
         ns = f" -n {self.namespace}" if self.namespace else ""
-        return f"kubectl auth can-i {self.verb} {res}{ns}"
+        return f"kubectl auth can-i {self.verb} {res}{sub}{ns}"
 
 
 def _for_kind(verb, kind_name, namespace, essential=True, subresource=""):
@@ -59,6 +71,7 @@ def required(plan: dict) -> List[Permission]:
         if old is None or (p.essential and not old.essential):
             out[p.key] = p
 
+    clone_claims: List[str] = []
     add(_for_kind("create", "ConfigMap", dst))     # the journal ConfigMap
     add(_for_kind("create", "Event", dst, essential=False))
     steps = list(spec.get("prepare") or ())
@@ -74,10 +87,7 @@ def required(plan: dict) -> List[Permission]:
             add(Permission("update", kinds.SUBRESOURCES_GROUP, "virtualmachines", dst, "start"))
         elif action == "clone":
             add(_for_kind("create", "DataVolume", dst))
-            # CDI authorises a cross-namespace clone in the source namespace with `create datavolumes/source`
-            # or, failing that, `create pods` (CDI authorize_utils.go getResourceAttributesPvc; §1.2).
-            add(Permission("create", kinds.DATAVOLUME.group, kinds.DATAVOLUME.plural, src, "source",
-                           alternative=_for_kind("create", "Pod", src)))
+            clone_claims.append(((step.get("source") or {}).get("name") or step["name"]))
         elif action == "transfer":
             if step.get("objectTransfer"):
                 add(_for_kind("create", "ObjectTransfer", None))
@@ -96,6 +106,14 @@ def required(plan: dict) -> List[Permission]:
             add(_for_kind("patch", kind, target_ns))
         elif action == "delete":
             add(_for_kind("delete", kind, src, essential=False))
+    if clone_claims:
+        # CDI authorises a cross-namespace clone in the source namespace with `create datavolumes/source` or,
+        # failing that, `create pods`, each review naming the source claim (CDI authorize_utils.go
+        # getResourceAttributesPvc; §1.2).
+        names = tuple(sorted(set(clone_claims)))
+        pods = _for_kind("create", "Pod", src)
+        add(Permission("create", kinds.DATAVOLUME.group, kinds.DATAVOLUME.plural, src, "source",
+                       alternative=Permission(pods.verb, pods.group, pods.resource, src, names=names), names=names))
     return sorted(out.values(), key=lambda p: (not p.essential, p.namespace or "", p.group, p.resource,
                                                p.subresource, p.verb))
 
@@ -106,19 +124,30 @@ def _match(values: Iterable[str], wanted: str) -> bool:
 
 
 def allowed(found: Dict[tuple, bool], perm: Permission) -> Optional[bool]:
-    """Whether `perm` (or its alternative) was granted; None when neither was asked."""
+    """Whether `perm` (or its alternative) was granted, for every name it carries; None when neither was asked."""
     answers = [found.get(p.key) for p in (perm, perm.alternative) if p is not None]
     if any(answers):
         return True
-    return None if all(a is None for a in answers) else False
+    if all(a is None for a in answers):
+        return None
+    return bool(perm.names) and not denied_names(found, perm)
 
 
-def rules_allow(rules: List[dict], perm: Permission) -> bool:
-    """Whether SelfSubjectRulesReview resource rules grant `perm` (any resource name)."""
+def denied_names(found: Dict[tuple, bool], perm: Permission) -> List[str]:
+    """The names neither `perm` nor its alternative was granted for (all of them when granted for none)."""
+    either = [p for p in (perm, perm.alternative) if p is not None]
+    if any(found.get(p.key) for p in either):
+        return []
+    return [n for n in perm.names if not any(found.get(p.name_key(n)) for p in either)]
+
+
+def rules_allow(rules: List[dict], perm: Permission, name: Optional[str] = None) -> bool:
+    """Whether SelfSubjectRulesReview resource rules grant `perm`: for any name, or for `name` when given (a rule
+    limited by resourceNames grants only the names it lists)."""
     resource = perm.resource + (f"/{perm.subresource}" if perm.subresource else "")
     for rule in rules or ():
-        if rule.get("resourceNames"):
-            continue   # restricted to some names: only an access review can say
+        if rule.get("resourceNames") and name not in rule["resourceNames"]:
+            continue
         if not _match(rule.get("verbs"), perm.verb) or not _match(rule.get("apiGroups"), perm.group):
             continue
         resources = rule.get("resources") or ()
@@ -135,22 +164,42 @@ def check(api, perms: List[Permission]) -> Dict[tuple, bool]:
 
     result: Dict[tuple, bool] = {}
     rules_by_ns: Dict[str, Optional[List[dict]]] = {}
+    complete_ns = set()          # namespaces whose rules review is the whole answer (no other authorizer)
     perms = list(perms) + [p.alternative for p in perms if p.alternative is not None]
     for ns in sorted({p.namespace for p in perms if p.namespace}):
         try:
             review = api.create(SSRR, {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
                                        "spec": {"namespace": ns}})
-            rules_by_ns[ns] = ((review or {}).get("status") or {}).get("resourceRules") or []
+            status = (review or {}).get("status") or {}
+            rules_by_ns[ns] = status.get("resourceRules") or []
+            if not status.get("incomplete") and not status.get("evaluationError"):
+                complete_ns.add(ns)
         except kerr.ApiError:
             rules_by_ns[ns] = None   # rules reviews unavailable: ask one access review per permission
+
+    def review(perm, name=None):
+        try:
+            return bool(api.can_i(perm.verb, perm.resource, namespace=perm.namespace,
+                                  subresource=perm.subresource or None, name=name, group=perm.group))
+        except kerr.ApiError:
+            return False
+
+    primary_of = {p.alternative: p for p in perms if p.alternative is not None}
     for perm in perms:
         rules = rules_by_ns.get(perm.namespace) if perm.namespace else None
         if rules and rules_allow(rules, perm):
             result[perm.key] = True
             continue
-        try:
-            result[perm.key] = bool(api.can_i(perm.verb, perm.resource, namespace=perm.namespace,
-                                              subresource=perm.subresource or None, group=perm.group))
-        except kerr.ApiError:
-            result[perm.key] = False
+        result[perm.key] = review(perm)
+        if result[perm.key] or not perm.names:
+            continue
+        primary = primary_of.get(perm)
+        for name in perm.names:
+            if primary is not None and result.get(primary.name_key(name)):
+                continue   # the server accepts either: no need to ask about the alternative
+            if rules and rules_allow(rules, perm, name):
+                result[perm.name_key(name)] = True
+            elif perm.namespace not in complete_ns:
+                # Only another authorizer could grant this name: one access review per claim, in this case only.
+                result[perm.name_key(name)] = review(perm, name)
     return result

@@ -98,7 +98,15 @@ def access(ctx) -> List[dict]:
         allowed = permissions.allowed(ctx.inv.permissions, perm)
         if allowed is None or allowed:
             continue
-        if perm.essential:
+        denied = permissions.denied_names(ctx.inv.permissions, perm) if perm.names else []
+        if denied and len(denied) < len(perm.names):
+            # Granted for some claims only (a Role with resourceNames): one finding per claim left out, so that
+            # only the VMs of those claims are blocked.
+            for name in denied:
+                out.append(finding("error", "PermissionDenied", f"you may not {perm.text([name])}",
+                                   f"ask for this right for this claim too (check with: {perm.kubectl(name)})",
+                                   "PersistentVolumeClaim", name, perm.namespace))
+        elif perm.essential:
             out.append(finding("error", "PermissionDenied", f"you may not {perm.text()}",
                                f"ask for this right (check with: {perm.kubectl()})",
                                "Namespace" if perm.namespace else None, perm.namespace))
