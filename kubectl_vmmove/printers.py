@@ -136,9 +136,56 @@ def dump_yaml_documents(objs: Iterable[dict], sort_keys: bool = True) -> str:
     return "".join("---\n" + dump_yaml(o, sort_keys=sort_keys) for o in objs)
 
 
+# A JSON string as the encoder writes it (quotes and backslashes inside are escaped): what lies between two of
+# them is structure, numbers and literals only.
+_JSON_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")', re.DOTALL)
+_JSON_CLOSING = {"{": "}", "[": "]"}
+
+
+def _indent_json_run(run: str, depth: int):
+    """One run of compact JSON between strings as `indent=4` writes it, and the nesting depth after it."""
+    out = []
+    i, n = 0, len(run)
+    while i < n:
+        c = run[i]
+        if c == "{" or c == "[":
+            if i + 1 < n and run[i + 1] == _JSON_CLOSING[c]:
+                out.append(run[i:i + 2])     # empty containers stay on one line
+                i += 2
+                continue
+            depth += 1
+            out.append(c + "\n" + "    " * depth)
+        elif c == "}" or c == "]":
+            depth -= 1
+            out.append("\n" + "    " * depth + c)
+        elif c == ",":
+            out.append(",\n" + "    " * depth)
+        elif c == ":":
+            out.append(": ")
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out), depth
+
+
 def dump_json(obj) -> str:
-    """kubectl's JSON: 4-space indentation and a trailing newline."""
-    return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False) + "\n"
+    """kubectl's JSON: 4-space indentation and a trailing newline.
+
+    The same bytes as json.dumps(indent=4, sort_keys=True, ensure_ascii=False), about twice as fast on big plans:
+    with an indent the json module falls back to its pure-Python encoder, so the C encoder writes compact JSON and
+    the runs between strings are re-indented. Those runs are few distinct texts ("," ":{" "}},{" ...), each
+    indented once per depth."""
+    parts = _JSON_STRING.split(json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+    done = {}
+    depth = 0
+    for i in range(0, len(parts), 2):      # strings sit at the odd indexes and stay as they are
+        key = (parts[i], depth)
+        hit = done.get(key)
+        if hit is None:
+            hit = done[key] = _indent_json_run(parts[i], depth)
+        parts[i], depth = hit
+    parts.append("\n")
+    return "".join(parts)
 
 
 def as_list(objs: Sequence[dict]) -> dict:

@@ -118,3 +118,52 @@ def test_single_object_prints_bare_several_wrap_in_list(capsys):
     assert json.loads(capsys.readouterr().out)["items"] == []
     printers.print_objects([VM, CM], OutputOptions("name"))
     assert capsys.readouterr().out == "virtualmachine.kubevirt.io/web-01\nconfigmap/cm1\n"
+
+
+def _reference_json(obj):
+    return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+JSON_DOCUMENTS = [
+    {}, [], "", "plain", 0, -1, 1.5, None, True, False, [[]], [{}], {"a": {}}, {"a": []}, [[], {}, [[{}]]],
+    {"b": 1, "a": [1, 2.5, -0.0, 1e100, 1e-7, 3.141592653589793, 10 ** 30, None, True, False, "x"]},
+    {"floats": [float("inf"), float("-inf"), float("nan"), 0.1 + 0.2, 5e-324, 1.7976931348623157e308]},
+    {"escapes": ['"', "\\", '\\"', '":', '{"a":[1,2]}', "a,b:c", "\n\t\r\b\f", "\x00\x1f\x7f", "/", "}]{[,:"]},
+    {"unicode": ["grüße", "日本語", "emoji 🚀", "\u2028\u2029", "\ud800", "é" * 3, "\ufeff"],
+     "ключ": "значение", "🚀": {"nested": ["ü", {"ß": []}]}},
+    {"keys": {"": "empty", " ": "space", '"': "quote", "\\": "backslash", "a:b": "colon", "{": "brace"}},
+    {10: "int keys", 2: "become strings", -1: ""}, {2.5: "float keys", 1e20: []}, {True: "bool keys", False: {}},
+    {"deep": [[[[[[{"x": [[], [{}], {"y": [1, [2, [3, {}]]]}]}]]]]]]},
+    ("tuple", ["of", ("tuples",)]),
+    {"mixed": [{"a": 1}, [], {}, "", 0, [{"b": [{"c": {}}]}]], "z": {"y": {"x": {"w": []}}}},
+]
+
+
+@pytest.mark.parametrize("doc", JSON_DOCUMENTS, ids=range(len(JSON_DOCUMENTS)))
+def test_dump_json_writes_the_bytes_of_the_json_module(doc):
+    assert printers.dump_json(doc) == _reference_json(doc)
+
+
+def test_dump_json_refuses_what_the_json_module_refuses():
+    for bad in ({"a": 1, 2: "mixed key types cannot be sorted"}, {"a": object()}):
+        with pytest.raises(TypeError):
+            _reference_json(bad)
+        with pytest.raises(TypeError):
+            printers.dump_json(bad)
+
+
+def test_dump_json_of_a_move_plan_is_byte_identical():
+    # A plan-shaped document: many VMs with steps, objects, labels, empty maps and lists, numbers and quantities.
+    from tests import move_builders as b
+    from kubectl_vmmove.move import graph, inventory, plan
+
+    objs = list(b.storage_basics())
+    for i in range(20):
+        name = f"vm{i}"
+        objs += [b.vm(name, disks=[f"{name}-root"], running=i % 3 == 0, labels={"tier": "web", "n": str(i)}),
+                 b.pvc(f"{name}-root"), b.service(f"{name}-svc", {"app": name})]
+    inv = inventory.Inventory.from_objects(objs, "src", "dst")
+    g = graph.build(inv, sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VirtualMachine"))
+    doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="bytes1"))
+    assert printers.dump_json(doc) == _reference_json(doc)
+    assert json.loads(printers.dump_json(doc)) == json.loads(_reference_json(doc))
