@@ -194,3 +194,30 @@ def test_deleting_the_datavolume_mid_snapshot_removes_the_temporary_snapshot(sim
     sim.delete(DV, "disk", "dst")
     run_until(sim, lambda: sim.get(DV, "disk", "dst") is None)
     assert sim.get(SNAP, f"tmp-snapshot-{target_uid}", "src") is None
+
+
+# ------------------------------------------------------------------ WaitForFirstConsumer start ordering
+def test_vm_on_a_legacy_wait_for_first_consumer_disk_boots_only_after_cdi_filled_it(sim):
+    """Non-CSI WaitForFirstConsumer class: KubeVirt binds the claim with a temporary pod and creates the real
+    virt-launcher pod once the DataVolume succeeded, so the guest never boots on a half-copied disk."""
+    sim.apply(builders.vm("web", "dst", disks=(("rootdisk", "5Gi"),), storage_class="local-hostpath",
+                          running=True))
+    seen = []
+
+    def booted():
+        dv_phase = ((sim.get(DV, "web-rootdisk", "dst") or {}).get("status") or {}).get("phase")
+        vmi = sim.get(VMI, "web", "dst") or {}
+        pods = sim.list(POD, "dst")
+        seen.append((dv_phase, (vmi.get("status") or {}).get("phase"),
+                     sorted((p["metadata"].get("annotations") or {}).get("kubevirt.io/ephemeral-provisioning", "")
+                            for p in pods)))
+        return (vmi.get("status") or {}).get("phase") == "Running"
+    run_until(sim, booted, max_seconds=7200, step=2)
+    # Before the copy finished there was only the temporary pod, and the VMI never left Pending.
+    for dv_phase, vmi_phase, pods in seen:
+        if dv_phase != "Succeeded":
+            assert vmi_phase in (None, "Pending") and pods in ([], ["true"]), seen
+    assert any(dv == "ImportInProgress" and pods == ["true"] for dv, _, pods in seen), seen
+    pods = sim.list(POD, "dst")
+    assert len(pods) == 1 and "kubevirt.io/ephemeral-provisioning" not in pods[0]["metadata"]["annotations"]
+    assert sim.get(PVC, "web-rootdisk", "dst")["status"]["phase"] == "Bound"

@@ -19,6 +19,13 @@ FOREGROUND_FINALIZER = "kubevirt.io/foregroundDeleteVirtualMachine"
 LAUNCHER_IMAGE = f"quay.io/kubevirt/virt-launcher:{KUBEVIRT_VERSION}"
 BACKEND_LABEL = "persistent-state-for"
 DV_READY_TO_START = ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
+# virt-controller's temporary launcher pod that consumes WaitForFirstConsumer DataVolume claims so they bind and CDI
+# can fill them before the VM boots (RenderLaunchManifestNoVm).
+EPHEMERAL_PROVISIONING = "kubevirt.io/ephemeral-provisioning"
+
+
+def is_temporary_pod(pod):
+    return ((pod.get("metadata") or {}).get("annotations") or {}).get(EPHEMERAL_PROVISIONING) == "true"
 
 
 def vmi_id(name):
@@ -123,7 +130,7 @@ class VMIController(Reconciler):
             return False
         if phase in ("", "Pending"):
             return self._prepare(vmi, status, pods, now)
-        pod = next((p for p in pods if not is_deleting(p)), None)
+        pod = next((p for p in pods if not is_deleting(p) and not is_temporary_pod(p)), None)
         if pod is None:
             # The launcher pod vanished under a live VMI: virt-controller marks it failed.
             status["phase"] = "Failed"
@@ -142,6 +149,7 @@ class VMIController(Reconciler):
         ns = vmi["metadata"]["namespace"]
         spec = vmi.get("spec") or {}
         changed = False
+        wffc = False
         if not status.get("phase"):
             status["phase"] = "Pending"
             changed = True
@@ -157,8 +165,30 @@ class VMIController(Reconciler):
                     self.event(vmi, "Normal", "FailedPvcNotFound", msg, now)
                 set_condition(status, "Synchronized", "False", "FailedPvcNotFound", msg, now, probe=True)
                 return self._write(vmi, status, now) or changed
-            if dv is not None and (dv.get("status") or {}).get("phase") not in DV_READY_TO_START:
+            dv_phase = ((dv or {}).get("status") or {}).get("phase")
+            if dv_phase == "WaitForFirstConsumer":
+                wffc = True
+            elif dv is not None and dv_phase not in DV_READY_TO_START:
+                # Not populated yet: a temporary pod (if any) keeps consuming the claim meanwhile.
                 return self._write(vmi, status, now) or changed
+        if wffc:
+            # A legacy (non-populator) WaitForFirstConsumer disk: the VM must not boot on an empty claim, so
+            # a temporary pod gets it bound; the real launcher pod is made once CDI has filled it.
+            if not any(is_temporary_pod(p) for p in pods):
+                try:
+                    self._create_launcher(vmi, now, temporary=True)
+                except ApiError as e:
+                    if not is_quota_exceeded(e):
+                        raise
+                    self.event(vmi, "Warning", "FailedCreate", f"Error creating pod: {e.message}", now)
+                    self.requeue_after((VMI, ns, vmi["metadata"]["name"]), self.retry_seconds, now)
+                changed = True
+            return self._write(vmi, status, now) or changed
+        for pod in pods:
+            if is_temporary_pod(pod) and not is_deleting(pod):
+                self.store.delete(POD, ns, pod["metadata"]["name"])
+                changed = True
+        pods = [p for p in pods if not is_temporary_pod(p)]
         remove_condition(status, "Synchronized")
         try:
             if needs_backend_storage(spec):
@@ -216,7 +246,7 @@ class VMIController(Reconciler):
         self.create_admitted(pvc)
         return None
 
-    def _create_launcher(self, vmi, now):
+    def _create_launcher(self, vmi, now, temporary=False):
         ns, name, uid = vmi["metadata"]["namespace"], vmi["metadata"]["name"], vmi["metadata"]["uid"]
         spec = vmi.get("spec") or {}
         pod_labels = dict(labels(vmi))
@@ -250,6 +280,8 @@ class VMIController(Reconciler):
                         "nodeSelector": {"kubevirt.io/schedulable": "true"},
                         "terminationGracePeriodSeconds": int(spec.get("terminationGracePeriodSeconds", 30)) + 15},
                "status": {"phase": "Pending", "qosClass": "Burstable"}}
+        if temporary:
+            pod["metadata"]["annotations"][EPHEMERAL_PROVISIONING] = "true"
         created = self.create_admitted(pod)
         self.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {created['metadata']['name']}",
                    now)
