@@ -64,3 +64,32 @@ def test_clone_failing_half_way_fails_that_vm_with_the_cause_and_rollback_restor
         assert kubesim.get(VM, n, "src")["spec"] == source_specs[n]
     wait_vms(kubesim, "src", ["web", "db"])
     run_until(kubesim, lambda: all(kubesim.get(VMI, n, "src") for n in ("web", "db")))
+
+
+def test_resume_after_a_failed_clone_starts_that_disk_again(kubesim, capsys):
+    # A clone that failed leaves a DataVolume whose error stays until CDI happens to retry. Resuming must start that
+    # disk over (the half-copied target is ours and holds nothing the user owns), not fail on the old error.
+    seed_basic(kubesim, running=())
+    kubesim.faults.fail_clone("web-data", at_percent=50, message="read error on source volume: I/O error")
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "--all", "--yes")
+    assert code == 1 and vm_records(kubesim)["web"]["phase"] == "Failed"
+    failed_uid = kubesim.get(DV, "web-data", "dst")["metadata"]["uid"]
+    kubesim.faults.clear()
+    code, out, err = run_move(kubesim, capsys, "run", "--resume", move_id(kubesim), "--to", "dst")
+    assert code == 0, out + err
+    assert {r["phase"] for r in vm_records(kubesim).values()} == {"Succeeded"}
+    assert kubesim.get(DV, "web-data", "dst")["metadata"]["uid"] != failed_uid
+    assert "I/O error" in out + err              # the user is told why the disk is copied again
+    assert run_move(kubesim, capsys, "verify", move_id(kubesim))[0] == 0
+
+
+def test_a_claim_refused_by_the_target_quota_is_a_failure_with_its_cause():
+    from kubectl_vmmove.move.disks import clone_failure
+
+    refused = {"status": {"phase": "Pending", "conditions": [
+        {"type": "Bound", "status": "False", "reason": "ErrExceededQuota",
+         "message": 'persistentvolumeclaims "db-rootdisk" is forbidden: exceeded quota: dst-storage'}]}}
+    assert "exceeded quota: dst-storage" in clone_failure(refused)
+    waiting = {"status": {"phase": "Pending", "conditions": [
+        {"type": "Bound", "status": "False", "reason": "Pending", "message": "PVC db-rootdisk Pending"}]}}
+    assert clone_failure(waiting) is None

@@ -54,6 +54,10 @@ def clone_failure(dv: dict) -> Optional[str]:
     for c in status.get("conditions") or ():
         if c.get("type") == "Running" and c.get("status") == "False" and c.get("reason") == "Error":
             return c.get("message") or "the clone reported an error"
+        # The target namespace's quota refused the claim: CDI retries, but nothing changes until someone raises the
+        # quota, so say so now rather than at the timeout. Resuming starts the disk over.
+        if c.get("type") == "Bound" and c.get("status") == "False" and c.get("reason") == "ErrExceededQuota":
+            return c.get("message") or "the target namespace's ResourceQuota refused the claim"
     return None
 
 
@@ -104,6 +108,7 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
             raise ctx.not_ours("PersistentVolumeClaim", step["name"], pvc)
         obj = copy.deepcopy(step["object"])
         obj["metadata"].setdefault("labels", {})[VM_LABEL] = vm
+        _discard_failed_clone(ctx, vm, step["name"])
         _ensure_created(ctx, kinds.DATAVOLUME, obj)
     sizes = {d["claim"]: max(1, int(d.get("size") or 1)) for d in entry.get("disks") or ()}
     names = [s["name"] for s in steps]
@@ -123,6 +128,31 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
     except WaitTimeout:
         raise StepFailed(_clone_timeout(ctx, vm, names)) from None
     return f"{len(names)} disk(s) cloned"
+
+
+def _discard_failed_clone(ctx: RunContext, vm: str, name: str) -> None:
+    """A clone that failed in an earlier run starts over. Its error stays on the DataVolume until CDI happens to
+    retry, so waiting on it would fail again at once; the half-copied target is this move's own and holds nothing
+    the user owns. The claim must be gone before the new DataVolume exists, or CDI would find a claim it did not
+    make (and must never adopt a partial copy)."""
+    dv = _get(ctx.api, kinds.DATAVOLUME, name, ctx.target)
+    if dv is None or not ctx.ours(dv):
+        return
+    cause = clone_failure(dv)
+    if cause is None:
+        return
+    ctx.report(vm, step=f"copying {name} again (the last attempt failed: {cause})")
+    try:
+        ctx.api.delete(kinds.DATAVOLUME, name, ctx.target, propagation="Foreground")
+    except kerr.NotFound:
+        pass
+    for kind in (kinds.DATAVOLUME, kinds.PVC):
+        try:
+            wait_for(ctx.api, kind, name, ctx.target, lambda obj: obj is None, ctx.timeout,
+                     what="be deleted before the disk is copied again")
+        except WaitTimeout as err:
+            raise StepFailed(f"step clone of {ctx.target}/{vm}: the failed copy {name} could not be removed: "
+                             f"{err}") from None
 
 
 def dv_state(dv: Optional[dict]) -> str:
