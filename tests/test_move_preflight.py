@@ -206,6 +206,8 @@ CASES = {
                         dict(vm_kw={"run_strategy": "RerunOnFailure"}, opts={"target_run_strategy": "Halted"})),
     "NadInOtherNamespace": (dict(vm_kw=_multus_vm("shared/l2"), extra=[b.nad("l2", ns="shared")]),
                             dict(vm_kw=_multus_vm("default/l2"), extra=[b.nad("l2", ns="default")])),
+    "StorageClassUnknown": (dict(storage=[], mutate=_set(unreadable={("StorageClass", "cluster"): "forbidden"})),
+                            dict()),
     "KubeVirtTooOld": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.2.0")]), dict()),
     "SerialWillChange": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.7.1")]),
                          dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.7.1")],
@@ -306,3 +308,9 @@ def test_findings_name_the_vms_they_concern():
                            vm_kw=_running(), names=("web", "db"))
     running = [f for f in findings if f["code"] == "VmRunning"]
     assert sorted(f["vms"][0] for f in running) == ["db", "web"]
+
+
+def test_unreadable_storage_classes_are_unknown_not_missing():
+    found = codes(storage=[], mutate=_set(unreadable={("StorageClass", "cluster"): "forbidden"}))
+    assert "StorageClassUnknown" in found
+    assert not found & {"StorageClassMissing", "NoStorageClass"}

@@ -201,6 +201,15 @@ def storage(ctx) -> List[dict]:
                            "install CDI, or use --strategy transfer (cluster-admin)"))
     used_classes = set()
     classes = inv.by_name(kinds.STORAGECLASS, CLUSTER)
+    # A user who may not list StorageClasses (the namespace `view`/`edit` roles cannot) must not be told that the
+    # classes do not exist: say once that they could not be checked.
+    classes_known = (kinds.STORAGECLASS.kind, CLUSTER) not in inv.unreadable
+    if not classes_known and spec["strategy"] == "clone":
+        out.append(finding("warning", "StorageClassUnknown",
+                           "StorageClasses cannot be read with these credentials: whether each target class exists "
+                           "and which clone method CDI will use were not checked",
+                           "ask for read access to storageclasses.storage.k8s.io and storageprofiles.cdi.kubevirt.io, "
+                           "or have an administrator run the plan"))
     for vm in spec["vms"]:
         node = ctx.graph.nodes[vm["name"]]
         for disk, entry in zip(node.disks, vm["disks"]):
@@ -237,6 +246,8 @@ def storage(ctx) -> List[dict]:
             if spec["strategy"] == "transfer":
                 continue
             target_class = entry.get("targetStorageClass")
+            if not classes_known:
+                continue
             if entry["method"] == "unknown":
                 code = "StorageClassMissing" if target_class else "NoStorageClass"
                 out.append(finding("error", code, f'claim "{disk.claim}": {entry["methodReason"]}',
