@@ -130,7 +130,7 @@ def _add_verb(sub, verb, module_name, summary, flags, prefix):
         formatter_class=_Formatter,
     )
     module.add_arguments(parser)
-    parser.set_defaults(_run=module.run)
+    parser.set_defaults(_run=module.run, _prog=parser.prog)
     return parser
 
 
@@ -177,7 +177,11 @@ def main(argv=None) -> int:
     verbosity = 0
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            # argparse reports these from the root parser; kubectl points at the help of the verb that was used.
+            prog = getattr(args, "_prog", None) or parser.prog
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}\nSee '{prog} --help' for usage.")
         verbosity = getattr(args, "verbosity", 0) or 0
         args.verbosity = verbosity
         _configure_logging(verbosity)

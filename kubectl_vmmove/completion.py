@@ -350,7 +350,7 @@ def _names(items: Iterable[dict]) -> List[str]:
 
 def add_arguments(parser):
     # Not argparse choices: the hidden protocol word must pass too.
-    shell = parser.add_argument("shell", metavar="SHELL", help="bash, zsh or fish")
+    shell = parser.add_argument("shell", nargs="?", metavar="SHELL", help="bash, zsh or fish")
     shell.completion_choices = SHELLS
     # The words of a completion request, after the hidden shell name `__complete`; flags among them are not ours.
     parser.add_argument("words", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -359,6 +359,9 @@ def add_arguments(parser):
 def run(args):
     if args.shell == PROTOCOL_WORD:
         return complete_main(args.words)
+    if args.shell is None:
+        raise UsageError(f"name the shell: {', '.join(SHELLS)}, e.g. 'source <(kubectl vmmove completion bash)'\n"
+                         "See 'kubectl vmmove completion --help' for usage.")
     if args.words:
         raise UsageError(f"unexpected arguments after the shell name: {' '.join(args.words)}\n"
                          "See 'kubectl vmmove completion --help' for usage.")

@@ -62,6 +62,15 @@ def test_unknown_flag_is_a_usage_error_in_kubectl_shape(capsys):
     assert "--help' for usage." in err
 
 
+@pytest.mark.parametrize("argv, prog", [(["cleanup", "abc", "--dry-run"], "kubectl vmmove cleanup"),
+                                        (["openstack", "convert", "x.yaml", "--bogus"], "kubectl vmmove openstack convert"),
+                                        (["status", "-A", "--bogus"], "kubectl vmmove status")])
+def test_unknown_flag_points_at_the_help_of_the_verb_used(capsys, argv, prog):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == f"See '{prog} --help' for usage."
+
+
 def test_unknown_verb_is_a_usage_error(capsys):
     code, _, err = run_cli(capsys, "teleport")
     assert code == 2 and err.startswith("error: argument <command>: invalid choice: 'teleport'")

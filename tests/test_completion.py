@@ -126,6 +126,13 @@ def test_protocol_output_is_what_kubectl_reads(capsys):
     assert capsys.readouterr().out.splitlines()[0].startswith("--strategy")
 
 
+def test_missing_shell_is_a_usage_error_naming_only_the_shell(capsys):
+    assert cli.main(["completion"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: name the shell: bash, zsh, fish")
+    assert "words" not in err and "'kubectl vmmove completion --help'" in err
+
+
 def test_unknown_shell_is_a_usage_error(capsys):
     assert cli.main(["completion", "powershell"]) == 2
     err = capsys.readouterr().err
