@@ -31,6 +31,9 @@ def add_arguments(parser):
 
     parser.add_argument("move_id", nargs="?", metavar="MOVE_ID", help="The move to show")
     parser.add_argument("-w", "--watch", action="store_true", help="Follow the move until it ends")
+    # Listing already covers every namespace the user can read; -A is accepted because kubectl users type it.
+    parser.add_argument("-A", "--all-namespaces", action="store_true",
+                        help="List the moves of every namespace you can read (the default without -n)")
     add_output_flag(parser, formats=("table", "wide", "yaml", "json"))
 
 
@@ -49,13 +52,19 @@ def counts(jr) -> dict:
     return out
 
 
+def started(jr) -> str:
+    """When the move was planned, by the clock of the kubectl-vmmove that wrote it: AGE compares it with this
+    machine's clock, which the API server's creationTimestamp may be ahead of (AGE would read <invalid>)."""
+    return jr.move().get("created") or jr.obj.get("metadata", {}).get("creationTimestamp") or ""
+
+
 def overview_table(journals):
     from ..printers import Column, Table, age
 
     table = Table([Column("Move-ID"), Column("Source"), Column("Target"), Column("Strategy"), Column("VMs"),
                    Column("Succeeded"), Column("Failed"), Column("Phase"), Column("Verified"), Column("Age"),
                    Column("User", wide_only=True)])
-    for jr in sorted(journals, key=lambda j: j.obj.get("metadata", {}).get("creationTimestamp") or ""):
+    for jr in sorted(journals, key=started):
         move = jr.move()
         c = counts(jr)
         verified = move.get("verify", {}).get("passed")
@@ -67,7 +76,7 @@ def overview_table(journals):
         table.add(jr.move_id, move.get("source", ""), jr.namespace, move.get("strategy", ""), len(jr.vms()),
                   c["Succeeded"], c["Failed"], phase,
                   "-" if verified is None else ("yes" if verified else "no"),
-                  age(jr.obj.get("metadata", {}).get("creationTimestamp")), move.get("createdBy", ""))
+                  age(started(jr) or None), move.get("createdBy", ""))
     return table
 
 
@@ -162,12 +171,14 @@ def run(args):
     if not args.move_id:
         if args.watch:
             raise UsageError("--watch follows one move: give its MOVE_ID")
-        journals = journalmod.list_all(session.api, hint)
+        journals, searched = journalmod.list_visible(session.api, hint)
         if output.structured:
             doc = {"apiVersion": "v1", "kind": "List", "items": [move_document(j) for j in journals]}
             sys.stdout.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
             return 0
-        print_table(overview_table(journals), output, empty_message="No moves found.")
+        hint_text = journalmod.scope_hint(searched)
+        print_table(overview_table(journals), output,
+                    empty_message="No moves found." + (f" ({hint_text})" if hint_text else ""))
         return 0
     jr = journalmod.find(session.api, args.move_id, hint)
     if output.structured:

@@ -227,37 +227,50 @@ class Journal:
 # ---------------------------------------------------------------------------------------------- finding
 
 
-def _journal_objects(api, selector: str, namespaces=()) -> list:
-    """Journals across the cluster when the user may list them there, else in each of `namespaces` they can read."""
+def _journal_objects(api, selector: str, namespaces=()):
+    """(journals, searched): across the cluster when the user may list them there (searched is None), else in each
+    of `namespaces` they can read (searched names those namespaces)."""
     try:
-        return api.list(kinds.CONFIGMAP, None, label_selector=selector).items
+        return api.list(kinds.CONFIGMAP, None, label_selector=selector).items, None
     except kerr.Forbidden:
         items = []
-        for ns in dict.fromkeys(n for n in namespaces if n):
+        searched = list(dict.fromkeys(n for n in namespaces if n))
+        for ns in searched:
             try:
                 items += api.list(kinds.CONFIGMAP, ns, label_selector=selector).items
             except kerr.Forbidden:
                 continue
-        return items
+        return items, searched
+
+
+def scope_hint(searched) -> str:
+    """Why a lookup limited to some namespaces may have missed a move, and what to do; "" when it saw them all."""
+    if searched is None:
+        return ""
+    where = ", ".join(f'"{n}"' for n in searched) or "no namespace"
+    return (f"you may not list configmaps in all namespaces, so only {where} was searched: give the move's target "
+            "namespace with -n")
 
 
 def find(api, move_id: str, namespaces=()) -> Journal:
     """The journal of `move_id`: looked up across the namespaces the user can list, else in `namespaces`."""
     selector = f"{JOURNAL_LABEL}=true,{MOVE_ID_LABEL}={move_id}"
-    items = _journal_objects(api, selector, namespaces)
+    items, searched = _journal_objects(api, selector, namespaces)
     if not items:
-        where = ", ".join(f'"{n}"' for n in dict.fromkeys(n for n in namespaces if n)) or "any namespace"
-        raise UserError(f'no move "{move_id}" found (looked for configmap {name_for(move_id)} in {where}); '
-                        "list moves with 'kubectl vmmove status'")
+        if searched is None:
+            raise UserError(f'no move "{move_id}" found in any namespace (no configmap {name_for(move_id)}); '
+                            "list moves with 'kubectl vmmove status'")
+        raise UserError(f'no move "{move_id}" found; {scope_hint(searched)}')
     obj = items[0]
     return Journal(api, obj["metadata"]["namespace"], move_id, obj)
 
 
-def list_all(api, namespaces=()) -> List[Journal]:
-    items = _journal_objects(api, f"{JOURNAL_LABEL}=true", namespaces)
-    out = []
+def list_visible(api, namespaces=()):
+    """(journals, searched) as `_journal_objects` finds them; searched tells `scope_hint` what was left out."""
+    out: List[Journal] = []
+    items, searched = _journal_objects(api, f"{JOURNAL_LABEL}=true", namespaces)
     for obj in items:
         move_id = ((obj.get("metadata") or {}).get("labels") or {}).get(MOVE_ID_LABEL)
         if move_id:
             out.append(Journal(api, obj["metadata"]["namespace"], move_id, obj))
-    return out
+    return out, searched
