@@ -49,7 +49,7 @@ def test_opt_out_labels_the_target_namespace_and_keeps_the_macs(strict, capsys):
     assert "MAC policy opt-out" in err
     assert strict.get("namespaces", "dst")["metadata"]["labels"][OPT_OUT] == "ignore"
     assert macs(strict.get(VM, "web", "dst")) == [WEB_MAC] == macs(source)
-    code, out, err = run_move(strict, capsys, "verify", move_id(strict))
+    code, out, err = run_move(strict, capsys, "verify", move_id(strict), "-o", "wide")
     assert code == 0, out + err
     assert row(out, "web", "MAC addresses")[0] == "pass"
 

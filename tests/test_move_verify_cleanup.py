@@ -18,7 +18,7 @@ def moved(kubesim, capsys, *vms):
 def test_verify_passes_after_a_move_and_records_the_result(kubesim, capsys):
     seed_basic(kubesim)
     mid = moved(kubesim, capsys)
-    code, out, err = run_move(kubesim, capsys, "verify", mid)
+    code, out, err = run_move(kubesim, capsys, "verify", mid, "-o", "wide")
     assert code == 0, out + err
     rows = [line.split() for line in out.splitlines()[1:]]
     assert rows and all("pass" in r for r in rows)
@@ -30,6 +30,60 @@ def test_verify_passes_after_a_move_and_records_the_result(kubesim, capsys):
     assert SECRET_VALUE not in out + err
     code, out, _ = run_move(kubesim, capsys, "status", mid, "-o", "json")
     assert json.loads(out)["move"]["verify"]["passed"] is True
+
+
+def test_verify_table_shows_failures_and_news_and_counts_the_rest(kubesim, capsys):
+    seed_basic(kubesim)
+    mid = moved(kubesim, capsys)
+    code, out, err = run_move(kubesim, capsys, "verify", mid)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert lines[0].split() == ["VM", "CHECK", "RESULT", "REASON"]
+    web = [line for line in lines if line.startswith("web ")]
+    assert "running with IP" in web[0] and web[0].split()[-1].count(".") == 3   # the address: worth showing
+    assert web[-1].split()[1:] == [web[-1].split()[1], "other", "checks", "pass", "-"]
+    db = [line.split() for line in lines if line.startswith("db ")]
+    assert db == [["db", "all", db[0][2], "checks", "pass", "-"]]
+    wide = run_move(kubesim, capsys, "verify", mid, "-o", "wide")[1].splitlines()[1:]
+    assert sum(_checks_in(line) for line in lines[1:]) == len(wide)   # every check is shown or counted
+    assert f"All {len(wide)} checks passed (-o wide lists each check)" in err
+    assert f"'kubectl vmmove cleanup {mid}'" in err
+
+    # A failure is a row of its own, with its reason, next to the count of the rest.
+    kubesim.delete("secrets", "web-ci", "dst")
+    code, out, err = run_move(kubesim, capsys, "verify", mid)
+    assert code == 1
+    failed = [line for line in out.splitlines() if " FAIL " in line]
+    assert failed and all(line.startswith("web ") for line in failed)
+    assert any("secret/web-ci exists" in line and "not found in namespace dst" in line for line in failed)
+
+
+def _checks_in(row: str) -> int:
+    """How many checks a row of the compact table stands for: a count row ("all 12 checks", "9 other checks",
+    "1 check") its number, any other row one."""
+    words = row.split()
+    if words[1] == "all":
+        return int(words[2])
+    if words[1].isdigit() and words[2] in ("check", "other"):
+        return int(words[1])
+    return 1
+
+
+def test_verify_after_cleanup_and_after_rollback_says_what_happened(kubesim, capsys):
+    seed_basic(kubesim)
+    mid = moved(kubesim, capsys, "web")
+    assert run_move(kubesim, capsys, "cleanup", mid, "--yes")[0] == 0
+    code, _, err = run_move(kubesim, capsys, "verify", mid)
+    assert code == 0 and "The source was deleted by cleanup at " in err and "can be deleted" not in err
+
+    other = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst2", "--create-namespace", "db", "--move-id",
+                     "back01", "--yes")
+    assert other[0] == 0, other[2]
+    assert run_move(kubesim, capsys, "rollback", "back01", "--yes")[0] == 0
+    code, out, err = run_move(kubesim, capsys, "verify", "back01")
+    assert code == 1 and out == ""
+    assert err.startswith("error: move back01 was rolled back at ")
+    assert 'its VMs are back in namespace "src" and there is nothing to verify' in err and "--resume" not in err
 
 
 def test_verify_names_what_is_wrong(kubesim, capsys):

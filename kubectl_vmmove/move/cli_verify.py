@@ -64,9 +64,37 @@ def print_checks(checks, output, stream=None):
         stream.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
         return
     table = Table([Column("VM"), Column("Check"), Column("Result"), Column("Reason")])
-    for row in checks.rows:
+    rows = checks.rows if output.format == "wide" else compact_rows(checks.rows)
+    for row in rows:
         table.add(row["vm"], row["check"], "pass" if row["passed"] else "FAIL", row["reason"] or "-")
     print_table(table, output, stream=stream)
+
+
+def compact_rows(rows):
+    """The default table: per VM, each failing check and each passing one that says something (an IP address, an
+    expected change), then one row counting the other checks that passed. A move of many VMs stays readable and a
+    failure is never buried; -o wide lists every check."""
+    out, quiet = [], {}
+    for row in rows:
+        if not row["passed"] or row["reason"]:
+            out.append(row)
+        quiet.setdefault(row["vm"], 0)
+        if row["passed"] and not row["reason"]:
+            quiet[row["vm"]] += 1
+    shown = {}
+    for row in out:
+        shown[row["vm"]] = shown.get(row["vm"], 0) + 1
+    result = []
+    for vm, count in quiet.items():
+        result += [row for row in out if row["vm"] == vm]
+        if count:
+            noun = "check" if count == 1 else "checks"
+            if shown.get(vm):
+                label = f"{count} other {noun}"
+            else:
+                label = f"all {count} {noun}" if count > 1 else "1 check"
+            result.append({"vm": vm, "check": label, "passed": True, "reason": ""})
+    return result
 
 
 def run(args):
@@ -74,6 +102,15 @@ def run(args):
     from ..printers import OutputOptions
 
     _, jr, ctx = open_move(args)
+    rollback = jr.move().get("rollback") or {}
+    if rollback.get("finished"):
+        # Every check would fail and its advice (resume, roll back) would be wrong: say what happened instead.
+        raise UserError(f"move {args.move_id} was rolled back at {rollback['finished']} by "
+                        f"{rollback.get('user') or 'someone'}: its VMs are back in namespace \"{ctx.source}\" and "
+                        "there is nothing to verify")
+    if rollback.get("started"):
+        raise UserError(f"a rollback of move {args.move_id} started at {rollback['started']} and has not finished; "
+                        f"finish it with 'kubectl vmmove rollback {args.move_id}'")
     checks = run_checks(ctx, jr)
     print_checks(checks, OutputOptions(args.output, getattr(args, "no_headers", False)))
     failed = len(checks.failures())
@@ -81,6 +118,9 @@ def run(args):
         raise UserError(f"{failed} check(s) of move {args.move_id} failed; see the table above. Continue the move "
                         f"with 'kubectl vmmove run --resume {args.move_id}' or undo it with "
                         f"'kubectl vmmove rollback {args.move_id}'")
-    sys.stderr.write(f"All {len(checks.rows)} checks passed. The source can be deleted with "
-                     f"'kubectl vmmove cleanup {args.move_id}'.\n")
+    cleaned = (jr.move().get("cleanup") or {}).get("finished")
+    after = (f"The source was deleted by cleanup at {cleaned}." if cleaned else
+             f"The source can be deleted with 'kubectl vmmove cleanup {args.move_id}'.")
+    detail = " (-o wide lists each check)" if args.output == "table" else ""
+    sys.stderr.write(f"All {len(checks.rows)} checks passed{detail}. {after}\n")
     return 0
