@@ -314,3 +314,10 @@ def test_unreadable_storage_classes_are_unknown_not_missing():
     found = codes(storage=[], mutate=_set(unreadable={("StorageClass", "cluster"): "forbidden"}))
     assert "StorageClassUnknown" in found
     assert not found & {"StorageClassMissing", "NoStorageClass"}
+
+
+def test_mac_findings_agree_with_the_number_of_vms():
+    kept = [f for f in scenario(vm_kw=_mac_vm())[0] if f["code"] == "MacsKept"][0]
+    assert kept["message"].startswith('VM "web" keeps its MAC addresses; ')
+    changed = [f for f in scenario(vm_kw=_mac_vm(), opts={"mac_policy": "new"})[0] if f["code"] == "MacsChange"][0]
+    assert changed["message"].startswith('--mac-policy new: VM "web" gets new MAC addresses; ')

@@ -404,8 +404,9 @@ def macs(ctx) -> List[dict]:
     if policy == "new":
         if with_macs:
             out.append(finding("warning", "MacsChange",
-                               f"--mac-policy new: {_names(with_macs)} get new MAC addresses; guests that bind "
-                               "their network configuration or DHCP reservations to a MAC need updating",
+                               f"--mac-policy new: {_names(with_macs)} {_verb(with_macs, 'gets', 'get')} new MAC "
+                               "addresses; guests that bind their network configuration or DHCP reservations to a "
+                               "MAC need updating",
                                "use --mac-policy keep to keep the addresses"))
         return out
     for name in with_macs:
@@ -428,8 +429,8 @@ def macs(ctx) -> List[dict]:
                            "VirtualMachine", dry.get("vm"), ctx.dst))
     elif with_macs:
         out.append(finding("info", "MacsKept",
-                           f"{_names(with_macs)} keep their MAC addresses; source and target never run at the same "
-                           "time (run stops the source first)"))
+                           f"{_names(with_macs)} {_verb(with_macs, 'keeps its', 'keep their')} MAC addresses; source and "
+                           "target never run at the same time (run stops the source first)"))
     if policy == "opt-out":
         out.append(finding("info", "MacPoolOptOut",
                            f'KubeMacPool will not manage MACs in "{ctx.dst}" ({KMP_OPT_OUT_LABEL}=ignore); MAC '
@@ -703,6 +704,11 @@ def _names(names) -> str:
     shown = ", ".join(f'"{n}"' for n in names[:3])
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     return ("VM " if len(names) == 1 else "VMs ") + shown + more
+
+
+def _verb(names, one: str, several: str) -> str:
+    """The verb that agrees with `_names(names)`: "VM "a" keeps its", "VMs "a", "b" keep their"."""
+    return one if len(list(names)) == 1 else several
 
 
 def _dedupe(items):
