@@ -65,16 +65,33 @@ def copy_at_run_time(ctx: RunContext, step: dict) -> str:
     """Secrets and ConfigMaps: read now from the source, rewritten for the target, never printed or journaled."""
     kind = _kind(step["kind"])
     existing = _get(ctx.api, kind, step["name"], ctx.target)
-    if existing is not None:
-        if ctx.ours(existing):
-            return "exists"
+    if existing is not None and ctx.ours(existing):
+        return "exists"
+    if existing is not None and not copied_from(existing, ctx.source, step["name"]):
         raise ctx.not_ours(step["kind"], step["name"], existing)
     source = _get(ctx.api, kind, step["name"], ctx.source)
     if source is None:
         raise StepFailed(f'{step["kind"].lower()} "{step["name"]}" no longer exists in namespace "{ctx.source}"; '
                          "the VM needs it")
+    if existing is not None:
+        # An earlier move (moving VMs in waves) copied this shared object from the same source: use its copy when
+        # the data is still the same, never overwrite it.
+        from .verification import data_digest
+
+        if data_digest(existing) == data_digest(source):
+            return "exists"
+        other = ((existing.get("metadata") or {}).get("labels") or {}).get(rewrite.MOVE_ID_LABEL) or "an earlier move"
+        raise StepFailed(f'{step["kind"].lower()} "{step["name"]}" in namespace "{ctx.target}" was copied from '
+                         f'"{ctx.source}" by {other} and its data now differs from the source; it is left untouched. '
+                         "Make them equal (or remove the copy), then re-run")
     obj = rewrite.FOR_KIND[step["kind"]](source, ctx.target, source_namespace=ctx.source, move_id=ctx.move_id)
     return ensure(ctx, step["kind"], obj)
+
+
+def copied_from(obj: dict, namespace: str, name: str) -> bool:
+    """Whether `obj` is a copy a move made of namespace/name (its `vmmove.io/source` annotation says so)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(rewrite.SOURCE_ANNOTATION) == f"{namespace}/{name}"
 
 
 def label(ctx: RunContext, step: dict) -> str:

@@ -78,10 +78,20 @@ def name_conflicts(ctx) -> List[dict]:
             if existing is None:
                 continue
             labels = existing["metadata"].get("labels") or {}
+            origin = (existing["metadata"].get("annotations") or {}).get(rewrite.SOURCE_ANNOTATION)
             if labels.get(rewrite.MOVE_ID_LABEL) == ctx.move_id:
                 out.append(finding("info", "AlreadyCreated",
                                    f'{kind} "{step["name"]}" already exists in "{ctx.dst}" from this move; '
                                    "run continues from it", kind=kind, name=step["name"], namespace=ctx.dst))
+            elif step["action"] == "copy" and origin == f'{ctx.src}/{step["name"]}':
+                # Moving VMs in waves: an earlier move copied this shared Secret or ConfigMap from the same source
+                # object. The copy is used when its data still equals the source's (run compares the digests).
+                other = labels.get(rewrite.MOVE_ID_LABEL)
+                by = f"by move {other}" if other else "by an earlier move"
+                out.append(finding("info", "CopiedEarlier",
+                                   f'{kind} "{step["name"]}" was copied to "{ctx.dst}" from "{ctx.src}" {by}; run '
+                                   "uses that copy if its data still equals the source's, and fails the VM if not",
+                                   kind=kind, name=step["name"], namespace=ctx.dst))
             else:
                 out.append(finding("error", "NameConflict",
                                    f'{kind} "{step["name"]}" already exists in namespace "{ctx.dst}"',

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 from ..kube import errors as kerr, kinds
 from . import graph as graphmod, quantities
 from .context import RunContext
+from .copies import copied_from
 from .lifecycle import started
 
 CREATED_BY_STEP = ("create", "copy", "clone", "transfer")
@@ -109,7 +110,8 @@ def _check_object(ctx, checks, vm_name, step) -> None:
     if live is None:
         checks.add(vm_name, f"{label} exists", False, f"not found in namespace {ctx.target}")
         return
-    if step["kind"] != "Namespace" and not ctx.ours(live):
+    reused = step["action"] == "copy" and not ctx.ours(live) and copied_from(live, ctx.source, step["name"])
+    if step["kind"] != "Namespace" and not ctx.ours(live) and not reused:
         checks.add(vm_name, f"{label} exists", False, "exists but was not created by this move")
         return
     if step["action"] == "copy":
@@ -118,7 +120,8 @@ def _check_object(ctx, checks, vm_name, step) -> None:
             checks.add(vm_name, f"{label} matches source", True, "source already deleted")
         else:
             same = data_digest(source) == data_digest(live)
-            checks.add(vm_name, f"{label} matches source", same, "" if same else "its data differs from the source")
+            note = "the copy an earlier move made" if reused else ""
+            checks.add(vm_name, f"{label} matches source", same, note if same else "its data differs from the source")
         return
     want = _body(step.get("object") or {})
     if step["kind"] == "VirtualMachine":
