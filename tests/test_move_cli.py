@@ -1,5 +1,7 @@
 """`assess` and `plan` end to end against kubesim: output, request counts, bad input, RBAC, KubeMacPool."""
 
+import json
+
 import yaml
 
 from kubectl_vmmove import cli
@@ -120,6 +122,21 @@ def test_bad_input_is_a_clear_error_after_reads_only(kubesim, capsys, tmp_path):
         assert rc == 1 and out == "", args
         assert err.startswith("error: ") and message in err and "Traceback" not in err, (args, err)
         assert _only_reads(kubesim), args
+
+
+def test_assess_of_nothing_is_an_empty_listing_as_in_kubectl_get(kubesim, capsys):
+    seed(kubesim, kb.sample_namespace("src", vms=1) + kb.namespace("empty"))
+    for args in (["assess", "-n", "empty"], ["assess", "-n", "src", "-l", "app=none"]):
+        rc, out, err = run(kubesim, capsys, *args)
+        namespace = args[2]
+        assert (rc, out, err) == (0, "", f"No resources found in {namespace} namespace.\n"), args
+    rc, out, err = run(kubesim, capsys, "assess", "-n", "empty", "-o", "json")
+    assert rc == 0 and json.loads(out) == {"apiVersion": "v1", "items": [], "kind": "List",
+                                           "metadata": {"resourceVersion": ""}}
+    # A named VM that is not there stays an error, and so does planning nothing.
+    assert run(kubesim, capsys, "assess", "-n", "src", "ghost")[0] == 1
+    rc, _, err = run(kubesim, capsys, "plan", "-n", "empty", "--to", "src", "--all")
+    assert rc == 1 and 'no VirtualMachines found in namespace "empty"' in err
 
 
 def test_usage_errors_exit_2(kubesim, capsys):

@@ -39,10 +39,22 @@ def run(args):
     sel = selection.from_args(args, default_all=True)
     session = Session.from_args(args)
     output = OutputOptions(args.output, getattr(args, "no_headers", False))
-    if all_namespaces:
-        reports = [views.assessment(*found) for found in planner.assess_all_namespaces(session.api, sel)]
-    else:
-        reports = [views.assessment(*planner.assess(session.api, session.namespace, sel))]
+    try:
+        if all_namespaces:
+            reports = [views.assessment(*found) for found in planner.assess_all_namespaces(session.api, sel)]
+        else:
+            reports = [views.assessment(*planner.assess(session.api, session.namespace, sel))]
+    except selection.NothingSelected:
+        # assess lists, as `kubectl get vm` does: nothing to show is an empty result, not an error.
+        from ..printers import as_list, no_resources_message, print_document
+
+        if output.structured:
+            print_document(as_list([]), output)
+        else:
+            import sys
+
+            sys.stderr.write(no_resources_message(None if all_namespaces else session.namespace) + "\n")
+        return 0
     if output.structured:
         from ..printers import as_list, print_document
 

@@ -68,8 +68,9 @@ def assess_all_namespaces(api, sel: selection.Selection) -> List[Tuple[inventory
             chosen[ns] = names
     if not chosen:
         if sel.label_selector is not None:
-            raise UserError(f'no VirtualMachines in any namespace match the selector "{sel.label_selector}"')
-        raise UserError("no VirtualMachines found in any namespace")
+            raise selection.NothingSelected(f'no VirtualMachines in any namespace match the selector '
+                                            f'"{sel.label_selector}"')
+        raise selection.NothingSelected("no VirtualMachines found in any namespace")
     invs = {ns: invs[ns] for ns in chosen}
     needed = {}
     for ns, inv in invs.items():

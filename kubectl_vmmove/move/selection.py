@@ -7,6 +7,10 @@ from ..errors import UsageError, UserError
 from . import selectors
 
 
+class NothingSelected(UserError):
+    """No VM matched --all or a selector: an error for plan and run, an empty listing for assess (as kubectl get)."""
+
+
 @dataclass
 class Selection:
     names: List[str] = field(default_factory=list)
@@ -103,9 +107,9 @@ def apply(selection: Selection, vms: List[dict], namespace: str) -> List[str]:
         chosen = sorted(n for n, vm in by_name.items()
                         if selectors.matches_text(reqs, vm["metadata"].get("labels")))
         if not chosen:
-            raise UserError(f'no VirtualMachines in namespace "{namespace}" match the selector '
+            raise NothingSelected(f'no VirtualMachines in namespace "{namespace}" match the selector '
                             f'"{selection.label_selector}"')
         return chosen
     if not by_name:
-        raise UserError(f'no VirtualMachines found in namespace "{namespace}"')
+        raise NothingSelected(f'no VirtualMachines found in namespace "{namespace}"')
     return sorted(by_name)
