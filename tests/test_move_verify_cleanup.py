@@ -5,8 +5,8 @@ import json
 
 from tests.kubesim import builders
 from tests.kubesim.controllers.testing import run_until, vm_action
-from tests.move_run_support import (DV, PVC, SECRET_VALUE, VM, VMI, move_id, names, run_move, seed_basic,
-                                    vm_records, wait_vms)
+from tests.move_run_support import (DV, PVC, SECRET_VALUE, VM, VMI, journal, move_id, names, run_move,
+                                    seed_basic, vm_records, wait_vms)
 
 
 def moved(kubesim, capsys, *vms):
@@ -156,3 +156,20 @@ def test_rollback_removes_the_target_copy_and_restarts_the_source(kubesim, capsy
     assert code == 0
     code, out, _ = run_move(kubesim, capsys, "status")
     assert "RolledBack" in out
+
+
+def test_cleanup_dry_run_shows_what_would_go_and_deletes_nothing(kubesim, capsys):
+    seed_basic(kubesim)
+    mid = moved(kubesim, capsys)
+    before = {n: kubesim.get(VM, n, "src")["metadata"]["uid"] for n in ("web", "db")}
+    journal_before = journal(kubesim)["data"]["move"]
+    code, out, err = run_move(kubesim, capsys, "cleanup", mid, "--dry-run")
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert ["VirtualMachine", "web", "src", "would", "delete"] in rows
+    assert ["VirtualMachine", "db", "src", "would", "delete"] in rows
+    assert "Nothing was deleted (dry run)." in err
+    assert {n: kubesim.get(VM, n, "src")["metadata"]["uid"] for n in ("web", "db")} == before
+    assert journal(kubesim)["data"]["move"] == journal_before       # no cleanup (or verify) recorded
+    assert run_move(kubesim, capsys, "cleanup", mid, "--yes")[0] == 0
+    assert kubesim.get(VM, "web", "src") is None

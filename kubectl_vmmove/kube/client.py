@@ -306,7 +306,8 @@ class Api:
             body["preconditions"] = preconditions
         if dry_run:
             body["dryRun"] = ["All"]
-        result = self.request("DELETE", kind.path(namespace, name), body=body)
+        query = {"dryRun": "All"} if dry_run else None
+        result = self.request("DELETE", kind.path(namespace, name), query=query, body=body)
         return result if isinstance(result, dict) and result.get("kind") != "Status" else None
 
     def put_subresource(self, kind: Kind, name: str, namespace: Optional[str], subresource: str,

@@ -38,12 +38,16 @@ def used_by_staying_vms(api, namespace: str, moving: Set[str]) -> Dict[Tuple[str
     return out
 
 
-def cleanup(ctx: RunContext) -> List[dict]:
-    """Delete the plan's cleanup objects; returns one row per object: kind, name, result."""
+def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
+    """Delete the plan's cleanup objects; returns one row per object: kind, name, result.
+
+    With `dry_run` each delete goes to the server as `dryRun=All`: permissions, preconditions and existence are
+    checked exactly as for the real thing, nothing is deleted and the journal is not written."""
     api, src = ctx.api, ctx.source
     moving = {v["name"] for v in ctx.plan["spec"]["vms"]}
-    ctx.journal.move_update(lambda m: m.update(cleanup={**(m.get("cleanup") or {}), "started": journalmod.now_text(),
-                                                        "user": ctx.user}))
+    if not dry_run:
+        ctx.journal.move_update(lambda m: m.update(cleanup={**(m.get("cleanup") or {}),
+                                                            "started": journalmod.now_text(), "user": ctx.user}))
     staying = used_by_staying_vms(api, src, moving)
     rows = []
     for step in delete_steps(ctx.plan):
@@ -55,13 +59,15 @@ def cleanup(ctx: RunContext) -> List[dict]:
             continue
         uid = (step.get("source") or {}).get("uid")
         try:
-            api.delete(kind, step["name"], src, preconditions={"uid": uid} if uid else None)
-            result = "deleted"
+            api.delete(kind, step["name"], src, preconditions={"uid": uid} if uid else None, dry_run=dry_run)
+            result = "would delete" if dry_run else "deleted"
         except kerr.NotFound:
             result = "already gone"
         except kerr.Conflict:
             result = "kept: re-created since the plan was made"
         rows.append({"kind": step["kind"], "name": step["name"], "result": result})
+    if dry_run:
+        return rows
 
     def note(move):
         info = dict(move.get("cleanup") or {})

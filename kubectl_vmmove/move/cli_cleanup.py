@@ -13,6 +13,9 @@ deleted is recorded in the move's journal. After cleanup a move can no longer be
 EXAMPLES = """Examples:
   kubectl vmmove cleanup 7f3c2a
 
+  # What would be deleted, checked by the server, deleting nothing
+  kubectl vmmove cleanup 7f3c2a --dry-run
+
   # Without the prompt (scripts)
   kubectl vmmove cleanup 7f3c2a --yes"""
 
@@ -20,6 +23,9 @@ EXAMPLES = """Examples:
 def add_arguments(parser):
     parser.add_argument("move_id", metavar="MOVE_ID", help="The move whose source to delete")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask to type the source namespace")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="Show what would be deleted (each delete checked by the server with dryRun); "
+                             "delete nothing")
     from .cli_run import add_takeover_flag
 
     add_takeover_flag(parser)
@@ -41,7 +47,7 @@ def _confirm(source: str, count: int, assume_yes: bool) -> None:
 
 def run(args):
     from ..errors import UserError
-    from ..printers import Column, OutputOptions, Table, print_table
+    from ..printers import OutputOptions
     from . import cleanup as cleanupmod
     from .cli_rollback import hold_lease
     from .cli_verify import open_move, print_checks, run_checks
@@ -50,6 +56,15 @@ def run(args):
     move = jr.move()
     if (move.get("rollback") or {}).get("started"):
         raise UserError(f"move {args.move_id} was rolled back; there is nothing to clean up")
+    if args.dry_run:
+        checks = run_checks(ctx, jr, record=False)
+        if not checks.passed:
+            print_checks(checks, OutputOptions("table", False), stream=sys.stderr)
+            sys.stderr.write(f"cleanup would refuse now: {len(checks.failures())} verify check(s) fail (above)\n")
+        rows = cleanupmod.cleanup(ctx, dry_run=True)
+        _print_rows(rows, ctx.source)
+        sys.stderr.write("Nothing was deleted (dry run).\n")
+        return 0 if checks.passed else 1
     with hold_lease(ctx, "cleanup", args.force_takeover):
         checks = run_checks(ctx, jr)
         if not checks.passed:
@@ -59,8 +74,14 @@ def run(args):
         steps = cleanupmod.delete_steps(ctx.plan)
         _confirm(ctx.source, len(steps), args.yes)
         rows = cleanupmod.cleanup(ctx)
+    _print_rows(rows, ctx.source)
+    return 0
+
+
+def _print_rows(rows, namespace: str) -> None:
+    from ..printers import Column, OutputOptions, Table, print_table
+
     table = Table([Column("Kind"), Column("Name"), Column("Namespace"), Column("Result")])
     for row in rows:
-        table.add(row["kind"], row["name"], ctx.source, row["result"])
+        table.add(row["kind"], row["name"], namespace, row["result"])
     print_table(table, OutputOptions("table", False))
-    return 0

@@ -39,11 +39,13 @@ def open_move(args):
     return session, jr, ctx
 
 
-def run_checks(ctx, jr):
-    """Verify now and record the result in the journal."""
+def run_checks(ctx, jr, record: bool = True):
+    """Verify now and, unless `record` is False (a dry run), record the result in the journal."""
     from . import journal as journalmod, verification
 
     checks = verification.verify(ctx, jr.vms())
+    if not record:
+        return checks
     failures = [f"{r['vm']}: {r['check']}: {r['reason']}" for r in checks.failures()]
 
     def note(move):
