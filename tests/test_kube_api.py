@@ -155,9 +155,11 @@ def test_connection_resets_are_retried_for_reads(kubesim):
 def test_persistent_failure_gives_up_with_the_server_message(kubesim):
     api = make_api(kubesim, Sleeps())
     kubesim.faults.inject(verb="get", resource="configmaps", status=500)
-    with pytest.raises(errors.Unavailable):
+    with pytest.raises(errors.Unavailable) as gave_up:
         api.get(kinds.CONFIGMAP, "cm", "default")
     assert kubesim.requests.count(verb="get", resource="configmaps") == api.retry.attempts
+    assert str(gave_up.value).startswith("Internal error occurred: injected fault (the API server ")
+    assert f"failed {api.retry.attempts} times in a row" in str(gave_up.value) and "/readyz" in str(gave_up.value)
 
 
 def test_creates_are_not_blindly_retried_after_a_server_error(kubesim):

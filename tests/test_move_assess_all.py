@@ -58,7 +58,7 @@ def test_json_is_a_list_of_per_namespace_assessments(kubesim, capsys):
     assert [d["claim"] for d in beta["vms"][0]["disks"]] == ["vm-0001-rootdisk", "vm-0001-data1"]
     assert {"kind": "Secret", "name": "vm-0001-cloud-init"} in [
         {"kind": d["kind"], "name": d["name"]} for d in beta["vms"][0]["dependencies"]]
-    assert beta["summary"]["needs attention"] == 2
+    assert beta["summary"]["needsAttention"] == 2
 
 
 def test_selector_across_namespaces_keeps_the_namespaces_with_matches(kubesim, capsys):

@@ -173,3 +173,5 @@ def test_cleanup_dry_run_shows_what_would_go_and_deletes_nothing(kubesim, capsys
     assert journal(kubesim)["data"]["move"] == journal_before       # no cleanup (or verify) recorded
     assert run_move(kubesim, capsys, "cleanup", mid, "--yes")[0] == 0
     assert kubesim.get(VM, "web", "src") is None
+    code, out, _ = run_move(kubesim, capsys, "status", mid)
+    assert code == 0 and out.startswith(f"Move {mid}: src -> dst") and "phase CleanedUp" in out.splitlines()[0]

@@ -142,6 +142,8 @@ def test_usage_errors_exit_2(capsys):
     assert code == 2 and "not a valid namespace name" in err
     code, _, err = convert(capsys, SAMPLE, "--report", "report.txt")
     assert code == 2 and "--report-format" in err
+    assert main(["openstack", "convert"]) == 2
+    assert "no input given" in capsys.readouterr().err
 
 
 def test_strict_turns_warnings_into_an_error(capsys):

@@ -74,6 +74,14 @@ def _retry_after(headers) -> Optional[float]:
         return None
 
 
+def _gave_up(error: errors.ApiError, attempts: int, server: str) -> errors.ApiError:
+    """The last error, saying that it was not a one-off and what to look at: the retries are spent."""
+    message = (f"{error.message} (the API server {server} failed {attempts} times in a row; check its health, "
+               "e.g. 'kubectl get --raw /readyz', then run the command again)")
+    return type(error)(message, status=error.status, reason=error.reason, details=error.details,
+                       retry_after=error.retry_after)
+
+
 def _untrusted_certificate(err: Exception) -> bool:
     """A verification failure (retrying cannot help), as opposed to a connection reset during the handshake."""
     text = str(err).lower()
@@ -229,7 +237,7 @@ class Api:
                     raise transient.error from None
                 attempt += 1
                 if attempt >= self.retry.attempts:
-                    raise transient.error from None
+                    raise _gave_up(transient.error, attempt, self._base) from None
                 delay = self.retry.delay(attempt - 1, transient.retry_after)
                 log.info("retrying %s %s in %.2fs after: %s", method, path, delay, transient.error)
                 self.retry.sleep(delay)

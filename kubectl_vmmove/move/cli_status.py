@@ -68,16 +68,20 @@ def overview_table(journals):
         move = jr.move()
         c = counts(jr)
         verified = move.get("verify", {}).get("passed")
-        phase = move.get("phase", "Pending")
-        if move.get("cleanup", {}).get("finished"):
-            phase = "CleanedUp"
-        if move.get("rollback", {}).get("finished"):
-            phase = "RolledBack"
         table.add(jr.move_id, move.get("source", ""), jr.namespace, move.get("strategy", ""), len(jr.vms()),
-                  c["Succeeded"], c["Failed"], phase,
+                  c["Succeeded"], c["Failed"], move_phase(move),
                   "-" if verified is None else ("yes" if verified else "no"),
                   age(started(jr) or None), move.get("createdBy", ""))
     return table
+
+
+def move_phase(move: dict) -> str:
+    """The phase a user reads: what run recorded, unless cleanup or rollback has finished since."""
+    if (move.get("rollback") or {}).get("finished"):
+        return "RolledBack"
+    if (move.get("cleanup") or {}).get("finished"):
+        return "CleanedUp"
+    return move.get("phase", "Pending")
 
 
 def vm_rows(jr):
@@ -101,7 +105,7 @@ def print_move(jr, output, stream=None) -> None:
     move = jr.move()
     if not output.no_headers:
         stream.write(f"Move {jr.move_id}: {move.get('source')} -> {jr.namespace}, strategy {move.get('strategy')}, "
-                     f"MAC policy {move.get('macPolicy')}, phase {move.get('phase')}, by {move.get('createdBy')} "
+                     f"MAC policy {move.get('macPolicy')}, phase {move_phase(move)}, by {move.get('createdBy')} "
                      f"at {move.get('created')}\n")
         from . import lease as leasemod
 

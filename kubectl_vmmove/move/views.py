@@ -54,7 +54,13 @@ def assessment(inv, graph, doc) -> dict:
         })
     return {"apiVersion": "vmmove.io/v1alpha1", "kind": "Assessment", "metadata": {"namespace": inv.source},
             "vms": vms,
-            "summary": {w: sum(1 for v in vms if v["verdict"] == w) for w in VERDICTS}}
+            # Document keys are camelCase like every other key; the table shows the words.
+            "summary": {_camel(w): sum(1 for v in vms if v["verdict"] == w) for w in VERDICTS}}
+
+
+def _camel(words: str) -> str:
+    first, *rest = words.split()
+    return first + "".join(w.capitalize() for w in rest)
 
 
 def _used_by_others(graph, entry) -> List[dict]:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from ..errors import UserError
+from ..errors import UsageError, UserError
 from . import osc
 
 KINDS = (
@@ -66,8 +66,9 @@ class RawInput:
 def read_paths(paths: List[str], stdin=None) -> RawInput:
     out = RawInput()
     if not paths:
-        raise UserError("no input given; pass export files or directories, e.g. "
-                        "'kubectl vmmove openstack convert export.yaml'")
+        # A command line without inputs is a usage error (exit 2), as kubectl treats a missing -f.
+        raise UsageError("no input given; pass export files or directories, e.g. "
+                         "'kubectl vmmove openstack convert export.yaml'")
     for path in paths:
         if path == "-":
             text = (stdin or sys.stdin).read()
