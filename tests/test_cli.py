@@ -62,7 +62,7 @@ def test_unknown_flag_is_a_usage_error_in_kubectl_shape(capsys):
     assert "--help' for usage." in err
 
 
-@pytest.mark.parametrize("argv, prog", [(["cleanup", "abc", "--dry-run"], "kubectl vmmove cleanup"),
+@pytest.mark.parametrize("argv, prog", [(["cleanup", "abc", "--bogus"], "kubectl vmmove cleanup"),
                                         (["openstack", "convert", "x.yaml", "--bogus"], "kubectl vmmove openstack convert"),
                                         (["status", "-A", "--bogus"], "kubectl vmmove status")])
 def test_unknown_flag_points_at_the_help_of_the_verb_used(capsys, argv, prog):

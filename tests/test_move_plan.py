@@ -246,3 +246,35 @@ def test_manual_vm_stopped_since_the_plan_makes_it_stale():
     # A plan that keeps the target Halted did not depend on the running state.
     _, _, halted = make(["web1"], objs, target_run_strategy="Halted")
     assert plan.stale(halted, stopped) == []
+
+
+def test_unknown_clone_method_claims_no_downtime():
+    import io
+
+    from kubectl_vmmove.move import views
+    from kubectl_vmmove.printers import OutputOptions
+
+    # The target class does not exist: CDI would wait forever, so no duration is honest.
+    _, _, doc = make(["web1"], storage_class_map={"standard": "gone"})
+    vm = doc["spec"]["vms"][0]
+    assert vm["disks"][0]["method"] == "unknown" and vm["disks"][0]["estimateSeconds"] is None
+    assert vm["estimate"]["downtimeSeconds"] is None
+    summary = doc["status"]["summary"]
+    assert summary["estimatedDowntimeSeconds"] is None and summary["estimatedSerialSeconds"] is None
+    running = [f for f in doc["status"]["findings"] if f["code"] == "VmRunning"]
+    assert running and "cannot be estimated" in running[0]["message"] and "0s" not in running[0]["message"]
+    out = io.StringIO()
+    views.print_plan(doc, OutputOptions(), stream=out)
+    header, row = out.getvalue().splitlines()[2:4]
+    cells = dict(zip(header.split(), row.split()))
+    assert cells["METHOD"] == "unknown" and cells["DOWNTIME"] == "unknown"
+
+
+def test_unreadable_storage_classes_say_so_instead_of_inventing_a_missing_default():
+    inv = inventory.Inventory.from_objects(_world(), "src", "dst")
+    del inv.lists[(kinds.STORAGECLASS.kind, inventory.CLUSTER)]
+    g = graph.build(inv, ["web1"])
+    doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="p1"))
+    disk = doc["spec"]["vms"][0]["disks"][0]
+    assert (disk["method"], disk["estimateSeconds"]) == ("unknown", None)
+    assert "cannot be read" in disk["methodReason"]

@@ -29,7 +29,7 @@ DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
 class CloneEstimate:
     method: str                  # csi-clone | snapshot | copy | transfer | unknown
     reason: str                  # why this method (the fallback event CDI would emit, when it falls back)
-    seconds: int
+    seconds: Optional[int]       # None when the method is unknown: no time can honestly be claimed
     storage_class: Optional[str] = None   # the class the target claim will get (after mapping / default)
 
     @property
@@ -59,11 +59,14 @@ def clone_estimate(inv, source_class: Optional[str], target_class: Optional[str]
     """What CDI will do to clone a `size`-byte claim of `source_class` into `target_class` (None = default)."""
     classes = inv.by_name(kinds.STORAGECLASS, "cluster")
     resolved = target_class if target_class is not None else default_storage_class(inv)
+    if not inv.listed(kinds.STORAGECLASS, "cluster"):
+        return CloneEstimate("unknown", "StorageClasses cannot be read with these credentials", None, resolved)
     if not resolved:
-        return CloneEstimate("unknown", "no storage class and no default StorageClass: CDI waits forever", 0, None)
+        return CloneEstimate("unknown", "no storage class and no default StorageClass: CDI waits forever", None,
+                             None)
     target_sc = classes.get(resolved)
     if target_sc is None:
-        return CloneEstimate("unknown", f'StorageClass "{resolved}" does not exist', 0, resolved)
+        return CloneEstimate("unknown", f'StorageClass "{resolved}" does not exist', None, resolved)
     provisioner = target_sc.get("provisioner", "")
     source_sc = classes.get(source_class or default_storage_class(inv) or "")
     drivers = {d["metadata"]["name"] for d in inv.of(kinds.CSIDRIVER, "cluster")}
@@ -95,12 +98,26 @@ def transfer_estimate(storage_class: Optional[str]) -> CloneEstimate:
     return CloneEstimate("transfer", "PersistentVolume rebind, no data copied", TRANSFER_SECONDS, storage_class)
 
 
-def downtime_seconds(disk_seconds, running: bool) -> int:
-    """Stop, copy all disks of the VM at once (the slowest decides), start."""
-    return (STOP_SECONDS if running else 0) + max(disk_seconds or [0]) + START_SECONDS
+def downtime_seconds(disk_seconds, running: bool, start: bool = True) -> Optional[int]:
+    """Stop, copy all disks of the VM at once (the slowest decides), start; None when a disk's time is unknown."""
+    if any(s is None for s in disk_seconds):
+        return None
+    slowest = max(disk_seconds or [0])
+    if not (start or running):
+        return slowest
+    return (STOP_SECONDS if running else 0) + slowest + START_SECONDS
 
 
-def human_seconds(seconds: int) -> str:
+def total_seconds(seconds, combine=sum) -> Optional[int]:
+    """`combine` of several estimates, None as soon as one of them is unknown."""
+    if any(s is None for s in seconds):
+        return None
+    return combine(seconds) if seconds else 0
+
+
+def human_seconds(seconds: Optional[int]) -> str:
+    if seconds is None:
+        return "unknown"
     if seconds < 90:
         return f"{seconds}s"
     minutes = -(-seconds // 60)

@@ -200,8 +200,9 @@ def build(inv, graph, opts: PlanOptions, *, user: str = "", now: Optional[_dt.da
                 "vms": len(vms),
                 "disks": sum(len(v["disks"]) for v in vms),
                 "bytes": total_bytes,
-                "estimatedDowntimeSeconds": max([v["estimate"]["downtimeSeconds"] for v in vms] or [0]),
-                "estimatedSerialSeconds": sum(v["estimate"]["downtimeSeconds"] for v in vms),
+                "estimatedDowntimeSeconds": estimates.total_seconds([v["estimate"]["downtimeSeconds"] for v in vms],
+                                                                    max),
+                "estimatedSerialSeconds": estimates.total_seconds([v["estimate"]["downtimeSeconds"] for v in vms]),
             },
         },
     }
@@ -293,8 +294,7 @@ def _vm_entry(inv, graph, node, opts, move_id, mac_policy, dep_users, dependency
         "firmwareUUID": target_vm["spec"]["template"]["spec"]["domain"]["firmware"]["uuid"],
         "disks": disks,
         "dependencies": graphmod.dependency_entries(graph, node),
-        "estimate": {"downtimeSeconds": estimates.downtime_seconds(disk_seconds, running) if start or running
-                     else max(disk_seconds or [0])},
+        "estimate": {"downtimeSeconds": estimates.downtime_seconds(disk_seconds, running, start)},
         "steps": steps,
         "cleanup": cleanup,
     }

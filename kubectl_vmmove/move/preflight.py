@@ -467,9 +467,11 @@ def vm_state(ctx) -> List[dict]:
             out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
                                "wait until it is gone; there is nothing left to move", *subject))
         if is_running(vm):
+            downtime = entry["estimate"]["downtimeSeconds"]
+            how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
+                        else "the downtime cannot be estimated (the clone method is unknown)")
             out.append(finding("warning", "VmRunning",
-                               f'VM "{name}" is {status.get("printableStatus", "running")}; run stops it: about '
-                               f'{estimates.human_seconds(entry["estimate"]["downtimeSeconds"])} of downtime',
+                               f'VM "{name}" is {status.get("printableStatus", "running")}; run stops it: {how_long}',
                                "plan a maintenance window, or stop it first (virtctl stop)", *subject))
         if status.get("printableStatus") == "Migrating":
             out.append(finding("error", "MigrationInProgress", f'VM "{name}" is live-migrating',
