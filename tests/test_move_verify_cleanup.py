@@ -175,3 +175,28 @@ def test_cleanup_dry_run_shows_what_would_go_and_deletes_nothing(kubesim, capsys
     assert kubesim.get(VM, "web", "src") is None
     code, out, _ = run_move(kubesim, capsys, "status", mid)
     assert code == 0 and out.startswith(f"Move {mid}: src -> dst") and "phase CleanedUp" in out.splitlines()[0]
+
+
+def test_verify_by_a_view_only_user_reports_unreadable_checks_as_not_made(kubesim, capsys, tmp_path):
+    seed_basic(kubesim)
+    mid = moved(kubesim, capsys)
+    rbac = "rbac.authorization.k8s.io"
+    kubesim.apply([{"apiVersion": f"{rbac}/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "alice-view", "namespace": ns},
+                    "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"},
+                    "subjects": [{"apiGroup": rbac, "kind": "User", "name": "alice"}]} for ns in ("src", "dst")])
+    config = kubesim.write_kubeconfig(str(tmp_path / "alice"), user="alice")
+    before = journal(kubesim)["metadata"]["resourceVersion"]
+
+    code, out, err = run_move(kubesim, capsys, "--kubeconfig", config, "verify", mid, "-n", "dst", "-o", "wide")
+    assert code == 1 and "Traceback" not in err
+    rows = {line.split()[1]: line for line in out.splitlines()[1:] if line.startswith("web ")}
+    secret_row = rows["secret/web-ci"]
+    assert " FAIL " in secret_row and " pass " not in secret_row     # a check not made is not a pass
+    assert ('not checked: you may not get secrets in namespace "dst"; '
+            "check with 'kubectl auth can-i get secrets -n dst'") in secret_row
+    assert " pass " in rows["firmware"]          # what alice may read is still checked
+    assert "could not be made with your access" in err and "--resume" not in err
+    assert "not recorded in the journal: you may not patch configmaps" in err
+    assert journal(kubesim)["metadata"]["resourceVersion"] == before
+    assert SECRET_VALUE not in out + err

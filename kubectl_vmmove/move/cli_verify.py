@@ -52,7 +52,14 @@ def run_checks(ctx, jr, record: bool = True):
         move["verify"] = {"passed": checks.passed, "finished": journalmod.now_text(), "user": ctx.user,
                           "checks": len(checks.rows), "failures": failures[:20]}
 
-    jr.move_update(note)
+    from ..kube import errors as kerr
+
+    try:
+        jr.move_update(note)
+    except kerr.Forbidden:
+        # A read-only user may still verify; the journal just does not learn the result.
+        sys.stderr.write(f'(the result was not recorded in the journal: you may not patch configmaps in namespace '
+                         f'"{jr.namespace}"; check with \'kubectl auth can-i patch configmaps -n {jr.namespace}\')\n')
     return checks
 
 
@@ -115,7 +122,13 @@ def run(args):
                         f"finish it with 'kubectl vmmove rollback {args.move_id}'")
     checks = run_checks(ctx, jr)
     print_checks(checks, OutputOptions(args.output, getattr(args, "no_headers", False)))
-    failed = len(checks.failures())
+    failed = len(checks.failures()) - len(checks.unchecked)
+    if checks.unchecked:
+        # Resume or rollback would not help a user who may not read what the checks need.
+        also = f"{failed} check(s) failed and " if failed else ""
+        raise UserError(f"{also}{len(checks.unchecked)} check(s) of move {args.move_id} could not be made with your "
+                        "access; see the table above for the access each needs, then verify again with it "
+                        "(or as a user who has it)")
     if failed:
         raise UserError(f"{failed} check(s) of move {args.move_id} failed; see the table above. Continue the move "
                         f"with 'kubectl vmmove run --resume {args.move_id}' or undo it with "

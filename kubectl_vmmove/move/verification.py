@@ -5,6 +5,9 @@ all pass.
 "Equal after normalisation" means: every field the plan wrote is present with the same value in the live object
 (servers add defaults, never remove what was given); Secrets and ConfigMaps are compared by a digest of their
 data against the source, so no value is ever shown.
+
+A read the user may not make (403) does not abort verify: the check it feeds is reported failed with what access is
+missing and the `kubectl auth can-i` line to check it, since a check that could not be made is not a pass.
 """
 
 import hashlib
@@ -16,8 +19,21 @@ from . import graph as graphmod, quantities
 from .context import RunContext
 from .copies import copied_from
 from .lifecycle import started
+from .permissions import Permission
 
 CREATED_BY_STEP = ("create", "copy", "clone", "transfer")
+
+
+class Unreadable(Exception):
+    """A read a check needs was forbidden."""
+
+    def __init__(self, kind, namespace):
+        super().__init__(kind.kind)
+        self.permission = Permission("get", kind.group, kind.plural, namespace if kind.namespaced else None)
+
+    @property
+    def reason(self) -> str:
+        return f"not checked: you may not {self.permission.text()}; check with '{self.permission.kubectl()}'"
 
 
 def _get(api, kind, name, namespace=None) -> Optional[dict]:
@@ -25,6 +41,8 @@ def _get(api, kind, name, namespace=None) -> Optional[dict]:
         return api.get(kind, name, namespace)
     except kerr.NotFound:
         return None
+    except kerr.Forbidden:
+        raise Unreadable(kind, namespace) from None
 
 
 def differences(want, have, path="") -> List[str]:
@@ -59,9 +77,19 @@ class Checks:
     def __init__(self):
         self.rows: List[dict] = []
 
+        self.unchecked: List[dict] = []     # failed rows whose check could not be made (forbidden reads)
+
     def add(self, vm: str, check: str, passed: bool, reason: str = "") -> bool:
         self.rows.append({"vm": vm, "check": check, "passed": bool(passed), "reason": reason})
         return passed
+
+    def guarded(self, vm: str, check: str, fn, *args) -> None:
+        """Run one check function; a forbidden read becomes a failed `check` row saying what access is missing."""
+        try:
+            fn(*args)
+        except Unreadable as err:
+            self.add(vm, check, False, err.reason)
+            self.unchecked.append(self.rows[-1])
 
     @property
     def passed(self) -> bool:
@@ -76,7 +104,7 @@ def verify(ctx: RunContext, records: Dict[str, dict]) -> Checks:
     spec = ctx.plan["spec"]
     for step in spec.get("prepare") or ():
         if step["action"] in CREATED_BY_STEP:
-            _check_object(ctx, checks, "(shared)", step)
+            checks.guarded("(shared)", _object_check_name(step), _check_object, ctx, checks, "(shared)", step)
     for entry in spec["vms"]:
         _verify_vm(ctx, checks, entry, records.get(entry["name"]) or {})
     return checks
@@ -89,15 +117,22 @@ def _verify_vm(ctx, checks, entry, record) -> None:
                "" if phase == "Succeeded" else f"the run left this VM {phase}: {record.get('message') or 'not run'}")
     for step in entry["steps"]:
         if step["action"] in ("create", "copy"):
-            _check_object(ctx, checks, name, step)
+            checks.guarded(name, _object_check_name(step), _check_object, ctx, checks, name, step)
     for disk in entry.get("disks") or ():
-        _check_disk(ctx, checks, name, disk)
-    vm = _get(ctx.api, kinds.VM, name, ctx.target)
+        checks.guarded(name, f"disk {disk['claim']}", _check_disk, ctx, checks, name, disk)
+    try:
+        vm = _get(ctx.api, kinds.VM, name, ctx.target)
+    except Unreadable:
+        return   # its "matches source" row already says which access is missing
     if vm is None:
         return
     _check_identity(ctx, checks, entry, vm)
-    _check_references(ctx, checks, name, vm)
-    _check_state(ctx, checks, entry, vm)
+    checks.guarded(name, "references resolve", _check_references, ctx, checks, name, vm)
+    checks.guarded(name, "VM state", _check_state, ctx, checks, entry, vm)
+
+
+def _object_check_name(step) -> str:
+    return f"{step['kind'].lower()}/{step['name']} matches source"
 
 
 def _check_object(ctx, checks, vm_name, step) -> None:
