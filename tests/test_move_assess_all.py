@@ -129,3 +129,30 @@ def test_a_kind_forbidden_cluster_wide_is_listed_per_namespace(kubesim, capsys, 
         assert not [f for f in vm["findings"] if f["code"] == "MissingDependency" or "secrets" in f["message"]]
     secret_lists = [(e.namespace or "") for e in kubesim.requests.entries if e.resource == "secrets"]
     assert sorted(secret_lists) == ["", "alpha", "beta"]
+
+
+def test_claims_that_cannot_be_listed_are_said_so_not_given_a_state(kubesim, capsys, tmp_path):
+    seed(kubesim, (1,))
+    # alice reads everything in alpha but PersistentVolumeClaims.
+    core = ["configmaps", "secrets", "services", "serviceaccounts", "events", "resourcequotas", "pods"]
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "no-claims", "namespace": "alpha"},
+            "rules": [{"apiGroups": [""], "resources": core, "verbs": ["get", "list", "watch"]},
+                      {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]}
+    role["rules"] = [role["rules"][0]] + [{"apiGroups": [g], "resources": ["*"], "verbs": ["get", "list", "watch"]}
+                                          for g in ("kubevirt.io", "cdi.kubevirt.io", "k8s.cni.cncf.io", "apps",
+                                                    "networking.k8s.io", "instancetype.kubevirt.io",
+                                                    "snapshot.kubevirt.io", "pool.kubevirt.io")]
+    kubesim.apply([role, _binding("alice", "alpha", "no-claims", kind="Role")])
+    config = kubesim.write_kubeconfig(str(tmp_path / "alice"), user="alice")
+    rc, out, err = run(kubesim, capsys, "assess", "-n", "alpha", "-o", "wide", kubeconfig=config)
+    assert rc == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("vm-0001 "))
+    assert "ListForbidden" in row and "DataVolumeNotReady" not in row and "ClaimMissing" not in row
+    assert 'could not be read: persistentvolumeclaims is forbidden' in row   # MESSAGE: what blocks it
+    assert "has no claim yet" not in out and "does not exist" not in out
+    rc, out, err = run(kubesim, capsys, "assess", "-n", "alpha", "-o", "json", kubeconfig=config)
+    findings = [f for v in json.loads(out)["vms"] for f in v.get("findings", [])] + json.loads(out).get("findings", [])
+    claims = [f for f in findings if (f.get("subject") or {}).get("kind") in ("PersistentVolumeClaim", "DataVolume")]
+    assert claims and all(f["code"] == "ListForbidden" for f in claims)
+    assert all("could not be read" in f["message"] for f in claims)

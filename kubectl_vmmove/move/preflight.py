@@ -220,13 +220,22 @@ def storage(ctx) -> List[dict]:
                            "and which clone method CDI will use were not checked",
                            "ask for read access to storageclasses.storage.k8s.io and storageprofiles.cdi.kubevirt.io, "
                            "or have an administrator run the plan"))
+    # Claims the user may not list are neither missing nor waiting for their DataVolume: say they could not be read.
+    claims_unreadable = inv.unreadable.get((kinds.PVC.kind, SOURCE))
     for vm in spec["vms"]:
         node = ctx.graph.nodes[vm["name"]]
         for disk, entry in zip(node.disks, vm["disks"]):
             used_classes.add(disk.storage_class or "")
             subject = ("PersistentVolumeClaim", disk.claim, ctx.src)
             if disk.pvc is None:
-                if disk.dv is None:
+                if claims_unreadable is not None:
+                    out.append(finding("error", "ListForbidden",
+                                       f'claim "{disk.claim}" of VM "{vm["name"]}" could not be read: '
+                                       f"{claims_unreadable}",
+                                       "ask for list access to persistentvolumeclaims in "
+                                       f'"{ctx.src}" (kubectl auth can-i list persistentvolumeclaims -n {ctx.src}), '
+                                       "then assess again", *subject))
+                elif disk.dv is None:
                     out.append(finding("error", "ClaimMissing",
                                        f'VM "{vm["name"]}" uses claim "{disk.claim}", which does not exist',
                                        "create or restore the claim, or remove the volume from the VM", *subject))

@@ -102,7 +102,7 @@ def print_assessment(report, output, stream=None) -> None:
                    Column("Verdict"), Column("Message", wide_only=True)])
     for vm in report["vms"]:
         verdict_text = vm["verdict"] + (f' ({",".join(vm["reasons"])})' if vm["reasons"] else "")
-        message = next((f["message"] for f in vm["findings"] if f["severity"] in ("error", "warning")), "")
+        message = verdict(vm["findings"])[2]   # the message of what decided the verdict
         table.add(vm["name"], vm["status"], vm["runStrategy"], len(vm["disks"]),
                   quantities.human_bytes(sum(d["size"] for d in vm["disks"])),
                   _unique(d["storageClass"] for d in vm["disks"]), _unique(d["volumeMode"] for d in vm["disks"]),
