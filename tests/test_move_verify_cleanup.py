@@ -200,3 +200,23 @@ def test_verify_by_a_view_only_user_reports_unreadable_checks_as_not_made(kubesi
     assert "not recorded in the journal: you may not patch configmaps" in err
     assert journal(kubesim)["metadata"]["resourceVersion"] == before
     assert SECRET_VALUE not in out + err
+
+
+def test_rollback_names_what_it_deleted_as_plan_does_keeps_a_created_namespace_and_says_what_next(kubesim, capsys):
+    seed_basic(kubesim, running=())
+    code, _, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "fresh", "--create-namespace", "db",
+                            "--move-id", "nsback", "--yes")
+    assert code == 0, err
+    code, out, err = run_move(kubesim, capsys, "rollback", "nsback", "--yes")
+    assert code == 0, err
+    db = next(line for line in out.splitlines() if line.startswith("db "))
+    assert "virtualmachine/db" in db and "VirtualMachine/" not in out       # the form plan and verify use
+    assert "kubectl vmmove plan -n src --to fresh db" in err                 # the next step
+    assert 'Namespace "fresh" was created by this move and is kept' in err
+    assert "configmap/vmmove-nsback" in err and err.rstrip().endswith("kubectl delete namespace fresh")
+    assert "fresh" in names(kubesim, "namespaces", None)
+
+    # Into a namespace that was there before, nothing is said about deleting it.
+    mid = moved(kubesim, capsys, "db")
+    code, _, err = run_move(kubesim, capsys, "rollback", mid, "--yes")
+    assert code == 0 and "kubectl vmmove plan -n src --to dst db" in err and "kubectl delete namespace" not in err

@@ -70,4 +70,12 @@ def run(args):
     if failed:
         raise UserError(f"{len(failed)} VM(s) could not be rolled back ({', '.join(failed)}); fix the cause shown "
                         f"and run 'kubectl vmmove rollback {args.move_id}' again")
+    vms = [entry["name"] for entry in ctx.plan["spec"]["vms"]]
+    sys.stderr.write(f'Move {args.move_id} rolled back: its VMs are back in namespace "{ctx.source}" with their '
+                     f"run strategies (kubectl get vm -n {ctx.source}). To move them again, plan a new move: "
+                     f"kubectl vmmove plan -n {ctx.source} --to {ctx.target} {' '.join(vms)}\n")
+    if rollbackmod.created_namespace(ctx):
+        sys.stderr.write(f'Namespace "{ctx.target}" was created by this move and is kept: it holds the move\'s '
+                         f"journal (configmap/{jr.name}), the record 'kubectl vmmove status {args.move_id}' reads. "
+                         f"Delete it when you no longer need that record: kubectl delete namespace {ctx.target}\n")
     return 0

@@ -99,7 +99,7 @@ def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
         disks.rebind(back, claim, ctx.target, ctx.source, step.get("persistentVolume"),
                      target_claim=original_claim(original, ctx.api, ctx.source))
         _unmark_source_dv(ctx, claim)
-        done.append(f"PersistentVolumeClaim/{claim} handed back")
+        done.append(f"persistentvolumeclaim/{claim} handed back")
     return done
 
 
@@ -159,7 +159,7 @@ def delete_created(ctx: RunContext, only_vm: Optional[str] = None, keep_claims: 
                 continue
             try:
                 ctx.api.delete(kind, name, ctx.target, propagation="Background")
-                deleted.append(f"{kind.kind}/{name}")
+                deleted.append(f"{kind.kind.lower()}/{name}")   # as plan and verify write it
             except kerr.NotFound:
                 pass
     return deleted
@@ -175,6 +175,17 @@ def _belongs_to(ctx: RunContext, obj: dict, vm_name: str) -> bool:
         (kind in ("DataVolume", "PersistentVolumeClaim") and any(d["claim"] == name for d in entry.get("disks") or ()))
 
 
+def created_namespace(ctx: RunContext) -> bool:
+    """Whether this move created the target namespace (--create-namespace): rollback keeps it, the journal is in
+    it. The namespace's move-id label decides; a user who may not read namespaces is told what the plan says."""
+    planned = any(s["action"] == "create" and s["kind"] == "Namespace"
+                  for s in ctx.plan["spec"].get("prepare") or ())
+    try:
+        return ctx.ours(_get(ctx.api, kinds.NAMESPACE, ctx.target))
+    except kerr.Forbidden:
+        return planned
+
+
 def rollback(ctx: RunContext) -> List[dict]:
     """Roll every VM back; returns rows (vm, result, detail). A VM that cannot be rolled back keeps its target
     objects and is reported; the others go on."""
@@ -186,7 +197,9 @@ def rollback(ctx: RunContext) -> List[dict]:
         try:
             _stop_target(ctx, name)
             details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []
-            details += delete_created(ctx, only_vm=name)
+            deleted = delete_created(ctx, only_vm=name)
+            if deleted:
+                details.append("deleted " + ", ".join(deleted))
             details.append(restore_source(ctx, entry))
             ctx.journal.vm_update(name, lambda r: r.update(phase="RolledBack", step="rolled back",
                                                            message=None))
@@ -197,7 +210,7 @@ def rollback(ctx: RunContext) -> List[dict]:
     if not failed:
         shared = delete_created(ctx)
         if shared:
-            rows.append({"vm": "(shared)", "result": "RolledBack", "detail": ", ".join(shared)})
+            rows.append({"vm": "(shared)", "result": "RolledBack", "detail": "deleted " + ", ".join(shared)})
         for step in ctx.plan["spec"].get("prepare") or ():
             if step["action"] == "label" and step["kind"] == "Namespace":
                 ctx.api.patch(kinds.NAMESPACE, step["name"],
