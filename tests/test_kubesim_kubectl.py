@@ -210,6 +210,43 @@ def test_create_namespace_and_core_objects_through_typed_commands(sim):
     assert out[:2] == ["made-by-kubectl", "Active"]
 
 
+
+def test_rbac_through_typed_create_commands(sim):
+    # kubectl sends these bodies as protobuf; the grant must take effect as on a real cluster.
+    kubectl(sim, "create", "role", "cm-reader", "-n", "ns1", "--verb=get,list", "--resource=configmaps",
+            "--resource-name=cfg")
+    kubectl(sim, "create", "rolebinding", "erin-cm", "-n", "ns1", "--role=cm-reader", "--user=erin",
+            "--serviceaccount=ns1:robot")
+    role = sim.get("roles.rbac.authorization.k8s.io", "cm-reader", "ns1")
+    assert role["rules"] == [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["cfg"]}]
+    binding = sim.get("rolebindings.rbac.authorization.k8s.io", "erin-cm", "ns1")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-reader"}
+    assert binding["subjects"] == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "erin"},
+                                   {"kind": "ServiceAccount", "name": "robot", "namespace": "ns1"}]
+    assert kubectl(sim, "auth", "can-i", "get", "configmaps/cfg", "-n", "ns1", "--as", "erin").stdout.strip() == "yes"
+
+    kubectl(sim, "create", "clusterrole", "vm-lister", "--verb=list", "--resource=virtualmachines.kubevirt.io")
+    kubectl(sim, "create", "clusterrolebinding", "erin-vms", "--clusterrole=vm-lister", "--user=erin",
+            "--group=auditors")
+    assert sim.get("clusterroles.rbac.authorization.k8s.io", "vm-lister")["rules"] == [
+        {"verbs": ["list"], "apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"]}]
+    assert [s["name"] for s in sim.get("clusterrolebindings.rbac.authorization.k8s.io", "erin-vms")["subjects"]] \
+        == ["erin", "auditors"]
+    r = kubectl(sim, "auth", "can-i", "list", "virtualmachines.kubevirt.io", "-A", "--as", "erin")
+    assert r.stdout.strip() == "yes"
+    r = kubectl(sim, "auth", "can-i", "delete", "virtualmachines.kubevirt.io", "-A", "--as", "erin", ok=False)
+    assert r.stdout.strip() == "no"
+    kubectl(sim, "create", "clusterrole", "agg", "--aggregation-rule=team=vm")
+    selectors = sim.get("clusterroles.rbac.authorization.k8s.io", "agg")["aggregationRule"]["clusterRoleSelectors"]
+    assert selectors == [{"matchLabels": {"team": "vm"}}]
+
+
+def test_namespaces_of_installed_components_are_active(sim):
+    rows = [line.split() for line in kubectl(sim, "get", "ns", "--no-headers").stdout.splitlines()]
+    assert {"cdi", "kubevirt", "default"} <= {r[0] for r in rows}
+    assert all(r[1] == "Active" for r in rows), rows
+
 def test_standalone_server_serves_kubectl_until_terminated(tmp_path):
     import signal
     import sys

@@ -1,5 +1,6 @@
 """Just enough of the Kubernetes protobuf encoding to read the request bodies kubectl's typed commands send
-(``kubectl create namespace|configmap|secret|serviceaccount``, ``kubectl auth can-i``).  Responses are always JSON,
+(``kubectl create namespace|configmap|secret|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding``,
+``kubectl auth can-i``).  Responses are always JSON,
 which those clients accept (they send ``Accept: application/vnd.kubernetes.protobuf,application/json``).
 
 Field numbers are the ones in k8s.io/api generated.proto files."""
@@ -44,7 +45,7 @@ def _fields(buf):
 
 
 # A schema maps field number -> (json name, kind) where kind is "string", "bytes", "int", "bool", a nested schema
-# (dict), ("repeated", kind) or ("map", value kind).
+# (dict), ("repeated", kind or nested schema) or ("map", value kind).
 _STR, _BYTES, _INT, _BOOL = "string", "bytes", "int", "bool"
 
 OBJECT_META = {1: ("name", _STR), 2: ("generateName", _STR), 3: ("namespace", _STR), 6: ("resourceVersion", _STR),
@@ -53,6 +54,18 @@ OBJECT_META = {1: ("name", _STR), 2: ("generateName", _STR), 3: ("namespace", _S
 RESOURCE_ATTRIBUTES = {1: ("namespace", _STR), 2: ("verb", _STR), 3: ("group", _STR), 4: ("version", _STR),
                        5: ("resource", _STR), 6: ("subresource", _STR), 7: ("name", _STR)}
 NON_RESOURCE_ATTRIBUTES = {1: ("path", _STR), 2: ("verb", _STR)}
+LABEL_SELECTOR = {1: ("matchLabels", ("map", _STR)),
+                  2: ("matchExpressions", ("repeated", {1: ("key", _STR), 2: ("operator", _STR),
+                                                        3: ("values", ("repeated", _STR))}))}
+# k8s.io/api/rbac/v1
+POLICY_RULE = {1: ("verbs", ("repeated", _STR)), 2: ("apiGroups", ("repeated", _STR)),
+               3: ("resources", ("repeated", _STR)), 4: ("resourceNames", ("repeated", _STR)),
+               5: ("nonResourceURLs", ("repeated", _STR))}
+SUBJECT = {1: ("kind", _STR), 2: ("apiGroup", _STR), 3: ("name", _STR), 4: ("namespace", _STR)}
+ROLE_REF = {1: ("apiGroup", _STR), 2: ("kind", _STR), 3: ("name", _STR)}
+ROLE = {1: ("metadata", OBJECT_META), 2: ("rules", ("repeated", POLICY_RULE)),
+        3: ("aggregationRule", {1: ("clusterRoleSelectors", ("repeated", LABEL_SELECTOR))})}
+BINDING = {1: ("metadata", OBJECT_META), 2: ("subjects", ("repeated", SUBJECT)), 3: ("roleRef", ROLE_REF)}
 
 SCHEMAS = {
     "Namespace": {1: ("metadata", OBJECT_META), 2: ("spec", {1: ("finalizers", ("repeated", _STR))})},
@@ -69,6 +82,10 @@ SCHEMAS = {
                                          2: ("nonResourceAttributes", NON_RESOURCE_ATTRIBUTES), 3: ("user", _STR),
                                          4: ("groups", ("repeated", _STR)), 6: ("uid", _STR)})},
     "LocalSubjectAccessReview": None,   # same shape as SubjectAccessReview, filled below
+    "Role": ROLE,                       # a Role never has field 3 (aggregationRule) set
+    "ClusterRole": ROLE,
+    "RoleBinding": BINDING,
+    "ClusterRoleBinding": BINDING,
 }
 SCHEMAS["LocalSubjectAccessReview"] = SCHEMAS["SubjectAccessReview"]
 
@@ -96,10 +113,13 @@ def _decode(schema, buf):
         if isinstance(kind, dict):
             out[name] = _decode(kind, val)
         elif isinstance(kind, tuple) and kind[0] == "repeated":
-            out.setdefault(name, []).append(_scalar(kind[1], wt, val))
+            item = _decode(kind[1], val) if isinstance(kind[1], dict) else _scalar(kind[1], wt, val)
+            out.setdefault(name, []).append(item)
         elif isinstance(kind, tuple) and kind[0] == "map":
             entry = {n: v for n, _, v in _fields(val)}
             out.setdefault(name, {})[bytes(entry.get(1, b"")).decode()] = _scalar(kind[1], 2, entry.get(2, b""))
+        elif kind == _STR and not len(val):
+            continue   # Go writes every non-pointer string; JSON's omitempty, which a server's output has, drops ""
         else:
             out[name] = _scalar(kind, wt, val)
     return out
