@@ -51,9 +51,21 @@ def run_move(sim, capsys, *argv):
 
 
 def journal(sim, ns="dst"):
-    cms = [c for c in sim.list("configmaps", ns) if (c["metadata"].get("labels") or {}).get("vmmove.io/journal")]
+    """The one move journal in `ns`, with the data of its parts merged in (as a single-ConfigMap journal)."""
+    cms = [c for c in sim.list("configmaps", ns)
+           if (c["metadata"].get("labels") or {}).get("vmmove.io/journal") == "true"]
     assert len(cms) == 1, [c["metadata"]["name"] for c in cms]
-    return cms[0]
+    out = dict(cms[0])
+    data, binary = dict(out.get("data") or {}), dict(out.get("binaryData") or {})
+    for part in sim.list("configmaps", ns):
+        labels = part["metadata"].get("labels") or {}
+        if labels.get("vmmove.io/journal") == "part" and \
+                labels.get("vmmove.io/move-id") == cms[0]["metadata"]["labels"]["vmmove.io/move-id"]:
+            data.update(part.get("data") or {})
+            binary.update({k: v for k, v in (part.get("binaryData") or {}).items() if v})
+    data.pop("journal", None)    # the index: what is left reads as a journal in one ConfigMap
+    out["data"], out["binaryData"] = data, binary
+    return out
 
 
 def move_id(sim, ns="dst"):

@@ -216,6 +216,37 @@ def test_secret_string_data_is_stored_as_data(raw):
     assert r.json["type"] == "Opaque"
 
 
+def test_configmaps_and_secrets_hold_at_most_1_mib_as_on_a_real_apiserver(raw):
+    import base64
+
+    base = "/api/v1/namespaces/ns1/configmaps"
+    limit = 1024 * 1024
+    half = base64.b64encode(b"\0" * (limit // 2)).decode()     # binaryData counts decoded bytes
+    fits = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
+            "data": {"a": "x" * (limit // 2)}, "binaryData": {"b": half}}
+    assert raw.post(base, fits).status == 201
+    r = raw.patch(base + "/big", {"data": {"c": "y"}})
+    assert r.status == 422 and r.json["reason"] == "Invalid"
+    assert r.json["message"] == 'ConfigMap "big" is invalid: []: Too long: must have at most 1048576 bytes'
+    assert r.json["details"]["causes"][0]["reason"] == "FieldValueTooLong"
+    over = dict(fits, metadata={"name": "over"}, data={"a": "x" * (limit // 2 + 1)})
+    assert raw.post(base + "?dryRun=All", over).status == 422          # dry-run is validated too
+    rv = raw.get(base + "/big").json["metadata"]["resourceVersion"]
+    r = raw.put(base + "/big", dict(fits, metadata={"name": "big", "resourceVersion": rv},
+                                    data={"a": "x" * (limit // 2 + 1)}))
+    assert r.status == 422
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+              "data": {"k": base64.b64encode(b"\0" * (limit + 1)).decode()}}
+    r = raw.post("/api/v1/namespaces/ns1/secrets", secret)
+    assert r.status == 422 and r.json["message"] == 'Secret "s" is invalid: data: Too long: must have at most ' \
+                                                    '1048576 bytes'
+    r = raw.post(base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "huge"},
+                        "data": {"a": "x" * (3 * 1024 * 1024)}})
+    assert r.status == 413 and r.json["reason"] == "RequestEntityTooLarge"
+    assert r.json["message"] == "Request entity too large: limit is 3145728"
+    assert raw.get(base + "/big").json["data"] == {"a": "x" * (limit // 2)}
+
+
 def test_dry_run_validates_but_stores_nothing(raw):
     r = raw.post(VMS.format(ns="ns1") + "?dryRun=All", vm("vm1"))
     assert r.status == 201 and r.json["metadata"]["uid"]

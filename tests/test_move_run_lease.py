@@ -44,8 +44,11 @@ def test_lease_verdict(rec, alive, expected):
 
 
 def put_lease(sim, mid, rec):
-    api_for(sim).patch(kinds.CONFIGMAP, journalmod.name_for(mid), {"data": {"lease": json.dumps(rec)}},
-                       namespace="dst")
+    """Another process's lease, written as its Lease.acquire does: the lease, then the fence on the parts."""
+    api = api_for(sim)
+    api.patch(kinds.CONFIGMAP, journalmod.name_for(mid), {"data": {"lease": json.dumps(rec)}}, namespace="dst")
+    if rec.get("token"):
+        journalmod.find(api, mid, ["dst"]).fence(rec["token"])
 
 
 def lease_of(sim, mid):

@@ -133,6 +133,7 @@ def watch(jr, stream=None) -> None:
     """Follow the journal by watch until the move ends; a live table on a terminal, lines otherwise."""
     from ..kube import errors as kerr, kinds
     from ..progress import Progress
+    from . import journal as journalmod
 
     progress = Progress(["VM", "PHASE", "STEP", "PROGRESS", "MESSAGE"], stream=stream or sys.stdout,
                         plain_keys=["VM", "PHASE", "STEP", "MESSAGE"])
@@ -146,15 +147,18 @@ def watch(jr, stream=None) -> None:
     version = jr.obj.get("metadata", {}).get("resourceVersion")
     while jr.move().get("phase") not in FINAL_PHASES:
         try:
+            # The main object and its parts (VM records live in the parts of a split journal).
             for etype, obj in jr.api.watch(kinds.CONFIGMAP, jr.namespace, resource_version=version,
-                                           field_selector=f"metadata.name={jr.name}", timeout_seconds=60):
+                                           label_selector=f"{journalmod.JOURNAL_LABEL},"
+                                                          f"{journalmod.MOVE_ID_LABEL}={jr.move_id}",
+                                           timeout_seconds=60):
                 version = obj.get("metadata", {}).get("resourceVersion") or version
                 if etype in ("ADDED", "MODIFIED"):
-                    jr._obj = obj
+                    jr.take(obj)
                     show()
                     if jr.move().get("phase") in FINAL_PHASES:
                         break
-                elif etype == "DELETED":
+                elif etype == "DELETED" and obj.get("metadata", {}).get("name") == jr.name:
                     progress.finish()
                     raise UsageError(f"the journal of move {jr.move_id} was deleted")
         except kerr.Gone:

@@ -195,6 +195,8 @@ class Lease:
                     self.held_text = new
                 jr.lease_token = self.token
                 jr.on_lease_change = self._seen
+                # The parts of a split journal refuse the writes of the previous holder from now on.
+                jr.fence(self.token)
                 return
         raise UserError(f"could not take the lease of move {jr.move_id}: it keeps changing; is another "
                         "kubectl-vmmove starting on the same move? Retry when it is done")

@@ -10,6 +10,7 @@ _REASON_CODES = {
     "AlreadyExists": 409,
     "Conflict": 409,
     "Gone": 410,
+    "RequestEntityTooLarge": 413,
     "UnsupportedMediaType": 415,
     "Invalid": 422,
     "TooManyRequests": 429,
@@ -88,6 +89,7 @@ def invalid(kind, group, name, causes):
 def _cause_reason(msg):
     for prefix, reason in (("Required value", "FieldValueRequired"), ("Unsupported value", "FieldValueNotSupported"),
                            ("Forbidden", "FieldValueForbidden"), ("Too many", "FieldValueTooMany"),
+                           ("Too long", "FieldValueTooLong"),
                            ("Duplicate value", "FieldValueDuplicate")):
         if msg.startswith(prefix):
             return reason

@@ -35,6 +35,8 @@ class Route:
         self.watch_path = False
 
 
+MAX_REQUEST_BODY = 3 * 1024 * 1024
+
 def parse_path(registry, path):
     """Route for a resource path, the string "discovery" for discovery paths, or None (404)."""
     parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/") if p]
@@ -218,6 +220,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self, method, path):
         self.user = self._authenticate()
+        if method in ("POST", "PUT", "PATCH") and int(self.headers.get("Content-Length") or 0) > MAX_REQUEST_BODY:
+            # The apiserver reads at most 3 MiB of a write's body (limitedReadBody).
+            raise ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BODY}")
         if path in ("/version", "/version/"):
             return self._reply(200, discovery.VERSION)
         if path in ("/healthz", "/livez", "/readyz"):

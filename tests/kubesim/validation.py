@@ -234,6 +234,31 @@ def _validate_keys(obj, field, causes):
                                             f"'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"))
 
 
+# core.MaxSecretSize: what a ConfigMap's data + binaryData (decoded) or a Secret's data (decoded) may total.
+MAX_DATA_BYTES = 1024 * 1024
+MSG_TOO_LONG = f"Too long: must have at most {MAX_DATA_BYTES} bytes"
+
+
+def _decoded_len(value):
+    try:
+        return len(base64.b64decode(value or "", validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        return len(str(value))
+
+
+def _validate_size(key, obj, causes):
+    """The apiserver's size rule: ValidateConfigMap reports it on the whole object (field "[]"), ValidateSecret on
+    `data`."""
+    if key == "configmaps":
+        total = sum(len(str(v).encode("utf-8")) for v in (obj.get("data") or {}).values()) + \
+            sum(_decoded_len(v) for v in (obj.get("binaryData") or {}).values())
+        if total > MAX_DATA_BYTES:
+            causes.append(("[]", MSG_TOO_LONG))
+    else:
+        if sum(_decoded_len(v) for v in (obj.get("data") or {}).values()) > MAX_DATA_BYTES:
+            causes.append(("data", MSG_TOO_LONG))
+
+
 def _decode_secret(t, obj):
     """Secret data must be base64 (a decoding error, 400, like the real decoder); stringData is merged into data."""
     data = obj.get("data") or {}
@@ -303,6 +328,7 @@ def validate_core(t, obj, old, causes):
         _validate_keys(obj, "data", causes)
         if key == "configmaps":
             _validate_keys(obj, "binaryData", causes)
+        _validate_size(key, obj, causes)
         if old is not None and key == "secrets" and old.get("type", "Opaque") != obj.get("type", "Opaque"):
             causes.append(("type", f"Invalid value: {_q(obj.get('type'))}: field is immutable"))
         if old is not None and old.get("immutable") and (old.get("data") != obj.get("data")):
