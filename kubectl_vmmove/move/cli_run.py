@@ -226,6 +226,8 @@ def run(args):
     if args.resume:
         existing = journalmod.find(api, args.resume, [args.target, session.namespace])
         doc = existing.plan()
+        if not args.dry_run:
+            existing.repair()
     elif args.plan_file:
         doc = planmod.load(_read(args.plan_file), origin=args.plan_file)
         if planmod.errors_in(doc):

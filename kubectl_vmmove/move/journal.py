@@ -213,7 +213,8 @@ class Journal:
                       for k in range(chunks)]
             if not all(pieces):
                 raise UserError(f"the journal {self.namespace}/{self.name} misses parts of its plan (configmaps "
-                                f"{plan_part_name(self.move_id, 0)}...); it cannot be read")
+                                f"{plan_part_name(self.move_id, 0)}...), as when its creation was cut short; "
+                                "run the move again from its plan file: kubectl vmmove run -f PLAN")
             return _unpack_bytes(b"".join(base64.b64decode(p) for p in pieces))
         if not packed:
             raise UserError(f"the journal {self.namespace}/{self.name} holds no plan; it was not written by "
@@ -318,6 +319,12 @@ class Journal:
                 obj = self.api.get(kinds.CONFIGMAP, name, self.namespace)
             with self._lock:
                 self._parts[name] = obj
+
+    def repair(self) -> None:
+        """Create the VM parts an interrupted `create` did not get to (they hold no data yet), so a resumed move
+        can write its records; the plan chunks cannot be remade without the plan (see `plan()`)."""
+        labels = {**((self._obj.get("metadata") or {}).get("labels") or {}), JOURNAL_LABEL: PART}
+        self._create_parts([], labels)
 
     def fence(self, token: str) -> None:
         """Mark every VM part as written by the holder of `token` (the lease calls this when it takes the lease):
