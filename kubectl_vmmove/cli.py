@@ -17,21 +17,21 @@ PROG = "kubectl vmmove"
 
 # (verb, module, one-line help). Order is the order of `--help`.
 VERBS = [
-    ("assess", "kubectl_vmmove.move.cli_assess", "Show VMs, their dependencies and whether each can move"),
-    ("plan", "kubectl_vmmove.move.cli_plan", "Build and check a move plan without changing anything"),
-    ("run", "kubectl_vmmove.move.cli_run", "Execute a move plan: stop, copy, recreate and start VMs in the target"),
-    ("status", "kubectl_vmmove.move.cli_status", "Show moves and the progress of each VM"),
-    ("verify", "kubectl_vmmove.move.cli_verify", "Check that moved VMs match their source and run"),
-    ("cleanup", "kubectl_vmmove.move.cli_cleanup", "Delete the source of a verified move"),
-    ("rollback", "kubectl_vmmove.move.cli_rollback", "Undo a move that has not been cleaned up"),
+    ("assess", "kubectl_vmmove.move.cmd.assess", "Show VMs, their dependencies and whether each can move"),
+    ("plan", "kubectl_vmmove.move.cmd.plan", "Build and check a move plan without changing anything"),
+    ("run", "kubectl_vmmove.move.cmd.run", "Execute a move plan: stop, copy, recreate and start VMs in the target"),
+    ("status", "kubectl_vmmove.move.cmd.status", "Show moves and the progress of each VM"),
+    ("verify", "kubectl_vmmove.move.cmd.verify", "Check that moved VMs match their source and run"),
+    ("cleanup", "kubectl_vmmove.move.cmd.cleanup", "Delete the source of a verified move"),
+    ("rollback", "kubectl_vmmove.move.cmd.rollback", "Undo a move that has not been cleaned up"),
     ("openstack", None, "Export an OpenStack cloud and convert it to KubeVirt manifests"),
     ("completion", "kubectl_vmmove.completion", "Print a shell completion script (bash, zsh, fish)"),
     ("version", "kubectl_vmmove.versions", "Print the client version and the cluster's Kubernetes, KubeVirt and CDI"),
 ]
 
 OPENSTACK_VERBS = [
-    ("export", "kubectl_vmmove.openstack.cli_export", "Read a live OpenStack cloud into an export document"),
-    ("convert", "kubectl_vmmove.openstack.cli_convert", "Turn OpenStack exports into KubeVirt manifests"),
+    ("export", "kubectl_vmmove.openstack.cmd.export", "Read a live OpenStack cloud into an export document"),
+    ("convert", "kubectl_vmmove.openstack.cmd.convert", "Turn OpenStack exports into KubeVirt manifests"),
 ]
 
 

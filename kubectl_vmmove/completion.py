@@ -329,7 +329,7 @@ def _with_short_timeout(flags: argparse.Namespace) -> argparse.Namespace:
 
 def _move_ids(session, configmap) -> List[str]:
     from .kube import errors as kerr
-    from .move.journal import JOURNAL_LABEL, MOVE_ID_LABEL
+    from .move.state.journal import JOURNAL_LABEL, MOVE_ID_LABEL
 
     # Journals live in the target namespaces: every namespace when the user may list them all, else the current one.
     selector = f"{JOURNAL_LABEL}=true"

@@ -113,7 +113,7 @@ def _install_fake_verb(monkeypatch, exc):
     def run(args):
         raise exc
 
-    import kubectl_vmmove.move.cli_status as status
+    import kubectl_vmmove.move.cmd.status as status
 
     monkeypatch.setattr(status, "run", run)
 

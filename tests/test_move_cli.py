@@ -5,7 +5,7 @@ import json
 import yaml
 
 from kubectl_vmmove import cli
-from kubectl_vmmove.move import plan as planmod
+from kubectl_vmmove.move.planning import moveplan as planmod
 from tests import move_builders as b
 from tests.kubesim import builders as kb
 

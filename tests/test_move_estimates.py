@@ -2,7 +2,7 @@
 
 import pytest
 
-from kubectl_vmmove.move import estimates, inventory
+from kubectl_vmmove.move.planning import estimates, inventory
 from tests import move_builders as b
 
 GIB = 2 ** 30

@@ -4,7 +4,7 @@ in the shared upstream fixtures."""
 import pytest
 
 from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move import graph, inventory, plan, preflight
+from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan, preflight
 from tests import move_builders as b
 
 # fixture, VM index, template params, expected {claims, Secret, ConfigMap, ...}

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import yaml
 
 from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move import journal as journalmod
+from kubectl_vmmove.move.state import journal as journalmod
 from tests.move_run_support import api_for
 
 LIMIT = 1024 * 1024

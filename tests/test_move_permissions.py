@@ -5,7 +5,7 @@ server whose rules review is incomplete (another authorizer)."""
 import yaml
 
 from kubectl_vmmove import cli
-from kubectl_vmmove.move import permissions
+from kubectl_vmmove.move.planning import permissions
 from tests.kubesim import builders as kb
 
 RBAC = "rbac.authorization.k8s.io"

@@ -6,7 +6,7 @@ import pytest
 
 from kubectl_vmmove.errors import UserError
 from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move import graph, inventory, plan, preflight
+from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan, preflight
 from kubectl_vmmove.printers import dump_json, dump_yaml
 from tests import move_builders as b
 
@@ -251,7 +251,7 @@ def test_manual_vm_stopped_since_the_plan_makes_it_stale():
 def test_unknown_clone_method_claims_no_downtime():
     import io
 
-    from kubectl_vmmove.move import views
+    from kubectl_vmmove.move.cmd import views
     from kubectl_vmmove.printers import OutputOptions
 
     # The target class does not exist: CDI would wait forever, so no duration is honest.

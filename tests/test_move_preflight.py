@@ -2,7 +2,7 @@
 
 import pytest
 
-from kubectl_vmmove.move import graph, inventory, permissions, plan, preflight
+from kubectl_vmmove.move.planning import graph, inventory, permissions, moveplan as plan, preflight
 from tests import move_builders as b
 
 MAC = "02:00:00:00:00:01"

@@ -5,7 +5,7 @@ import json
 
 import yaml
 
-from kubectl_vmmove.move.cli_run import execute
+from kubectl_vmmove.move.cmd.run import execute
 from tests.kubesim import builders
 from tests.move_run_support import (DV, api_for, PVC, SECRET_VALUE, VM, VMI, identity, journal, move_id, names, run_move,
                                     seed_basic, snapshot, vm_records)
@@ -70,7 +70,7 @@ def test_journal_records_plan_steps_user_and_sources_without_secret_data(kubesim
         assert record["user"] == "admin"
         assert record["steps"] and all(s["state"] == "Done" and s["finished"] for s in record["steps"])
     assert records["web"]["downtimeSeconds"] >= 0 and "downtimeSeconds" not in records["db"]
-    from kubectl_vmmove.move.journal import Journal
+    from kubectl_vmmove.move.state.journal import Journal
 
     jr = Journal(None, "dst", move_id(kubesim), cm)
     assert jr.plan()["spec"]["moveId"] == move_id(kubesim)

@@ -84,7 +84,7 @@ def test_resume_after_a_failed_clone_starts_that_disk_again(kubesim, capsys):
 
 
 def test_a_claim_refused_by_the_target_quota_is_a_failure_with_its_cause():
-    from kubectl_vmmove.move.disks import clone_failure
+    from kubectl_vmmove.move.execution.disks import clone_failure
 
     refused = {"status": {"phase": "Pending", "conditions": [
         {"type": "Bound", "status": "False", "reason": "ErrExceededQuota",

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move import journal as journalmod, lease as leasemod
-from kubectl_vmmove.move.cli_run import execute
+from kubectl_vmmove.move.state import journal as journalmod, lease as leasemod
+from kubectl_vmmove.move.cmd.run import execute
 from tests.kubesim.fixtures import FAST
 from tests.move_run_support import VM, api_for, move_id, names, run_move, seed_basic, vm_records
 

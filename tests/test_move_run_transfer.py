@@ -75,7 +75,7 @@ def test_transfer_then_cleanup_keeps_the_moved_volumes(kubesim, capsys):
 
 def test_object_transfer_gives_way_to_the_native_rebind_from_the_cdi_release_that_deletes_it(kubesim, capsys,
                                                                                           monkeypatch):
-    from kubectl_vmmove.move import disks
+    from kubectl_vmmove.move.execution import disks
 
     seed_basic(kubesim)
     code, text, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "--all", "--strategy",

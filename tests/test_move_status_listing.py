@@ -5,7 +5,8 @@ import datetime as dt
 import json
 
 from kubectl_vmmove import cli
-from kubectl_vmmove.move import cli_status, journal as journalmod
+from kubectl_vmmove.move.cmd import status as cli_status
+from kubectl_vmmove.move.state import journal as journalmod
 from kubectl_vmmove.printers import render_table
 from tests.kubesim import builders as kb
 

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from kubectl_vmmove.errors import UserError
-from kubectl_vmmove.openstack import osc
-from kubectl_vmmove.openstack.normalise import normalise
-from kubectl_vmmove.openstack.readers import RawInput, read_data, read_paths
+from kubectl_vmmove.openstack.read import cli_output as osc
+from kubectl_vmmove.openstack.read.normalise import normalise
+from kubectl_vmmove.openstack.read.inputs import RawInput, read_data, read_paths
 from tests import shared
 
 FIXTURES = str(shared.FIXTURES / "openstack")

@@ -95,7 +95,7 @@ class Sleeps(list):
 
 @pytest.fixture(autouse=True)
 def sleeps(monkeypatch):
-    from kubectl_vmmove.openstack import retries
+    from kubectl_vmmove.openstack.export import retries
 
     recorded = Sleeps()
     real = retries.default_policy
@@ -268,7 +268,7 @@ def test_existing_token(capsys, fake):
 
 def test_tls_and_region_settings_merge_like_the_openstack_cli(monkeypatch, tmp_path):
     from kubectl_vmmove.errors import UserError
-    from kubectl_vmmove.openstack.connection import load_config
+    from kubectl_vmmove.openstack.export.connection import load_config
 
     auth = {"auth_url": "https://keystone.example.com:5000/v3", "username": "u", "password": "p",
             "project_name": "x", "user_domain_name": "Default", "project_domain_name": "Default"}

@@ -155,7 +155,7 @@ def test_dump_json_refuses_what_the_json_module_refuses():
 def test_dump_json_of_a_move_plan_is_byte_identical():
     # A plan-shaped document: many VMs with steps, objects, labels, empty maps and lists, numbers and quantities.
     from tests import move_builders as b
-    from kubectl_vmmove.move import graph, inventory, plan
+    from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan
 
     objs = list(b.storage_basics())
     for i in range(20):

@@ -9,7 +9,7 @@ the report accounts for every field nobody claimed.
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import credentials, disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
+from .mapping import guest_secrets as credentials, disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
 from .report import APPROXIMATED, DROPPED, IGNORED, MAPPED, Report
 
 COMMON_LABELS = {"vmmove.io/converted-from": "openstack"}

@@ -1,0 +1,83 @@
+"""`cleanup`: delete the moved VMs' source objects once the target is verified.
+
+Only what the plan listed is deleted: each VM (which takes its DataVolumes, claims, state PVC and revisions with
+it through owner references), the disks it did not own, and the dependencies only moving VMs used. Each delete
+carries the uid the plan read as a precondition, so an object re-created since is never touched, and a dependency
+that a VM outside the move has started to use since the plan is kept.
+"""
+
+from typing import Dict, List, Set, Tuple
+
+from ...kube import errors as kerr, kinds
+from ..planning import graph as graphmod
+from ..state import journal as journalmod
+from ..context import RunContext
+
+
+def delete_steps(plan: dict) -> List[dict]:
+    spec = plan["spec"]
+    steps = []
+    for vm in spec["vms"]:
+        steps += vm.get("cleanup") or ()
+    steps += spec.get("cleanup") or ()
+    return steps
+
+
+def used_by_staying_vms(api, namespace: str, moving: Set[str]) -> Dict[Tuple[str, str], List[str]]:
+    """(kind, name) -> staying VMs that name it now (one list of the namespace's VMs)."""
+    out: Dict[Tuple[str, str], List[str]] = {}
+    for vm in api.list(kinds.VM, namespace).items:
+        name = vm["metadata"]["name"]
+        if name in moving:
+            continue
+        for kind, refs in graphmod.named_references(vm).items():
+            for ref, _ in refs:
+                out.setdefault((kind, ref), []).append(name)
+        for claim, *_ in graphmod.claim_references(vm):
+            for kind in ("PersistentVolumeClaim", "DataVolume"):
+                out.setdefault((kind, claim), []).append(name)
+    return out
+
+
+def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
+    """Delete the plan's cleanup objects; returns one row per object: kind, name, result.
+
+    With `dry_run` each delete goes to the server as `dryRun=All`: permissions, preconditions and existence are
+    checked exactly as for the real thing, nothing is deleted and the journal is not written."""
+    api, src = ctx.api, ctx.source
+    moving = {v["name"] for v in ctx.plan["spec"]["vms"]}
+    if not dry_run:
+        ctx.journal.move_update(lambda m: m.update(cleanup={**(m.get("cleanup") or {}),
+                                                            "started": journalmod.now_text(), "user": ctx.user}))
+    staying = used_by_staying_vms(api, src, moving)
+    rows = []
+    for step in delete_steps(ctx.plan):
+        kind = kinds.by_kind(step["kind"])
+        users = staying.get((step["kind"], step["name"]))
+        if users:
+            rows.append({"kind": step["kind"], "name": step["name"],
+                         "result": f"kept: now used by {', '.join(sorted(users))}"})
+            continue
+        uid = (step.get("source") or {}).get("uid")
+        try:
+            api.delete(kind, step["name"], src, preconditions={"uid": uid} if uid else None, dry_run=dry_run)
+            result = "would delete" if dry_run else "deleted"
+        except kerr.NotFound:
+            result = "already gone"
+        except kerr.Conflict:
+            result = "kept: re-created since the plan was made"
+        rows.append({"kind": step["kind"], "name": step["name"], "result": result})
+    if dry_run:
+        return rows
+
+    def note(move):
+        info = dict(move.get("cleanup") or {})
+        info.update(finished=journalmod.now_text(), user=ctx.user,
+                    deleted=sorted({f"{r['kind']}/{r['name']}" for r in rows if r["result"] in ("deleted",
+                                                                                              "already gone")}
+                                   | set(info.get("deleted") or ())),
+                    kept=[f"{r['kind']}/{r['name']}: {r['result']}" for r in rows if r["result"].startswith("kept")])
+        move["cleanup"] = info
+
+    ctx.journal.move_update(note)
+    return rows

@@ -1,0 +1,227 @@
+"""`rollback`: undo a move that has not been cleaned up.
+
+Per VM: stop the target VM; with `transfer`, hand each volume back to its source claim first (the volume keeps
+`Retain` throughout, so no delete in between can lose it; a VM whose volumes cannot be handed back keeps its
+target objects); then delete what this move created in the target (found by the move-id label, never anything
+else), and give the source VM its original run strategy back. Safe to run again.
+"""
+
+import copy
+from typing import List, Optional
+
+from ...kube import errors as kerr, kinds
+from ...kube.wait import WaitTimeout, wait_for
+from ..execution import disks, lifecycle
+from ..state import journal as journalmod
+from ..context import RunContext, StepFailed
+
+# Kinds a move creates in the target, deleted in this order (the VM first: it owns DataVolumes and revisions).
+CREATED_KINDS = (kinds.VM, kinds.DATAVOLUME, kinds.PVC, kinds.SERVICE, kinds.NETWORKPOLICY, kinds.SECRET,
+                 kinds.CONFIGMAP, kinds.NAD, kinds.SERVICEACCOUNT, kinds.CONTROLLER_REVISION)
+_SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "deletionTimestamp",
+                  "deletionGracePeriodSeconds", "selfLink", "generation", "finalizers")
+_BINDING_ANNOTATIONS = ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
+                        "cdi.kubevirt.io/objectTransferName")
+
+
+def _get(api, kind, name, namespace=None) -> Optional[dict]:
+    try:
+        return api.get(kind, name, namespace)
+    except kerr.NotFound:
+        return None
+
+
+def original_claim(recorded: dict, api, namespace: str) -> dict:
+    """The source claim as it was, ready to be created again on its volume: server fields dropped, owners kept
+    when they still exist (a DataVolume then adopts its claim back)."""
+    obj = copy.deepcopy(recorded)
+    md = obj["metadata"]
+    for key in _SERVER_FIELDS:
+        md.pop(key, None)
+    md["namespace"] = namespace
+    ann = {k: v for k, v in (md.get("annotations") or {}).items() if k not in _BINDING_ANNOTATIONS}
+    if ann:
+        md["annotations"] = ann
+    else:
+        md.pop("annotations", None)
+    owners = []
+    for ref in md.get("ownerReferences") or ():
+        try:
+            kind = kinds.by_kind(ref.get("kind", ""))
+        except KeyError:
+            continue
+        owner = _get(api, kind, ref.get("name"), namespace)
+        if owner is not None and owner["metadata"].get("uid") == ref.get("uid"):
+            owners.append(ref)
+    if owners:
+        md["ownerReferences"] = owners
+    else:
+        md.pop("ownerReferences", None)
+    obj.pop("status", None)
+    spec = obj.setdefault("spec", {})
+    spec.pop("dataSource", None)
+    spec.pop("dataSourceRef", None)
+    return obj
+
+
+def _stop_target(ctx: RunContext, name: str) -> None:
+    vm = _get(ctx.api, kinds.VM, name, ctx.target)
+    if vm is None or not ctx.ours(vm):
+        return
+    vmi = lifecycle.target_vmi(ctx.api, name, ctx.target)
+    if lifecycle.vmi_active(vmi):
+        try:
+            ctx.api.put_subresource(kinds.VM, name, ctx.target, "stop", {})
+        except kerr.Conflict:
+            pass
+    if vmi is not None:
+        try:
+            wait_for(ctx.api, kinds.VMI, name, ctx.target, lambda o: o is None, ctx.timeout, what="stop")
+        except WaitTimeout as err:
+            raise StepFailed(str(err)) from None
+
+
+def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
+    done = []
+    recorded = {(o["kind"], o["metadata"]["name"]): o for o in ctx.journal.sources(entry["name"])}
+    for step in entry["steps"]:
+        if step["action"] != "transfer":
+            continue
+        claim = step["name"]
+        target = _get(ctx.api, kinds.PVC, claim, ctx.target)
+        source = _get(ctx.api, kinds.PVC, claim, ctx.source)
+        if target is None and source is not None:
+            _unmark_source_dv(ctx, claim)
+            continue   # never transferred, or already handed back
+        original = recorded.get(("PersistentVolumeClaim", claim))
+        if original is None:
+            raise StepFailed(f"the journal has no record of claim {ctx.source}/{claim}; cannot hand its volume back")
+        back = RunContext(api=ctx.api, plan=ctx.plan, journal=ctx.journal, timeout=ctx.timeout, user=ctx.user)
+        disks.rebind(back, claim, ctx.target, ctx.source, step.get("persistentVolume"),
+                     target_claim=original_claim(original, ctx.api, ctx.source))
+        _unmark_source_dv(ctx, claim)
+        done.append(f"persistentvolumeclaim/{claim} handed back")
+    return done
+
+
+def _unmark_source_dv(ctx: RunContext, claim: str) -> None:
+    dv = _get(ctx.api, kinds.DATAVOLUME, claim, ctx.source)
+    ann = ((dv or {}).get("metadata") or {}).get("annotations") or {}
+    if ann.get("vmmove.io/pre-populated-by") == ctx.move_id:
+        ctx.api.patch(kinds.DATAVOLUME, claim, {"metadata": {"annotations": {
+            disks.PRE_POPULATED: None, "vmmove.io/pre-populated-by": None}}}, namespace=ctx.source)
+
+
+def restore_source(ctx: RunContext, entry: dict) -> str:
+    """Give the source VM the run strategy it had before the move (the stop is the only change a move makes)."""
+    api, name, ns = ctx.api, entry["name"], ctx.source
+    vm = _get(api, kinds.VM, name, ns)
+    if vm is None:
+        return "source VM gone"
+    if entry.get("source", {}).get("uid") and vm["metadata"].get("uid") != entry["source"]["uid"]:
+        return "source VM re-created since; left as it is"
+    original = entry.get("runStrategy") or "Halted"
+    spec = vm.get("spec") or {}
+    if original in ("Always", "Once", "Halted"):
+        if "runStrategy" in spec:
+            if spec["runStrategy"] != original:
+                api.patch(kinds.VM, name, {"spec": {"runStrategy": original}}, namespace=ns)
+                return f"runStrategy {original}"
+        elif bool(spec.get("running")) != (original == "Always"):
+            api.patch(kinds.VM, name, {"spec": {"running": original == "Always"}}, namespace=ns)
+            return f"running {str(original == 'Always').lower()}"
+        return f"runStrategy {original} (unchanged)"
+    if entry.get("running") and not lifecycle.vmi_active(lifecycle.target_vmi(api, name, ns)):
+        try:
+            api.put_subresource(kinds.VM, name, ns, "start", {})
+        except kerr.Conflict:
+            pass
+        return "started again"
+    return f"runStrategy {original} (unchanged)"
+
+
+def delete_created(ctx: RunContext, only_vm: Optional[str] = None, keep_claims: bool = False) -> List[str]:
+    """Delete what this move created in the target (by label), the journal excepted."""
+    deleted = []
+    selector = f"{journalmod.MOVE_ID_LABEL}={ctx.move_id}"
+    for kind in CREATED_KINDS:
+        if kind == kinds.PVC and keep_claims:
+            continue
+        try:
+            items = ctx.api.list(kind, ctx.target, label_selector=selector).items
+        except (kerr.NotFound, kerr.Forbidden):
+            continue
+        for obj in items:
+            name = obj["metadata"]["name"]
+            labels = obj["metadata"].get("labels") or {}
+            if labels.get(journalmod.JOURNAL_LABEL):
+                continue
+            if only_vm is not None and not _belongs_to(ctx, obj, only_vm):
+                continue
+            try:
+                ctx.api.delete(kind, name, ctx.target, propagation="Background")
+                deleted.append(f"{kind.kind.lower()}/{name}")   # as plan and verify write it
+            except kerr.NotFound:
+                pass
+    return deleted
+
+
+def _belongs_to(ctx: RunContext, obj: dict, vm_name: str) -> bool:
+    entry = next(v for v in ctx.plan["spec"]["vms"] if v["name"] == vm_name)
+    mine = {(s["kind"], s["name"]) for s in entry["steps"]}
+    kind, name = obj["kind"], obj["metadata"]["name"]
+    if kind == "PersistentVolumeClaim":
+        kind = "DataVolume" if ("DataVolume", name) in mine else kind
+    return (kind, name) in mine or (obj["kind"], name) in mine or \
+        (kind in ("DataVolume", "PersistentVolumeClaim") and any(d["claim"] == name for d in entry.get("disks") or ()))
+
+
+def created_namespace(ctx: RunContext) -> bool:
+    """Whether this move created the target namespace (--create-namespace): rollback keeps it, the journal is in
+    it. The namespace's move-id label decides; a user who may not read namespaces is told what the plan says."""
+    planned = any(s["action"] == "create" and s["kind"] == "Namespace"
+                  for s in ctx.plan["spec"].get("prepare") or ())
+    try:
+        return ctx.ours(_get(ctx.api, kinds.NAMESPACE, ctx.target))
+    except kerr.Forbidden:
+        return planned
+
+
+def rollback(ctx: RunContext) -> List[dict]:
+    """Roll every VM back; returns rows (vm, result, detail). A VM that cannot be rolled back keeps its target
+    objects and is reported; the others go on."""
+    ctx.journal.move_update(lambda m: m.update(rollback={"started": journalmod.now_text(), "user": ctx.user}))
+    rows = []
+    failed = False
+    for entry in ctx.plan["spec"]["vms"]:
+        name = entry["name"]
+        try:
+            _stop_target(ctx, name)
+            details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []
+            deleted = delete_created(ctx, only_vm=name)
+            if deleted:
+                details.append("deleted " + ", ".join(deleted))
+            details.append(restore_source(ctx, entry))
+            ctx.journal.vm_update(name, lambda r: r.update(phase="RolledBack", step="rolled back",
+                                                           message=None))
+            rows.append({"vm": name, "result": "RolledBack", "detail": "; ".join(details)})
+        except (StepFailed, kerr.ApiError) as err:
+            failed = True
+            rows.append({"vm": name, "result": "Failed", "detail": str(err)})
+    if not failed:
+        shared = delete_created(ctx)
+        if shared:
+            rows.append({"vm": "(shared)", "result": "RolledBack", "detail": "deleted " + ", ".join(shared)})
+        for step in ctx.plan["spec"].get("prepare") or ():
+            if step["action"] == "label" and step["kind"] == "Namespace":
+                ctx.api.patch(kinds.NAMESPACE, step["name"],
+                              {"metadata": {"labels": {k: None for k in step.get("labels") or {}}}})
+
+    def note(move):
+        move["rollback"] = {**(move.get("rollback") or {}), "finished": None if failed else journalmod.now_text(),
+                            "user": ctx.user, "failed": [r["vm"] for r in rows if r["result"] == "Failed"]}
+        if not failed:
+            move["phase"] = "RolledBack"
+
+    ctx.journal.move_update(note)
+    return rows

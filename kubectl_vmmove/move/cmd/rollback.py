@@ -1,0 +1,81 @@
+"""`kubectl vmmove rollback`: Remove what a move created in the target and restore the source VMs, before cleanup."""
+
+DESCRIPTION = """Remove what a move created in the target and restore the source VMs, before cleanup.
+
+Stops the moved VMs in the target, hands transferred volumes back to their source claims, deletes everything the
+move created in the target namespace (objects labelled with its move id; nothing else) and gives each source VM its
+original run strategy back, so VMs that ran before the move run again. Safe to run again. The journal stays, with
+the rollback recorded. After 'cleanup' deleted the source, rollback refuses: the source VMs no longer exist."""
+
+EXAMPLES = """Examples:
+  kubectl vmmove rollback 7f3c2a --yes"""
+
+
+def add_arguments(parser):
+    parser.add_argument("move_id", metavar="MOVE_ID", help="The move to undo")
+    parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
+    parser.add_argument("--timeout", default="1h", metavar="DURATION",
+                        help="How long stopping a VM or handing back a volume may take (default 1h)")
+    from .run import add_takeover_flag
+
+    add_takeover_flag(parser)
+
+
+def hold_lease(ctx, command, force):
+    """The move's lease for the duration of a `with` block (see lease.py); refuses while another process holds it."""
+    import sys
+
+    from ..state.lease import Lease
+
+    lease = Lease(ctx.journal, command, ctx.user, notice=lambda text: sys.stderr.write(text + "\n"))
+    lease.acquire(force=force)
+    ctx.lease = lease
+    lease.start_heartbeat()
+    return lease
+
+
+def run(args):
+    import sys
+
+    from ...errors import UserError
+    from ...printers import Column, OutputOptions, Table, print_table
+    from ..aftercare import rollback as rollbackmod
+    from ...durations import parse_duration
+    from .verify import open_move
+
+    timeout = parse_duration(args.timeout, "--timeout")
+    _, jr, ctx = open_move(args)
+    ctx.timeout = timeout
+    cleanup = jr.move().get("cleanup") or {}
+    if cleanup.get("started"):
+        raise UserError(f"move {args.move_id} was cleaned up at {cleanup.get('finished') or cleanup['started']} by "
+                        f"{cleanup.get('user')}: its source VMs were deleted, so there is nothing to roll back to. "
+                        f"Move the VMs back with a new move: 'kubectl vmmove plan -n {ctx.target} --to {ctx.source} "
+                        "...'")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError("no terminal to confirm the rollback; add --yes to roll back without confirmation")
+        sys.stderr.write(f"Delete what move {args.move_id} created in {ctx.target} and restore the source VMs in "
+                         f"{ctx.source}? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise UserError("rollback cancelled; nothing was changed")
+    with hold_lease(ctx, "rollback", args.force_takeover):
+        rows = rollbackmod.rollback(ctx)
+    table = Table([Column("VM"), Column("Result"), Column("Detail")])
+    for row in rows:
+        table.add(row["vm"], row["result"], row["detail"] or "-")
+    print_table(table, OutputOptions("table", False))
+    failed = [r["vm"] for r in rows if r["result"] == "Failed"]
+    if failed:
+        raise UserError(f"{len(failed)} VM(s) could not be rolled back ({', '.join(failed)}); fix the cause shown "
+                        f"and run 'kubectl vmmove rollback {args.move_id}' again")
+    vms = [entry["name"] for entry in ctx.plan["spec"]["vms"]]
+    sys.stderr.write(f'Move {args.move_id} rolled back: its VMs are back in namespace "{ctx.source}" with their '
+                     f"run strategies (kubectl get vm -n {ctx.source}). To move them again, plan a new move: "
+                     f"kubectl vmmove plan -n {ctx.source} --to {ctx.target} {' '.join(vms)}\n")
+    if rollbackmod.created_namespace(ctx):
+        sys.stderr.write(f'Namespace "{ctx.target}" was created by this move and is kept: it holds the move\'s '
+                         f"journal (configmap/{jr.name}), the record 'kubectl vmmove status {args.move_id}' reads. "
+                         f"Delete it when you no longer need that record: kubectl delete namespace {ctx.target}\n")
+    return 0

@@ -1,0 +1,158 @@
+"""What `assess` and `plan` print: the assessment document and the tables of VMs and findings."""
+
+import sys
+from typing import List
+
+from ...printers import Column, Table, print_table
+from ..planning import estimates, graph as graphmod
+from .. import quantities
+
+SHORT_KIND = {"Secret": "secret", "ConfigMap": "cm", "ServiceAccount": "sa", "NetworkAttachmentDefinition": "nad",
+              "VirtualMachineInstancetype": "instancetype", "VirtualMachinePreference": "preference",
+              "ControllerRevision": "revision", "Service": "svc", "NetworkPolicy": "netpol"}
+VERDICTS = ("movable", "needs attention", "blocked")
+
+
+def _for_vm(findings, name) -> List[dict]:
+    return [f for f in findings if not f.get("vms") or name in f["vms"]]
+
+
+def verdict(findings) -> tuple:
+    """(verdict, reason codes, first message) from a VM's findings: errors block, warnings need attention."""
+    for severity, word in (("error", "blocked"), ("warning", "needs attention")):
+        hits = [f for f in findings if f["severity"] == severity]
+        if hits:
+            codes = []
+            for f in hits:
+                if f["code"] not in codes:
+                    codes.append(f["code"])
+            return word, codes, hits[0]["message"]
+    return "movable", [], ""
+
+
+def assessment(inv, graph, doc) -> dict:
+    findings = doc["status"]["findings"]
+    vms = []
+    for entry in doc["spec"]["vms"]:
+        node = graph.nodes[entry["name"]]
+        mine = _for_vm(findings, entry["name"])
+        word, codes, _ = verdict(mine)
+        vms.append({
+            "name": entry["name"],
+            "status": entry["status"],
+            "runStrategy": entry["runStrategy"],
+            "verdict": word,
+            "reasons": codes,
+            "macAddresses": entry["macAddresses"],
+            "firmwareUUID": entry["firmwareUUID"],
+            "disks": [{k: v for k, v in d.items() if k not in ("targetStorageClass",)} for d in entry["disks"]],
+            "dependencies": _used_by_others(graph, entry),
+            "externalNetworks": entry.get("externalNetworks", []),
+            "clusterInstancetypes": [f"{k}/{n}" for k, n in node.cluster_instancetypes],
+            "snapshots": node.snapshots,
+            "exports": node.exports,
+            "findings": [{k: v for k, v in f.items() if k != "vms"} for f in mine],
+        })
+    return {"apiVersion": "vmmove.io/v1alpha1", "kind": "Assessment", "metadata": {"namespace": inv.source},
+            "vms": vms,
+            # Document keys are camelCase like every other key; the table shows the words.
+            "summary": {_camel(w): sum(1 for v in vms if v["verdict"] == w) for w in VERDICTS}}
+
+
+def _camel(words: str) -> str:
+    first, *rest = words.split()
+    return first + "".join(w.capitalize() for w in rest)
+
+
+def _used_by_others(graph, entry) -> List[dict]:
+    """For assess, "shared" means used by any other VM of the namespace (nothing is moving yet)."""
+    out = []
+    for dep in entry["dependencies"]:
+        others = sorted(graph.users.get((dep["kind"], dep["name"]), set()) - {entry["name"]})
+        item = {"kind": dep["kind"], "name": dep["name"]}
+        if others:
+            item["sharedWith"] = others
+        out.append(item)
+    return out
+
+
+def _dependency_text(deps) -> str:
+    counts = {}
+    for d in deps:
+        key = SHORT_KIND.get(d["kind"], d["kind"].lower())
+        counts[key] = counts.get(key, 0) + 1
+    return ",".join(f"{k}={n}" for k, n in counts.items())
+
+
+def _shared_text(deps) -> str:
+    return ",".join(f'{SHORT_KIND.get(d["kind"], d["kind"].lower())}/{d["name"]}' for d in deps if d.get("sharedWith"))
+
+
+def _unique(values) -> str:
+    out = []
+    for v in values:
+        v = v or "<default>"
+        if v not in out:
+            out.append(v)
+    return ",".join(out)
+
+
+def print_assessment(report, output, stream=None) -> None:
+    table = Table([Column("Name"), Column("Status"), Column("Run-Strategy"), Column("Disks"), Column("Size"),
+                   Column("Storage-Classes"), Column("Modes"), Column("Dependencies"), Column("Shared"),
+                   Column("Verdict"), Column("Message", wide_only=True)])
+    for vm in report["vms"]:
+        verdict_text = vm["verdict"] + (f' ({",".join(vm["reasons"])})' if vm["reasons"] else "")
+        message = verdict(vm["findings"])[2]   # the message of what decided the verdict
+        table.add(vm["name"], vm["status"], vm["runStrategy"], len(vm["disks"]),
+                  quantities.human_bytes(sum(d["size"] for d in vm["disks"])),
+                  _unique(d["storageClass"] for d in vm["disks"]), _unique(d["volumeMode"] for d in vm["disks"]),
+                  _dependency_text(vm["dependencies"]), _shared_text(vm["dependencies"]), verdict_text, message)
+    print_table(table, output, stream=stream)
+
+
+def print_assessments(reports, output, stream=None) -> None:
+    """`assess -A`: a `Namespace: NAME` heading and the namespace's table, a blank line between namespaces.
+    --no-headers leaves out the headings too, as it leaves out every header line."""
+    stream = stream or sys.stdout
+    for number, report in enumerate(reports):
+        if not output.no_headers:
+            stream.write(("\n" if number else "") + f'Namespace: {report["metadata"]["namespace"]}\n')
+        print_assessment(report, output, stream=stream)
+
+
+def print_plan(doc, output, stream=None) -> None:
+    stream = stream or sys.stdout
+    spec, summary = doc["spec"], doc["status"]["summary"]
+    findings = doc["status"]["findings"]
+    if not output.no_headers:
+        stream.write(f'Plan for move {spec["moveId"]}: {spec["source"]["namespace"]} -> {spec["target"]["namespace"]}, '
+                     f'strategy {spec["strategy"]}, MAC policy {spec["macPolicy"]}, {summary["vms"]} VM(s), '
+                     f'{summary["disks"]} disk(s), {quantities.human_bytes(summary["bytes"])}\n\n')
+    table = Table([Column("VM"), Column("Status"), Column("Disks"), Column("Size"), Column("Method"),
+                   Column("Downtime"), Column("Steps"), Column("Target-Run-Strategy"), Column("Verdict"),
+                   Column("Dependencies", wide_only=True), Column("Shared", wide_only=True)])
+    for vm in spec["vms"]:
+        word, codes, _ = verdict(_for_vm(findings, vm["name"]))
+        table.add(vm["name"], vm["status"], len(vm["disks"]), quantities.human_bytes(sum(d["size"] for d in vm["disks"])),
+                  _unique(d["method"] for d in vm["disks"]) if vm["disks"] else "",
+                  estimates.human_seconds(vm["estimate"]["downtimeSeconds"]), len(vm["steps"]),
+                  vm["targetRunStrategy"], word + (f' ({",".join(codes)})' if codes else ""),
+                  _dependency_text(vm["dependencies"]), _shared_text(vm["dependencies"]))
+    print_table(table, output, stream=stream)
+    if findings:
+        stream.write("\n")
+        ftable = Table([Column("Severity"), Column("Code"), Column("Subject"), Column("Message"),
+                        Column("Remedy", wide_only=True)])
+        for f in findings:
+            subject = f.get("subject") or {}
+            text = f'{subject.get("kind", "").lower()}/{subject["name"]}' if subject.get("name") else ""
+            ftable.add(f["severity"], f["code"], text, f["message"], f.get("remedy", ""))
+        print_table(ftable, output, stream=stream)
+    if not output.no_headers:
+        stream.write(f'\n{summary.get("errors", 0)} error(s), {summary.get("warnings", 0)} warning(s), '
+                     f'{summary.get("infos", 0)} info(s). ')
+        if summary.get("errors"):
+            stream.write("Fix the errors and plan again; run refuses a plan with errors.\n")
+        else:
+            stream.write("Save it with -o yaml > plan.yaml, then: kubectl vmmove run -f plan.yaml\n")

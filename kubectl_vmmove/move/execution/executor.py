@@ -1,0 +1,305 @@
+"""The executor behind `run`: the plan's prepare steps once, then each VM's steps in order, `parallel` VMs at a time.
+
+Every step looks at the cluster before it acts (see copies, disks, lifecycle), so a re-run after a crash, a Ctrl-C
+or a failure simply runs the unfinished VMs' steps again: what is done is found done, nothing is duplicated. VMs
+the journal records as Succeeded are not touched again. A step that fails marks its VM Failed with the cause and
+the other VMs go on.
+"""
+
+import logging
+import threading
+import time
+from typing import Dict, List, Optional
+
+from ...errors import UserError
+from ...kube import errors as kerr, kinds
+from ...kube.wait import WaitTimeout
+from . import copies, disks, events, lifecycle
+from ..state import journal as journalmod
+from ..context import Interrupted, RunContext, StepFailed
+from ..state.lease import LeaseLost
+
+log = logging.getLogger(__name__)
+JOURNAL_PROGRESS_SECONDS = 2.0
+
+
+def describe(step: dict) -> str:
+    return f"{step['action']} {step['kind'].lower()}/{step['name']}"
+
+
+def groups(steps: List[dict]) -> List[List[int]]:
+    """Step indexes, consecutive clone (or transfer) steps together: all disks of one VM move at once."""
+    out: List[List[int]] = []
+    for i, step in enumerate(steps):
+        if out and step["action"] in ("clone", "transfer") and steps[out[-1][0]]["action"] == step["action"]:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
+class Executor:
+    def __init__(self, ctx: RunContext, parallel: int = 1, progress=None, clock=time.monotonic):
+        self.ctx = ctx
+        self.parallel = max(1, int(parallel))
+        self.progress = progress
+        self.clock = clock
+        self._vm_started: Dict[str, float] = {}
+        self._step_started: Dict[str, float] = {}
+        self._last_journal_progress: Dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._object_transfer: Optional[tuple] = None
+        ctx.report = self.report
+
+    # ------------------------------------------------------------------------------------------ progress
+
+    def report(self, vm: str, step: Optional[str] = None, progress: Optional[float] = None, **extra) -> None:
+        now = self.clock()
+        fields = dict(extra)
+        if step is not None:
+            fields["step"] = step
+            if progress is None:
+                fields["progress"], fields["eta"] = "", ""
+        started = self._vm_started.get(vm)
+        if started is not None:
+            from ...printers import human_duration
+
+            fields["elapsed"] = human_duration(now - started)
+        if progress is not None:
+            from ...progress import eta
+
+            fields["progress"] = f"{progress:.0f}%"
+            fields["eta"] = eta(progress, 100.0, now - self._step_started.get(vm, now))
+            if self.ctx.journal is not None and now - self._last_journal_progress.get(vm, 0) >= \
+                    JOURNAL_PROGRESS_SECONDS:
+                self._last_journal_progress[vm] = now
+                try:
+                    self.ctx.journal.vm_update(vm, lambda r: r.update(progress=round(progress, 1)))
+                except kerr.ApiError as err:
+                    log.info("could not record progress of %s: %s", vm, err)
+        if self.progress is not None:
+            self.progress.update(vm, vm=vm, **fields)
+
+    # ------------------------------------------------------------------------------------------ prepare
+
+    def prepare_namespace(self) -> None:
+        """Namespace steps come first: the journal lives in the target namespace."""
+        for step in self.ctx.plan["spec"].get("prepare") or ():
+            if step["kind"] != "Namespace":
+                continue
+            try:
+                if step["action"] == "create":
+                    copies.create(self.ctx, step)
+                elif step["action"] == "label":
+                    copies.label_namespace(self.ctx, step)
+            except StepFailed as err:
+                raise UserError(f"cannot prepare namespace {step['name']}: {err}") from None
+
+    def prepare_shared(self) -> None:
+        for step in self.ctx.plan["spec"].get("prepare") or ():
+            if step["kind"] == "Namespace":
+                continue
+            try:
+                self.run_step(None, step)
+            except (StepFailed, kerr.ApiError) as err:
+                raise UserError(f"cannot prepare {describe(step)} (used by several VMs): {err}") from None
+
+    # ------------------------------------------------------------------------------------------ one VM
+
+    def run_step(self, entry: Optional[dict], step: dict) -> str:
+        ctx, action = self.ctx, step["action"]
+        if action == "stop":
+            return lifecycle.stop_source(ctx, entry, step)
+        if action == "record-source":
+            return self.record_sources(entry)
+        if action == "copy":
+            return copies.copy_at_run_time(ctx, step)
+        if action == "create":
+            result = copies.create(ctx, step)
+            if step["kind"] == "VirtualMachine":
+                vm = ctx.api.get(kinds.VM, step["name"], ctx.target)
+                events.record(ctx.api, vm, ctx.move_id, "MovedIn",
+                              f"Created by kubectl-vmmove move {ctx.move_id} from {ctx.source}/{step['name']} "
+                              f"(user {ctx.user or 'unknown'})")
+            return result
+        if action == "label":
+            return copies.label(ctx, step)
+        if action == "set-owner":
+            return copies.set_owner(ctx, step)
+        if action == "start":
+            return lifecycle.start_target(ctx, entry, step)
+        if action == "set-run-strategy":
+            return lifecycle.set_run_strategy(ctx, step["name"], step["runStrategy"])
+        raise StepFailed(f'the plan has a step "{action}" this version of kubectl-vmmove does not know; '
+                         "make the plan with the same version")
+
+    def object_transfer(self) -> tuple:
+        """disks.object_transfer_choice, decided once per run."""
+        with self._lock:
+            if self._object_transfer is None:
+                self._object_transfer = disks.object_transfer_choice(self.ctx.api, self.ctx.plan)
+            return self._object_transfer
+
+    def run_group(self, entry: dict, steps: List[dict]) -> str:
+        action = steps[0]["action"]
+        if action == "clone":
+            return disks.clone(self.ctx, entry, steps)
+        if action == "transfer":
+            use_ot = any(s.get("objectTransfer") for s in steps) and self.object_transfer()[0]
+            return disks.transfer(self.ctx, entry, steps, use_ot)
+        return self.run_step(entry, steps[0])
+
+    def record_sources(self, entry: dict) -> str:
+        """The source objects as they are before anything is copied (Secrets by name and type only)."""
+        ctx = self.ctx
+        if ctx.journal is None or ctx.journal.has_sources(entry["name"]):
+            return "already recorded"
+        wanted = [(kinds.VM, entry["name"])]
+        for disk in entry.get("disks") or ():
+            wanted.append((kinds.PVC, disk["claim"]))
+            if disk.get("dataVolume"):
+                wanted.append((kinds.DATAVOLUME, disk["dataVolume"]))
+        for step in entry["steps"]:
+            if step["action"] in ("copy", "create") and step.get("source") and step["kind"] != "VirtualMachine":
+                wanted.append((kinds.by_kind(step["kind"]), step["name"]))
+        objects = []
+        for kind, name in dict.fromkeys(wanted):
+            try:
+                objects.append(ctx.api.get(kind, name, ctx.source))
+            except kerr.NotFound:
+                continue
+        ctx.journal.record_sources(entry["name"], objects)
+        return f"{len(objects)} object(s) recorded"
+
+    def run_vm(self, entry: dict) -> dict:
+        ctx, name, jr = self.ctx, entry["name"], self.ctx.journal
+        steps = entry["steps"]
+        self._vm_started[name] = self.clock()
+        user = ctx.user
+        state = {"downStart": None}
+
+        def begin(record):
+            record["phase"] = journalmod.RUNNING
+            record.setdefault("started", journalmod.now_text())
+            record["attempts"] = int(record.get("attempts") or 0) + 1
+            record["user"] = user
+            record.pop("message", None)
+            record.pop("finished", None)
+            record["steps"] = [{"action": s["action"], "kind": s["kind"], "name": s["name"],
+                                "state": prev.get("state", "Pending"), **{k: prev[k] for k in ("finished", "result")
+                                                                          if k in prev}}
+                               for s, prev in zip(steps, (record.get("steps") or []) + [{}] * len(steps))]
+
+        jr.vm_update(name, begin)
+        self.report(name, step="starting move")
+        try:
+            for group in groups(steps):
+                ctx.check_stop()
+                first = steps[group[0]]
+                label = describe(first) if len(group) == 1 else f"{first['action']} {len(group)} disk(s)"
+                self._step_started[name] = self.clock()
+                self.report(name, step=label)
+                if first["action"] == "stop" and state["downStart"] is None:
+                    vmi = lifecycle.target_vmi(ctx.api, name, ctx.source)
+                    if lifecycle.vmi_active(vmi):
+                        state["downStart"] = self.clock()
+                result = self.run_group(entry, [steps[i] for i in group])
+                finished = journalmod.now_text()
+                nxt = group[-1] + 1
+
+                def done(record, group=group, result=result, finished=finished, nxt=nxt):
+                    for i in group:
+                        record["steps"][i].update(state="Done", finished=finished, result=result)
+                    record["step"] = describe(steps[nxt]) if nxt < len(steps) else "done"
+                    if first["action"] == "stop" and state["downStart"] is not None:
+                        record["stoppedAt"] = finished
+                    if first["action"] == "start":
+                        record["runningAt"] = finished
+
+                jr.vm_update(name, done)
+        except Interrupted:
+            if ctx.lease_lost:
+                return jr.vm(name)   # the journal is the new holder's now
+            jr.vm_update(name, lambda r: r.update(phase=journalmod.PENDING, message="interrupted; re-run to continue"))
+            self.report(name, step="interrupted")
+            return jr.vm(name)
+        except (StepFailed, WaitTimeout, kerr.ApiError, UserError) as err:
+            message = str(err)
+            jr.vm_update(name, lambda r: r.update(phase=journalmod.FAILED, message=message,
+                                                  finished=journalmod.now_text()))
+            self.report(name, step="failed", progress=None)
+            vm = lifecycle._get(ctx.api, kinds.VM, name, ctx.target)
+            if vm is not None and ctx.ours(vm):
+                events.record(ctx.api, vm, ctx.move_id, "MoveFailed", message[:1000], "Warning")
+            return jr.vm(name)
+        downtime = None
+        if state["downStart"] is not None:
+            downtime = round(self.clock() - state["downStart"], 3)
+        jr.vm_update(name, lambda r: r.update(phase=journalmod.SUCCEEDED, finished=journalmod.now_text(),
+                                              step="done", progress=100.0,
+                                              **({"downtimeSeconds": downtime} if downtime is not None else {})))
+        self.report(name, step="done", progress=100.0)
+        vm = lifecycle._get(ctx.api, kinds.VM, name, ctx.target)
+        if vm is not None:
+            events.record(ctx.api, vm, ctx.move_id, "MoveSucceeded",
+                          f"Move {ctx.move_id} from {ctx.source} finished")
+        return jr.vm(name)
+
+    # ------------------------------------------------------------------------------------------ all VMs
+
+    def run(self, only: Optional[List[str]] = None) -> Dict[str, dict]:
+        """Run the VMs not yet Succeeded (or `only` these); returns each VM's journal record.
+
+        KeyboardInterrupt propagates after the workers were told to stop."""
+        jr = self.ctx.journal
+        records = jr.vms()
+        todo = [v for v in self.ctx.plan["spec"]["vms"]
+                if records.get(v["name"], {}).get("phase") != journalmod.SUCCEEDED
+                and (only is None or v["name"] in only)]
+        for v in self.ctx.plan["spec"]["vms"]:
+            if v not in todo and self.progress is not None:
+                self.progress.update(v["name"], vm=v["name"], step="done (earlier run)")
+        jr.move_update(lambda m: (m.update(phase=journalmod.RUNNING),
+                                  m.setdefault("runs", []).append({"user": self.ctx.user,
+                                                                   "started": journalmod.now_text()})))
+        queue = list(todo)
+        qlock = threading.Lock()
+        results: Dict[str, dict] = {}
+
+        def worker():
+            while not self.ctx.stop.is_set():
+                with qlock:
+                    if not queue:
+                        return
+                    entry = queue.pop(0)
+                try:
+                    results[entry["name"]] = self.run_vm(entry)
+                except Exception as err:   # a bug must not take the other VMs down with it
+                    log.exception("moving %s failed", entry["name"])
+                    results[entry["name"]] = {"phase": journalmod.FAILED, "message": f"unexpected error: {err}"}
+
+        threads = [threading.Thread(target=worker, name=f"vmmove-{i}", daemon=True)
+                   for i in range(min(self.parallel, len(todo)) or 0)]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.5)
+                    if self.ctx.lease_lost:
+                        self.ctx.stop.set()
+                        raise LeaseLost(self.ctx.lease.lost_message())
+        except KeyboardInterrupt:
+            self.ctx.stop.set()
+            try:
+                jr.move_update(lambda m: m.update(phase="Interrupted"))
+            except kerr.ApiError:
+                pass
+            raise
+        final = jr.refresh().vms()
+        failed = [n for n, r in final.items() if r.get("phase") == journalmod.FAILED]
+        pending = [n for n, r in final.items() if r.get("phase") != journalmod.SUCCEEDED and n not in failed]
+        phase = journalmod.FAILED if failed else (journalmod.SUCCEEDED if not pending else "Interrupted")
+        jr.move_update(lambda m: (m.update(phase=phase), m["runs"][-1].update(finished=journalmod.now_text())
+                                  if m.get("runs") else None))
+        return final

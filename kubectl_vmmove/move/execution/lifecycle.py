@@ -1,0 +1,133 @@
+"""Stopping and starting VMs through KubeVirt's subresources, and waiting (by watch) until they are there.
+
+Stopped (kubevirt-move-mechanics.md §5.2): the VMI is gone and no launcher pod of it is active, because CDI and
+ObjectTransfer treat a claim mounted by any non-terminal pod as in use. Started: the VMI is Running, Ready, and
+reports an IP address on its interfaces.
+"""
+
+from typing import Optional
+
+from ...kube import errors as kerr, kinds
+from ...kube.wait import WaitTimeout, wait_for
+from ..context import RunContext, StepFailed
+
+FINAL_VMI_PHASES = ("Succeeded", "Failed")
+VM_ERROR_STATES = ("ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff", "ErrorPvcNotFound",
+                   "DataVolumeError", "CrashLoopBackOff")
+
+
+def _get(api, kind, name, namespace) -> Optional[dict]:
+    try:
+        return api.get(kind, name, namespace)
+    except kerr.NotFound:
+        return None
+
+
+def _condition(obj, ctype) -> Optional[dict]:
+    for c in (obj.get("status") or {}).get("conditions") or ():
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
+def vmi_active(vmi: Optional[dict]) -> bool:
+    return vmi is not None and (vmi.get("status") or {}).get("phase") not in FINAL_VMI_PHASES
+
+
+def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
+    """Stop the source VM (if it runs) and wait until nothing uses its claims. Returns what was done."""
+    api, name, ns = ctx.api, entry["name"], ctx.source
+    vm = _get(api, kinds.VM, name, ns)
+    if vm is None:
+        raise StepFailed(f'virtualmachine "{name}" no longer exists in namespace "{ns}"; nothing to move')
+    planned_uid = (step.get("source") or entry.get("source") or {}).get("uid")
+    if planned_uid and vm["metadata"].get("uid") != planned_uid:
+        raise StepFailed(f'virtualmachine "{ns}/{name}" was deleted and re-created since the plan was made; '
+                         "make a new plan")
+    vmi = _get(api, kinds.VMI, name, ns)
+    if vmi is None:
+        return "already stopped"
+    vmi_uid = vmi["metadata"].get("uid")
+    if vmi_active(vmi) and not vmi["metadata"].get("deletionTimestamp"):
+        try:
+            api.put_subresource(kinds.VM, name, ns, "stop", {})
+        except kerr.Conflict as err:
+            # A retried stop whose first attempt went through meets a VM that is already stopping.
+            again = _get(api, kinds.VMI, name, ns)
+            vm = _get(api, kinds.VM, name, ns) or {}
+            stopping = again is None or again["metadata"].get("deletionTimestamp") or \
+                (vm.get("spec") or {}).get("runStrategy") == "Halted" or \
+                any(r.get("action") == "Stop" for r in (vm.get("status") or {}).get("stateChangeRequests") or ())
+            if "not running" not in err.message.lower() and not stopping:
+                raise StepFailed(f"cannot stop {ns}/{name}: {err.message}") from None
+    ctx.report(name, step="stopping")
+    try:
+        wait_for(api, kinds.VMI, name, ns, lambda o: o is None, ctx.timeout, what="stop")
+        pods = api.list(kinds.POD, ns, label_selector=f"kubevirt.io/created-by={vmi_uid}").items
+        for pod in pods:
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            wait_for(api, kinds.POD, pod["metadata"]["name"], ns,
+                     lambda o: o is None or (o.get("status") or {}).get("phase") in ("Succeeded", "Failed"),
+                     ctx.timeout, what="terminate")
+    except WaitTimeout as err:
+        raise StepFailed(f"step stop of {ns}/{name} timed out: {err}") from None
+    return "stopped"
+
+
+def _has_ip(vmi: dict) -> bool:
+    ifaces = (vmi.get("status") or {}).get("interfaces") or []
+    declared = (((vmi.get("spec") or {}).get("domain") or {}).get("devices") or {}).get("interfaces") or []
+    if not declared and not ifaces:
+        return True   # a VM without network interfaces has no address to wait for
+    return any(i.get("ipAddress") or i.get("ipAddresses") for i in ifaces)
+
+
+def started(vmi: Optional[dict]) -> bool:
+    if vmi is None or (vmi.get("status") or {}).get("phase") != "Running":
+        return False
+    ready = _condition(vmi, "Ready")
+    return bool(ready) and ready.get("status") == "True" and _has_ip(vmi)
+
+
+def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
+    """Start the target VM and wait until it runs, is Ready and has its IP addresses."""
+    api, name, ns = ctx.api, entry["name"], ctx.target
+    vmi = _get(api, kinds.VMI, name, ns)
+    if not vmi_active(vmi):
+        try:
+            api.put_subresource(kinds.VM, name, ns, "start", {})
+        except kerr.Conflict as err:
+            text = err.message.lower()
+            # Already running, or a run strategy that starts it by itself: both mean there is nothing to ask.
+            if "already running" not in text and "does not support manual start" not in text:
+                raise StepFailed(f"cannot start {ns}/{name}: {err.message}") from None
+
+    def on_change(obj):
+        phase = (obj or {}).get("status", {}).get("phase") if obj else None
+        ctx.report(name, step=f"starting ({phase or 'pending'})")
+
+    try:
+        wait_for(api, kinds.VMI, name, ns, started, ctx.timeout, what="be Running and Ready with an IP address",
+                 on_change=on_change)
+    except WaitTimeout as err:
+        vm = _get(api, kinds.VM, name, ns) or {}
+        status = vm.get("status") or {}
+        failure = _condition(vm, "Failure")
+        extra = f"; VM status {status.get('printableStatus', 'unknown')}"
+        if failure and failure.get("message"):
+            extra += f": {failure['message']}"
+        raise StepFailed(f"step start of {ns}/{name} timed out: {err}{extra}") from None
+    return "running"
+
+
+def set_run_strategy(ctx: RunContext, name: str, strategy: str) -> str:
+    vm = ctx.api.get(kinds.VM, name, ctx.target)
+    if (vm.get("spec") or {}).get("runStrategy") == strategy:
+        return "unchanged"
+    ctx.api.patch(kinds.VM, name, {"spec": {"runStrategy": strategy}}, namespace=ctx.target)
+    return f"runStrategy {strategy}"
+
+
+def target_vmi(api, name, namespace) -> Optional[dict]:
+    return _get(api, kinds.VMI, name, namespace)

@@ -1,0 +1,463 @@
+"""The MovePlan document: built from the graph, serialised with `plan -o yaml`, loaded and re-checked by `run -f`.
+
+A plan lists, per VM and in order, every object to stop, copy, transfer, create, rewrite, start and later delete.
+Each step that reads a source object records its uid and resourceVersion (and generation where the object has
+one), so `run` can refuse a plan the source has moved away from. Objects the plan can show in full (the target
+VM, DataVolumes, Services, NADs, policies, instance types, revisions) are embedded as the exact manifests `run`
+creates; Secrets and ConfigMaps are named only and copied at run time, because a plan never carries Secret data.
+"""
+
+import datetime as _dt
+import secrets as _random
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from ...errors import UserError
+from ...kube import kinds
+from . import estimates, graph as graphmod
+from .. import rewrite
+from .inventory import SOURCE, TARGET
+
+API_VERSION = "vmmove.io/v1alpha1"
+KIND = "MovePlan"
+STRATEGIES = ("clone", "transfer")
+TARGET_RUN_STRATEGIES = ("source", "Always", "Halted")
+MAC_POLICIES = ("auto", "keep", "opt-out", "new")
+KMP_OPT_OUT_LABEL = "mutatevirtualmachines.kubemacpool.io"
+
+# Dependency kinds that are read at run time (never embedded): their payload stays on the server.
+COPIED_AT_RUN_TIME = ("Secret", "ConfigMap")
+# Objects every namespace has of its own: never copied, never deleted.
+PER_NAMESPACE = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt"),
+                 ("ConfigMap", "openshift-service-ca.crt")}
+RUNNING_STATES = ("Running", "Starting", "Migrating", "Paused", "Stopping", "Provisioning", "WaitingForVolumeBinding")
+
+
+@dataclass
+class PlanOptions:
+    source: str
+    target: str
+    strategy: str = "clone"
+    storage_class_map: Dict[str, str] = field(default_factory=dict)
+    target_run_strategy: str = "source"
+    create_namespace: bool = False
+    services: bool = True
+    mac_policy: str = "auto"
+    move_id: str = ""
+    selection: dict = field(default_factory=dict)
+
+
+def new_move_id() -> str:
+    """Six hex characters: short enough to type, 16 million values per namespace pair."""
+    return _random.token_hex(3)
+
+
+def source_ref(obj: dict) -> dict:
+    md = obj["metadata"]
+    ref = {"namespace": md.get("namespace"), "name": md["name"], "uid": md.get("uid"),
+           "resourceVersion": md.get("resourceVersion")}
+    if md.get("generation") is not None:
+        ref["generation"] = md["generation"]
+    return {k: v for k, v in ref.items() if v is not None}
+
+
+def _step(action, kind, name, namespace, **extra) -> dict:
+    step = {"action": action, "kind": kind, "name": name}
+    if namespace:
+        step["namespace"] = namespace
+    step.update({k: v for k, v in extra.items() if v is not None})
+    return step
+
+
+def is_running(vm: dict) -> bool:
+    status = vm.get("status") or {}
+    return status.get("printableStatus") in RUNNING_STATES or bool(status.get("created")) or \
+        bool(status.get("ready"))
+
+
+def final_run_strategy(vm: dict, choice: str) -> str:
+    return rewrite.run_strategy_of(vm) if choice == "source" else choice
+
+
+def resolve_mac_policy(opts: PlanOptions) -> str:
+    """The MAC policy the plan applies. `auto` keeps the MACs; preflight reports when KubeMacPool would refuse."""
+    return "keep" if opts.mac_policy == "auto" else opts.mac_policy
+
+
+def target_opted_out(inv) -> bool:
+    labels = ((inv.target_namespace or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(KMP_OPT_OUT_LABEL) == "ignore"
+
+
+def vm_macs(vm: dict) -> List[str]:
+    ifaces = ((((vm.get("spec") or {}).get("template") or {}).get("spec") or {}).get("domain") or {}) \
+        .get("devices", {}).get("interfaces") or ()
+    return [i["macAddress"].lower() for i in ifaces if i.get("macAddress")]
+
+
+def kubemacpool_facts(inv) -> dict:
+    """What can be told about KubeMacPool without cluster-admin rights: its VM annotation, the namespace label,
+    and the answer of the server-side dry run (which runs the KubeMacPool webhook)."""
+    seen = any(rewrite._DROPPED_ANNOTATIONS[2] in (vm["metadata"].get("annotations") or {})
+               for vm in inv.of(kinds.VM))
+    facts = {"detected": seen, "targetNamespaceOptOut": target_opted_out(inv)}
+    if inv.dry_run is not None:
+        facts["dryRun"] = {"vm": inv.dry_run.get("vm"), "accepted": inv.dry_run.get("ok", False)}
+        if inv.dry_run.get("macRejected"):
+            facts["rejectsDuplicateMacs"] = True
+            facts["detected"] = True
+        elif inv.dry_run.get("ok"):
+            facts["rejectsDuplicateMacs"] = False
+    return facts
+
+
+def build(inv, graph, opts: PlanOptions, *, user: str = "", now: Optional[_dt.datetime] = None) -> dict:
+    """The MovePlan for the graph's VMs. Findings are added by preflight.run (plan['status']['findings'])."""
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    src, dst, move_id = opts.source, opts.target, opts.move_id or new_move_id()
+    mac_policy = resolve_mac_policy(opts)
+    objects = {k: inv.by_name(k) for k in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS}
+    target_nads = inv.by_name(kinds.NAD, TARGET)
+
+    prepare: List[dict] = []
+    if inv.target_namespace is None and opts.create_namespace:
+        labels = {KMP_OPT_OUT_LABEL: "ignore"} if mac_policy == "opt-out" else None
+        prepare.append(_step("create", "Namespace", dst, None,
+                             object=rewrite.namespace_manifest(dst, move_id, labels)))
+    elif mac_policy == "opt-out" and not target_opted_out(inv):
+        prepare.append(_step("label", "Namespace", dst, None, labels={KMP_OPT_OUT_LABEL: "ignore"}))
+
+    # Which moving VMs use each dependency: one user → that VM's steps; several → prepared once for all.
+    dep_users: Dict[tuple, List[str]] = {}
+    for name, node in graph.nodes.items():
+        for kind, names in node.deps.items():
+            if kind == "Service" and not opts.services:
+                continue
+            for dep in names:
+                dep_users.setdefault((kind, dep), []).append(name)
+
+    def dependency_steps(kind, dep) -> List[dict]:
+        obj = objects[kind].get(dep)
+        if obj is None or (kind, dep) in PER_NAMESPACE:
+            return []
+        if kind == "NetworkAttachmentDefinition" and dep in target_nads:
+            return []   # the target already has a NAD of that name; the VM's bare networkName resolves to it
+        ref = source_ref(obj)
+        if kind in COPIED_AT_RUN_TIME:
+            return [_step("copy", kind, dep, dst, source=ref)]
+        fn = rewrite.FOR_KIND[kind]
+        if kind == "Service":
+            manifest = fn(obj, dst, move_id=move_id, source_namespace=src)
+        else:
+            manifest = fn(obj, dst, source_namespace=src, move_id=move_id)
+        return [_step("create", kind, dep, dst, source=ref, object=manifest)]
+
+    def dependency_cleanup(kind, dep) -> List[dict]:
+        if graph.is_shared(kind, dep) or kind == "ControllerRevision" or dep not in objects[kind] or \
+                (kind, dep) in PER_NAMESPACE:
+            return []   # shared ones stay; revisions are owned by the VM and go with it
+        return [_step("delete", kind, dep, src, source=source_ref(objects[kind][dep]))]
+
+    plan_cleanup: List[dict] = []
+    order = {k: i for i, k in enumerate(graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS)}
+    for (kind, dep), users in sorted(dep_users.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        if len(users) > 1:
+            prepare += dependency_steps(kind, dep)
+            plan_cleanup += dependency_cleanup(kind, dep)
+
+    vms = []
+    for name, node in graph.nodes.items():
+        vms.append(_vm_entry(inv, graph, node, opts, move_id, mac_policy, dep_users, dependency_steps,
+                             dependency_cleanup))
+
+    total_bytes = sum(d["size"] for v in vms for d in v["disks"])
+    plan = {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": f"move-{move_id}",
+            "creationTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "labels": {rewrite.MOVE_ID_LABEL: move_id},
+            "annotations": {"vmmove.io/created-by": user or "unknown"},
+        },
+        "spec": {
+            "moveId": move_id,
+            "source": {"namespace": src},
+            "target": {"namespace": dst, "createNamespace": bool(opts.create_namespace)},
+            "strategy": opts.strategy,
+            "storageClassMap": dict(opts.storage_class_map),
+            "targetRunStrategy": opts.target_run_strategy,
+            "services": bool(opts.services),
+            "macPolicy": mac_policy,
+            "kubemacpool": kubemacpool_facts(inv),
+            "selection": dict(opts.selection),
+            "prepare": prepare,
+            "vms": vms,
+            "cleanup": plan_cleanup,
+        },
+        "status": {
+            "findings": [],
+            "summary": {
+                "vms": len(vms),
+                "disks": sum(len(v["disks"]) for v in vms),
+                "bytes": total_bytes,
+                "estimatedDowntimeSeconds": estimates.total_seconds([v["estimate"]["downtimeSeconds"] for v in vms],
+                                                                    max),
+                "estimatedSerialSeconds": estimates.total_seconds([v["estimate"]["downtimeSeconds"] for v in vms]),
+            },
+        },
+    }
+    return plan
+
+
+def _vm_entry(inv, graph, node, opts, move_id, mac_policy, dep_users, dependency_steps, dependency_cleanup):
+    src, dst = opts.source, opts.target
+    vm = node.vm
+    name = node.name
+    running = is_running(vm)
+    final = final_run_strategy(vm, opts.target_run_strategy)
+    steps: List[dict] = [_step("stop", "VirtualMachine", name, src, source=source_ref(vm),
+                               wait="Stopped", skipIfStopped=True),
+                         _step("record-source", "VirtualMachine", name, src)]
+    cleanup: List[dict] = []
+    disks = []
+    ot_served = inv.serves(kinds.OBJECTTRANSFER) and inv.listed(kinds.STORAGECLASS, "cluster")
+    for disk in node.disks:
+        mapped = rewrite.map_storage_class(disk.storage_class, opts.storage_class_map)
+        if opts.strategy == "transfer":
+            est = estimates.transfer_estimate(disk.storage_class)
+        else:
+            est = estimates.clone_estimate(inv, disk.storage_class, mapped, disk.size, disk.volume_mode)
+        entry = {"claim": disk.claim, "role": disk.role, "size": disk.size,
+                 "storageClass": disk.storage_class, "targetStorageClass": est.storage_class,
+                 "volumeMode": disk.volume_mode, "method": est.method, "methodReason": est.reason,
+                 "estimateSeconds": est.seconds}
+        if disk.volume:
+            entry["volume"] = disk.volume
+        if disk.datavolume:
+            entry["dataVolume"] = disk.datavolume
+        disks.append(entry)
+        if disk.pvc is None:
+            continue   # nothing to copy; preflight reports the missing claim
+        labels = {graphmod.STATE_LABEL: name} if disk.role == "persistentState" else None
+        if opts.strategy == "transfer":
+            pv = (disk.pvc.get("spec") or {}).get("volumeName")
+            steps.append(_step("transfer", "PersistentVolumeClaim", disk.claim, dst, source=source_ref(disk.pvc),
+                               persistentVolume=pv, objectTransfer=bool(ot_served) or None,
+                               object=rewrite.pvc_for_transfer(disk.pvc, dst, source_namespace=src,
+                                                               move_id=move_id, labels=labels)))
+        else:
+            steps.append(_step("clone", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
+                               object=rewrite.datavolume_for_clone(disk.pvc, dst, source_namespace=src,
+                                                                   move_id=move_id, storage_class=mapped,
+                                                                   labels=labels)))
+        if disk.role == "persistentState":
+            steps.append(_step("label", "PersistentVolumeClaim", disk.claim, dst,
+                               labels={graphmod.STATE_LABEL: name}))
+        owned_by_vm = disk.role in ("dataVolumeTemplate", "persistentState") or _owned(disk, vm)
+        shared = graph.claim_staying_users(disk.claim)
+        if opts.strategy == "clone" and not owned_by_vm and not shared:
+            kind = "DataVolume" if disk.dv is not None else "PersistentVolumeClaim"
+            obj = disk.dv if disk.dv is not None else disk.pvc
+            cleanup.append(_step("delete", kind, disk.claim, src, source=source_ref(obj)))
+
+    for kind in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS:
+        for dep in node.deps.get(kind, ()):
+            if kind == "Service" and not opts.services:
+                continue
+            if len(dep_users.get((kind, dep), ())) == 1:
+                steps += dependency_steps(kind, dep)
+                cleanup += dependency_cleanup(kind, dep)
+
+    target_vm = rewrite.vm_for_target(vm, dst, move_id=move_id, source_namespace=src, run_strategy="Halted",
+                                      storage_class_map=opts.storage_class_map, new_macs=mac_policy == "new")
+    steps.append(_step("create", "VirtualMachine", name, dst, source=source_ref(vm), object=target_vm))
+    owned = [("ControllerRevision", n) for n in node.deps.get("ControllerRevision", ())]
+    owned += [("PersistentVolumeClaim", d.claim) for d in node.disks if d.role == "persistentState"]
+    for kind, dep in owned:
+        steps.append(_step("set-owner", kind, dep, dst, owner={"kind": "VirtualMachine", "name": name}))
+    start = final in ("Always", "Once") or (final in ("Manual", "RerunOnFailure") and running)
+    if start:
+        steps.append(_step("start", "VirtualMachine", name, dst, wait="Ready"))
+    if final not in ("Halted",) and final != "Always":
+        steps.append(_step("set-run-strategy", "VirtualMachine", name, dst, runStrategy=final))
+    cleanup.insert(0, _step("delete", "VirtualMachine", name, src, source=source_ref(vm)))
+
+    disk_seconds = [d["estimateSeconds"] for d in disks]
+    entry = {
+        "name": name,
+        "source": source_ref(vm),
+        "runStrategy": rewrite.run_strategy_of(vm),
+        "status": (vm.get("status") or {}).get("printableStatus", "Unknown" if vm.get("status") else "Stopped"),
+        "running": running,
+        "targetRunStrategy": final,
+        "macAddresses": vm_macs(vm),
+        "firmwareUUID": target_vm["spec"]["template"]["spec"]["domain"]["firmware"]["uuid"],
+        "disks": disks,
+        "dependencies": graphmod.dependency_entries(graph, node),
+        "estimate": {"downtimeSeconds": estimates.downtime_seconds(disk_seconds, running, start)},
+        "steps": steps,
+        "cleanup": cleanup,
+    }
+    if node.external_nads:
+        entry["externalNetworks"] = [f"{ns}/{n}" for ns, n in node.external_nads]
+    return entry
+
+
+def _owned(disk, vm) -> bool:
+    uid = vm["metadata"].get("uid")
+    obj = disk.dv if disk.dv is not None else disk.pvc
+    return bool(uid) and any(r.get("uid") == uid for r in (obj or {}).get("metadata", {}).get("ownerReferences") or ())
+
+
+# ---------------------------------------------------------------------------------------------- reading back
+
+
+def errors_in(plan: dict) -> List[dict]:
+    return [f for f in (plan.get("status") or {}).get("findings") or () if f.get("severity") == "error"]
+
+
+def load(text: str, origin: str = "plan") -> dict:
+    """Parse and validate a saved plan; UserError says what is wrong with it."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise UserError(f"{origin} is not valid YAML{where}; save a plan with "
+                        "'kubectl vmmove plan ... -o yaml > plan.yaml'") from None
+    validate(doc, origin)
+    return doc
+
+
+def validate(doc, origin: str = "plan") -> None:
+    problems = []
+    if not isinstance(doc, dict):
+        raise UserError(f"{origin} is not a MovePlan document (expected a mapping with apiVersion {API_VERSION})")
+    if doc.get("apiVersion") != API_VERSION or doc.get("kind") != KIND:
+        raise UserError(f'{origin} has apiVersion "{doc.get("apiVersion")}" and kind "{doc.get("kind")}"; '
+                        f'expected {API_VERSION} {KIND}')
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        raise UserError(f"{origin} has no spec")
+    for path, value in (("spec.moveId", spec.get("moveId")),
+                        ("spec.source.namespace", (spec.get("source") or {}).get("namespace")),
+                        ("spec.target.namespace", (spec.get("target") or {}).get("namespace"))):
+        if not isinstance(value, str) or not value:
+            problems.append(f"{path} is missing")
+    if spec.get("strategy") not in STRATEGIES:
+        problems.append(f"spec.strategy must be one of {', '.join(STRATEGIES)}")
+    if spec.get("macPolicy") not in MAC_POLICIES[1:]:
+        problems.append(f"spec.macPolicy must be one of {', '.join(MAC_POLICIES[1:])}")
+    vms = spec.get("vms")
+    if not isinstance(vms, list) or not vms:
+        problems.append("spec.vms is empty")
+    for i, vm in enumerate(vms if isinstance(vms, list) else ()):
+        if not isinstance(vm, dict) or not vm.get("name") or not isinstance(vm.get("steps"), list):
+            problems.append(f"spec.vms[{i}] needs a name and steps")
+            continue
+        for j, step in enumerate(vm["steps"]):
+            if not isinstance(step, dict) or not step.get("action"):
+                problems.append(f"spec.vms[{i}].steps[{j}] has no action")
+    if problems:
+        raise UserError(f"{origin} is not a valid MovePlan: " + "; ".join(problems))
+
+
+def source_refs(plan: dict) -> List[tuple]:
+    """(kind, ref) for every source object the plan read, once each."""
+    seen, out = set(), []
+    spec = plan["spec"]
+    steps = list(spec.get("prepare") or ()) + list(spec.get("cleanup") or ())
+    for vm in spec.get("vms") or ():
+        steps += vm.get("steps") or ()
+        steps += vm.get("cleanup") or ()
+    for step in steps:
+        ref = step.get("source")
+        if not ref or ref.get("namespace") != spec["source"]["namespace"]:
+            continue
+        key = (step["kind"] if step["action"] != "clone" and step["action"] != "transfer"
+               else "PersistentVolumeClaim", ref["name"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((key[0], ref))
+    return out
+
+
+def stale(plan: dict, inv) -> List[dict]:
+    """What changed in the source since the plan was made: [{kind, name, change}] (deleted, replaced, changed).
+
+    Objects with a generation (VMs, DataVolumes, NetworkPolicies, custom resources) compare the generation, so
+    status updates by controllers do not make a plan stale; others compare the resourceVersion.
+
+    Stopping or starting a VM with runStrategy Always or Halted patches its spec (a new generation), but with
+    Manual or RerunOnFailure it only adds a state change request to the status (KubeVirt
+    pkg/virt-api/rest/lifecycle.go). For those the plan's decision to start the target followed the running state
+    at plan time, so a VM stopped (or started) since then makes the plan stale as well ("stopped", "started")."""
+    out = []
+    current_vms = inv.by_name(kinds.VM, SOURCE)
+    for entry in plan["spec"].get("vms") or ():
+        current = current_vms.get(entry.get("name"))
+        if current is None or entry.get("targetRunStrategy") not in ("Manual", "RerunOnFailure"):
+            continue
+        if (current["metadata"].get("uid") == (entry.get("source") or {}).get("uid")
+                and is_running(current) != bool(entry.get("running"))):
+            out.append({"kind": "VirtualMachine", "name": entry["name"],
+                        "change": "started" if is_running(current) else "stopped"})
+    for kind, ref in source_refs(plan):
+        current = inv.by_name(kind, SOURCE).get(ref["name"])
+        if current is None:
+            out.append({"kind": kind, "name": ref["name"], "change": "deleted"})
+            continue
+        md = current["metadata"]
+        if ref.get("uid") and md.get("uid") != ref["uid"]:
+            out.append({"kind": kind, "name": ref["name"], "change": "replaced"})
+        elif "generation" in ref and md.get("generation") is not None:
+            if md["generation"] != ref["generation"]:
+                out.append({"kind": kind, "name": ref["name"], "change": "changed"})
+        elif ref.get("resourceVersion") and md.get("resourceVersion") != ref["resourceVersion"]:
+            out.append({"kind": kind, "name": ref["name"], "change": "changed"})
+    return out
+
+
+def target_manifests(plan: dict) -> List[dict]:
+    """The objects the plan creates in the target, in creation order, for `plan --manifests` (GitOps).
+
+    VMs carry their final run strategy instead of Halted: with manifests there is no `run` to start them."""
+    import copy
+
+    out = []
+    spec = plan["spec"]
+    steps = list(spec.get("prepare") or ())
+    for vm in spec.get("vms") or ():
+        steps += vm.get("steps") or ()
+    for step in steps:
+        obj = step.get("object")
+        if obj is None or step["action"] not in ("create", "clone", "transfer"):
+            continue
+        obj = copy.deepcopy(obj)
+        if obj.get("kind") == "VirtualMachine":
+            vm_entry = next(v for v in spec["vms"] if v["name"] == obj["metadata"]["name"])
+            obj["spec"]["runStrategy"] = vm_entry["targetRunStrategy"]
+        out.append(obj)
+    rank = {"Namespace": 0, "ServiceAccount": 1, "NetworkAttachmentDefinition": 2,
+            "VirtualMachineInstancetype": 3, "VirtualMachinePreference": 3, "ControllerRevision": 4,
+            "DataVolume": 5, "PersistentVolumeClaim": 5, "VirtualMachine": 6, "Service": 7, "NetworkPolicy": 8}
+    seen, unique = set(), []
+    for obj in sorted(out, key=lambda o: rank.get(o["kind"], 9)):
+        key = (obj["kind"], obj["metadata"]["name"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(obj)
+    return unique
+
+
+def run_time_copies(plan: dict) -> List[tuple]:
+    """(kind, name) of the objects copied at run time (Secrets, ConfigMaps): not printable as manifests."""
+    spec = plan["spec"]
+    steps = list(spec.get("prepare") or ())
+    for vm in spec.get("vms") or ():
+        steps += vm.get("steps") or ()
+    return sorted({(s["kind"], s["name"]) for s in steps if s["action"] == "copy"})

@@ -1,0 +1,168 @@
+"""The read-only pipeline behind `assess` and `plan`: inventory in phases → graph → plan → preflight.
+
+Requests: discovery, then one list per needed kind per namespace, a rules review per namespace, a few access
+reviews, and one server-side dry run; the count depends on which kinds occur, not on how many VMs there are.
+"""
+
+import logging
+from typing import List, Optional, Tuple
+
+from ...errors import UserError
+from ...kube import kinds
+from . import estimates, graph as graphmod, inventory, permissions, moveplan as planmod, preflight, selection
+from .inventory import CLUSTER, SOURCE, TARGET
+
+log = logging.getLogger(__name__)
+
+
+def _source_phase(api, source: str, sel: selection.Selection, strategy: str, whole=()):
+    inv = inventory.collect_vms(api, source)
+    names = selection.apply(sel, inv.of(kinds.VM), source)
+    vms = inv.by_name(kinds.VM)
+    needed = graphmod.kinds_needed([vms[n] for n in names])
+    if strategy == "clone":
+        needed.append(kinds.RESOURCEQUOTA)    # CDI's temporary clone claims are charged to the source namespace
+    inventory.collect_dependencies(api, inv, needed, whole=whole)
+    return inv, names
+
+
+def _cluster_phase(api, inv, strategy: str) -> None:
+    wanted = [kinds.STORAGECLASS, kinds.KUBEVIRT]
+    if strategy == "clone":
+        wanted += [kinds.CSIDRIVER, kinds.STORAGEPROFILE, kinds.CDI]
+    else:
+        wanted += [kinds.PV]
+    inventory.collect_cluster(api, inv, wanted)
+    if strategy == "clone" and _may_snapshot(inv):
+        inventory.collect_cluster(api, inv, [kinds.VOLUMESNAPSHOTCLASS])
+
+
+def _may_snapshot(inv) -> bool:
+    """Whether any class may clone by snapshot, so that the snapshot classes matter (one more list)."""
+    override = ((inv.of(kinds.CDI, CLUSTER) or [{}])[0].get("spec") or {}).get("cloneStrategyOverride")
+    if override:
+        return override == "snapshot"
+    profiles = inv.by_name(kinds.STORAGEPROFILE, CLUSTER)
+    for sc in inv.of(kinds.STORAGECLASS, CLUSTER):
+        strategy = ((profiles.get(sc["metadata"]["name"]) or {}).get("status") or {}).get("cloneStrategy")
+        if strategy in (None, "snapshot"):
+            return True
+    return False
+
+
+def assess(api, source: str, sel: selection.Selection) -> Tuple[inventory.Inventory, graphmod.Graph, dict]:
+    """Graph and source-side findings for the selected VMs (no target namespace involved)."""
+    inv, names = _source_phase(api, source, sel, "clone")
+    _cluster_phase(api, inv, "clone")
+    return _assess_inventory(inv, names)
+
+
+def assess_all_namespaces(api, sel: selection.Selection) -> List[Tuple[inventory.Inventory, graphmod.Graph, dict]]:
+    """`assess` for every namespace holding selected VMs, in namespace order. Requests: one cluster-wide list per
+    kind (VMs first) and the cluster phase once, whatever the number of VMs and namespaces."""
+    invs = inventory.collect_vms_all_namespaces(api)
+    chosen = {}
+    for ns, inv in invs.items():
+        names = selection.matching(sel, inv.of(kinds.VM))
+        if names:
+            chosen[ns] = names
+    if not chosen:
+        if sel.label_selector is not None:
+            raise selection.NothingSelected(f'no VirtualMachines in any namespace match the selector '
+                                            f'"{sel.label_selector}"')
+        raise selection.NothingSelected("no VirtualMachines found in any namespace")
+    invs = {ns: invs[ns] for ns in chosen}
+    needed = {}
+    for ns, inv in invs.items():
+        vms = inv.by_name(kinds.VM)
+        for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]]) + [kinds.RESOURCEQUOTA]:
+            needed.setdefault(kind.kind, kind)
+    inventory.collect_dependencies_all_namespaces(api, invs, list(needed.values()))
+    # Cluster-scoped facts are the same for every namespace: read once, shared by every inventory.
+    cluster = inventory.Inventory(source="")
+    _cluster_phase(api, cluster, "clone")
+    out = []
+    for ns, inv in invs.items():
+        inv.not_served |= cluster.not_served
+        inv.unreadable.update(cluster.unreadable)
+        inv.lists.update({key: items for key, items in cluster.lists.items() if key[1] == CLUSTER})
+        out.append(_assess_inventory(inv, chosen[ns]))
+    return out
+
+
+def _assess_inventory(inv, names):
+    graph = graphmod.build(inv, names)
+    doc = planmod.build(inv, graph, planmod.PlanOptions(source=inv.source, target=inv.source, move_id="assess"))
+    findings = []
+    ctx = preflight.Context(inv, graph, doc)
+    for rule in preflight.SOURCE_RULES:
+        findings += rule(ctx)
+    doc["status"]["findings"] = preflight.attribute(graph, findings)
+    return inv, graph, doc
+
+
+def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: str = "",
+              full_configmaps: bool = False) -> Tuple[inventory.Inventory, graphmod.Graph, dict]:
+    if opts.source == opts.target:
+        raise UserError(f'source and target namespace are both "{opts.source}"; choose another target with --to')
+    whole = {kinds.CONFIGMAP.kind} if full_configmaps else set()
+    inv, names = _source_phase(api, opts.source, sel, opts.strategy, whole=whole)
+    inv.user = user
+    graph = graphmod.build(inv, names)
+    inventory.collect_target(api, inv, opts.target, _target_kinds(graph, opts))
+    _cluster_phase(api, inv, opts.strategy)
+    if opts.strategy == "transfer":
+        inv.not_served.discard(kinds.OBJECTTRANSFER.kind)
+        if not api.serves(kinds.OBJECTTRANSFER):
+            inv.not_served.add(kinds.OBJECTTRANSFER.kind)
+    external = [ref for node in graph.nodes.values() for ref in node.external_nads if ref[0] != opts.target]
+    inventory.collect_external_nads(api, inv, external)
+    doc = planmod.build(inv, graph, opts, user=user)
+    if inv.target_namespace is not None:
+        inv.dry_run = dry_run_probe(api, doc)
+        doc["spec"]["kubemacpool"] = planmod.kubemacpool_facts(inv)
+    inv.permissions = permissions.check(api, permissions.required(doc))
+    preflight.run(inv, graph, doc)
+    return inv, graph, doc
+
+
+def _target_kinds(graph, opts) -> List[kinds.Kind]:
+    out = [kinds.VM, kinds.PVC, kinds.RESOURCEQUOTA]
+    present = {k for node in graph.nodes.values() for k in node.deps}
+    present |= {"NetworkAttachmentDefinition" for node in graph.nodes.values()
+                if any(net.split("/")[0] == opts.target for net in node.multus_networks if "/" in net)}
+    for kind_name in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS:
+        if kind_name == "Service" and not opts.services:
+            continue
+        if kind_name in present:
+            out.append(kinds.by_kind(kind_name))
+    # No DataVolume list: a clone's DataVolume and its claim share the name, so the claim list finds conflicts.
+    return out
+
+
+def dry_run_probe(api, doc) -> Optional[dict]:
+    """Create one target VM with dryRun=All: the server's validation and webhooks (KubeMacPool among them) answer
+    without anything being stored. The VM with MAC addresses is preferred, since that is what KubeMacPool checks."""
+    from ...kube import errors as kerr
+
+    vms = doc["spec"]["vms"]
+    entry = next((v for v in vms if v["macAddresses"]), vms[0] if vms else None)
+    if entry is None:
+        return None
+    create = next((s for s in entry["steps"] if s["action"] == "create" and s["kind"] == "VirtualMachine"), None)
+    if create is None:
+        return None
+    result = {"vm": entry["name"], "ok": False}
+    try:
+        api.create(kinds.VM, create["object"], namespace=doc["spec"]["target"]["namespace"], dry_run=True)
+        result["ok"] = True
+    except kerr.AlreadyExists:
+        result["conflict"] = True
+    except kerr.Forbidden:
+        return None        # reported by the permission checks
+    except kerr.ApiError as err:
+        result["message"] = err.message
+        text = err.message.lower()
+        if "mac" in text and ("allocat" in text or "already" in text or "in use" in text):
+            result["macRejected"] = True
+    return result
