@@ -15,7 +15,7 @@ EXAMPLES = """Examples:
 
 
 def add_arguments(parser):
-    from .cli import add_output_flag
+    from .flags import add_output_flag
 
     parser.add_argument("--client", action="store_true", help="Print the client version only; no cluster contact")
     add_output_flag(parser, formats=("table", "yaml", "json"))

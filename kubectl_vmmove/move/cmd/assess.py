@@ -19,8 +19,8 @@ EXAMPLES = """Examples:
 
 
 def add_arguments(parser):
-    from ...cli import add_output_flag
-    from .plan import add_selection_arguments
+    from ...flags import add_output_flag
+    from .flags import add_selection_arguments
 
     add_selection_arguments(parser)
     parser.add_argument("-A", "--all-namespaces", action="store_true",
@@ -31,7 +31,8 @@ def add_arguments(parser):
 def run(args):
     from ...kube.session import Session
     from ...printers import OutputOptions
-    from ..planning import pipeline as planner, selection
+    from ..planning import pipeline as planner
+    from ..planning import selection
     from . import views
 
     all_namespaces = bool(getattr(args, "all_namespaces", False))

@@ -6,11 +6,11 @@ refuses it. Facts behind each rule: kubevirt-move-mechanics.md (section given pe
 """
 
 import json
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from ...kube import kinds
-from . import estimates, graph as graphmod, permissions
 from .. import quantities, rewrite
+from . import estimates, permissions
 from .inventory import CLUSTER, SOURCE, TARGET
 from .moveplan import KMP_OPT_OUT_LABEL, is_running, vm_macs
 
@@ -559,7 +559,7 @@ def references(ctx) -> List[dict]:
 
 def sharing(ctx) -> List[dict]:
     out, seen = [], set()
-    for name, node in ctx.graph.nodes.items():
+    for _name, node in ctx.graph.nodes.items():
         for kind, names in node.deps.items():
             for dep in names:
                 staying = ctx.graph.staying_users(kind, dep)
@@ -695,7 +695,7 @@ def attribute(graph, findings) -> List[dict]:
                 owners.setdefault((kind, dep), []).append(name)
         for kind, ref, _where in node.missing:
             owners.setdefault((kind, ref), []).append(name)
-        for ns, nad in node.external_nads:
+        for _ns, nad in node.external_nads:
             owners.setdefault(("NetworkAttachmentDefinition", nad), []).append(name)
     for f in findings:
         subject = f.get("subject") or {}
