@@ -52,9 +52,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=32)
 
 
-def _global_flags() -> argparse.ArgumentParser:
+def _global_flags() -> "_Parser":
     """kubectl's connection flags. SUPPRESS defaults so a flag given before or after the verb both count."""
-    p = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    p = _Parser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("kubectl options")
     s = argparse.SUPPRESS
     g.add_argument("--kubeconfig", default=s, metavar="PATH", help="Path to the kubeconfig file to use")

@@ -65,8 +65,9 @@ _KUBECONFIG_KINDS = (CONTEXTS, CLUSTERS, USERS)
 
 def hint(action: argparse.Action, kind: str, extensions: Sequence[str] = ()) -> argparse.Action:
     """Say what an argument names, for completion: `hint(parser.add_argument("vms", nargs="*"), VM_NAMES)`."""
-    action.completion = kind
-    action.completion_extensions = tuple(extensions)
+    # argparse keeps unknown attributes on an Action; the completer reads them back with getattr.
+    action.completion = kind  # type: ignore[attr-defined]  # extra attribute on argparse.Action, read by getattr
+    action.completion_extensions = tuple(extensions)  # type: ignore[attr-defined]  # as above
     return action
 
 

@@ -11,7 +11,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -109,7 +109,13 @@ def needs_quotes(text: str) -> bool:
     return bool(_YAML11_NON_STRINGS.match(text))
 
 
-class _KubeDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+if TYPE_CHECKING:
+    _BaseDumper = yaml.SafeDumper
+else:
+    _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _KubeDumper(_BaseDumper):
     """SafeDumper (libyaml's when present: several times faster, same bytes) that quotes ambiguous strings and
     writes multi-line text as literal blocks."""
 
@@ -142,7 +148,7 @@ _JSON_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")', re.DOTALL)
 _JSON_CLOSING = {"{": "}", "[": "]"}
 
 
-def _indent_json_run(run: str, depth: int):
+def _indent_json_run(run: str, depth: int) -> Tuple[str, int]:
     """One run of compact JSON between strings as `indent=4` writes it, and the nesting depth after it."""
     out = []
     i, n = 0, len(run)
@@ -176,7 +182,7 @@ def dump_json(obj) -> str:
     the runs between strings are re-indented. Those runs are few distinct texts ("," ":{" "}},{" ...), each
     indented once per depth."""
     parts = _JSON_STRING.split(json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
-    done = {}
+    done: Dict[Tuple[str, int], Tuple[str, int]] = {}
     depth = 0
     for i in range(0, len(parts), 2):      # strings sit at the odd indexes and stay as they are
         key = (parts[i], depth)

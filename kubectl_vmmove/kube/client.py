@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlencode
 
 from .. import __version__
@@ -307,7 +307,7 @@ class Api:
 
     def delete(self, kind: Kind, name: str, namespace: Optional[str] = None, propagation: Optional[str] = None,
                preconditions: Optional[dict] = None, dry_run: bool = False) -> Optional[dict]:
-        body = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        body: Dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if propagation:
             body["propagationPolicy"] = propagation
         if preconditions:

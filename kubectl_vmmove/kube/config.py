@@ -9,7 +9,7 @@ Everything in this module is pure apart from reading files and the environment i
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
@@ -143,7 +143,7 @@ def _resolve_local_paths(entry_kind: str, entry: dict, base_dir: str) -> dict:
 
 def merge(files: List[str]) -> dict:
     """Merge kubeconfig files: the first file that sets a name or a scalar wins; entries never merge field by field."""
-    merged = {"clusters": {}, "contexts": {}, "users": {}, "current-context": ""}
+    merged: Dict[str, Any] = {"clusters": {}, "contexts": {}, "users": {}, "current-context": ""}
     for path in files:
         data = _read(path)
         base_dir = os.path.dirname(os.path.abspath(path))

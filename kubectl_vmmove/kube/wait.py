@@ -5,7 +5,7 @@ the last version seen; a version the server no longer keeps (410 Gone) costs one
 """
 
 import time
-from typing import Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 from . import errors
 from .kinds import Kind
@@ -63,7 +63,7 @@ def wait_for(api, kind: Kind, name: str, namespace: Optional[str], predicate: Ca
     `predicate` and `on_change` get the current object, or None while it does not exist. Raises WaitTimeout with
     `what` and the last state seen when `timeout` seconds pass first.
     """
-    state = {"current": None, "reached": False}
+    state: Dict[str, Any] = {"current": None, "reached": False}
 
     def seen(obj):
         state["current"] = obj

@@ -5,6 +5,7 @@ needed too: they decide whether a dependency is shared.
 """
 
 import re
+from typing import FrozenSet, List, Tuple
 
 from ..errors import UsageError
 
@@ -39,7 +40,7 @@ def _check(key, values=()):
 
 def parse(text: str):
     """`a=b,c!=d,e in (x,y),!f,g` as a list of (key, operator, values); raises UsageError like kubectl."""
-    reqs = []
+    reqs: List[Tuple[str, str, FrozenSet[str]]] = []
     if text is None or not text.strip():
         return reqs
     for part in _split_top(text):

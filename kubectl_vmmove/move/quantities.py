@@ -2,8 +2,9 @@
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Dict, Union
 
-_SUFFIX = {
+_SUFFIX: Dict[str, Union[int, Decimal]] = {
     "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
     "m": Decimal("0.001"), "": 1, "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15,
     "E": 10 ** 18,

@@ -9,7 +9,7 @@ MAC addresses) is kept on purpose: the guest's cloud-init instance-id and its NI
 import hashlib
 import json
 import uuid
-from typing import Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 MOVE_ID_LABEL = "vmmove.io/move-id"
 SOURCE_ANNOTATION = "vmmove.io/source"
@@ -49,7 +49,7 @@ def _copy(value):
     return json.loads(json.dumps(value))
 
 
-def clean_metadata(metadata: dict, namespace: Optional[str], move_id: Optional[str] = None,
+def clean_metadata(metadata: Optional[dict], namespace: Optional[str], move_id: Optional[str] = None,
                    source: Optional[str] = None, drop_annotations=()) -> dict:
     """Metadata for a new object: server fields, owners, finalizers and bookkeeping annotations removed."""
     md = {k: _copy(v) for k, v in (metadata or {}).items() if k not in _SERVER_METADATA}
@@ -178,7 +178,7 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
     for net in tspec.get("networks") or ():
         multus = net.get("multus") if isinstance(net, dict) else None
         ref = multus.get("networkName") if isinstance(multus, dict) else None
-        if isinstance(ref, str) and ref.startswith(source_ns + "/"):
+        if isinstance(multus, dict) and isinstance(ref, str) and ref.startswith(source_ns + "/"):
             # An explicit `<source>/<nad>` would keep the VM on the source namespace's NAD, which the move copies
             # and cleanup deletes; the copy in the target is the one to use (KubeVirt pkg/network/multus/nad.go).
             multus["networkName"] = namespace + ref[len(source_ns):]
@@ -202,7 +202,7 @@ def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, mo
     spec = pvc.get("spec") or {}
     capacity = ((pvc.get("status") or {}).get("capacity") or {}).get("storage") or \
         ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    storage = {"resources": {"requests": {"storage": capacity}}} if capacity else {"resources": {}}
+    storage: Dict[str, Any] = {"resources": {"requests": {"storage": capacity}}} if capacity else {"resources": {}}
     storage["accessModes"] = list(spec.get("accessModes") or ("ReadWriteOnce",))
     storage["volumeMode"] = spec.get("volumeMode") or "Filesystem"
     if storage_class is not None:
@@ -215,7 +215,7 @@ def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, mo
         # The VM is created Halted, so nothing consumes the claim; do not wait for a first consumer.
         "cdi.kubevirt.io/storage.bind.immediate.requested": "true",
     }
-    dv = {
+    dv: Dict[str, Any] = {
         "apiVersion": "cdi.kubevirt.io/v1beta1",
         "kind": "DataVolume",
         "metadata": {"name": md["name"], "namespace": namespace, "annotations": annotations},
@@ -326,7 +326,7 @@ def controller_revision_for_target(cr: dict, namespace: str, *, source_namespace
 
 
 def namespace_manifest(name: str, move_id: Optional[str] = None, labels: Optional[dict] = None) -> dict:
-    md = {"name": name}
+    md: Dict[str, Any] = {"name": name}
     all_labels = dict(labels or {})
     if move_id:
         all_labels[MOVE_ID_LABEL] = move_id
@@ -336,7 +336,7 @@ def namespace_manifest(name: str, move_id: Optional[str] = None, labels: Optiona
 
 
 # The function that turns each dependency kind into its target copy.
-FOR_KIND = {
+FOR_KIND: Dict[str, Callable[..., dict]] = {
     "Secret": secret_for_target,
     "ConfigMap": configmap_for_target,
     "ServiceAccount": serviceaccount_for_target,

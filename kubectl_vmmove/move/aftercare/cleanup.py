@@ -17,7 +17,7 @@ from ..state import journal as journalmod
 
 def delete_steps(plan: dict) -> List[dict]:
     spec = plan["spec"]
-    steps = []
+    steps: List[dict] = []
     for vm in spec["vms"]:
         steps += vm.get("cleanup") or ()
     steps += spec.get("cleanup") or ()

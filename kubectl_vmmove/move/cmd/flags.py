@@ -1,5 +1,7 @@
 """Flags the move verbs share: which VMs, how the move is made, the move id, the lease takeover."""
 
+from typing import Dict, Iterable, Optional
+
 from ...errors import UsageError
 
 
@@ -33,8 +35,8 @@ def add_move_options(parser, target_help="The target namespace (required)"):
     parser.add_argument("--move-id", metavar="ID", help="Use this move id instead of a new random one")
 
 
-def parse_storage_class_map(values) -> dict:
-    out = {}
+def parse_storage_class_map(values: Optional[Iterable[str]]) -> Dict[str, str]:
+    out: Dict[str, str] = {}
     for value in values or ():
         for item in value.split(","):
             item = item.strip()

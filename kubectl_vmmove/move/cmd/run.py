@@ -279,7 +279,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     try:
         executor.prepare_namespace()
         ctx.journal = existing or journalmod.Journal.create(api, doc, user)
-        lease = Lease(ctx.journal, "run", user, notice=lambda text: err.write(text + "\n"),
+        lease = Lease(ctx.journal, "run", user, notice=lambda text: print(text, file=err),
                       **(lease_options or {}))
         lease.acquire(force=force_takeover)
         ctx.lease = lease

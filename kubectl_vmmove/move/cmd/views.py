@@ -1,7 +1,7 @@
 """What `assess` and `plan` print: the assessment document and the tables of VMs and findings."""
 
 import sys
-from typing import List
+from typing import Dict, List
 
 from ...printers import Column, Table, print_table
 from .. import quantities
@@ -77,7 +77,7 @@ def _used_by_others(graph, entry) -> List[dict]:
 
 
 def _dependency_text(deps) -> str:
-    counts = {}
+    counts: Dict[str, int] = {}
     for d in deps:
         key = SHORT_KIND.get(d["kind"], d["kind"].lower())
         counts[key] = counts.get(key, 0) + 1

@@ -171,7 +171,7 @@ def _clone_timeout(ctx: RunContext, vm: str, names: List[str]) -> str:
     seen = "; ".join(f"datavolume {ctx.target}/{n}: {dv_state(dv)}" for n, dv in sorted(stuck.items()))
     events = [e for n in stuck for e in warning_events(ctx.api, "DataVolume", n, ctx.target)]
     return (f"step clone of the {len(names)} disk(s) of {ctx.target}/{vm} timed out after "
-            f"{human_duration(ctx.timeout)} (--timeout covers all disks of a VM together); last seen: {seen}"
+            f"{human_duration(ctx.timeout or 0)} (--timeout covers all disks of a VM together); last seen: {seen}"
             + (f"; events: {'; '.join(events)}" if events else "")
             + ". Re-run to continue waiting, or raise --timeout")
 
@@ -251,7 +251,7 @@ def transfer(ctx: RunContext, entry: dict, steps: List[dict], use_object_transfe
                 from ...printers import human_duration
 
                 raise StepFailed(f"step transfer of the {len(steps)} volume(s) of {ctx.target}/{entry['name']} timed "
-                                 f"out after {human_duration(whole.timeout)} before volume {step['name']} (--timeout "
+                                 f"out after {human_duration(whole.timeout or 0)} before volume {step['name']} (--timeout "
                                  "covers all disks of a VM together). Re-run to continue, or raise --timeout")
             ctx = dataclasses.replace(whole, timeout=left)
         ctx.report(entry["name"], step=f"transfer {step['name']}")
@@ -322,8 +322,8 @@ def _object_transfer(ctx: RunContext, entry: dict, step: dict) -> None:
     except WaitTimeout as err:
         raise StepFailed(str(err)) from err
     if failed(done):
-        cond = next((c for c in (done.get("status") or {}).get("conditions") or () if c.get("type") == "Complete"),
-                    {})
+        cond: dict = next((c for c in ((done or {}).get("status") or {}).get("conditions") or ()
+                           if c.get("type") == "Complete"), {})
         raise StepFailed(f"objecttransfer {name} failed: {cond.get('reason') or cond.get('message') or 'Error'}")
 
 

@@ -109,10 +109,14 @@ class Executor:
 
     def run_step(self, entry: Optional[dict], step: dict) -> str:
         ctx, action = self.ctx, step["action"]
-        if action == "stop":
-            return lifecycle.stop_source(ctx, entry, step)
-        if action == "record-source":
-            return self.record_sources(entry)
+        if action in ("stop", "record-source", "start"):
+            if entry is None:
+                raise StepFailed(f"the plan lists {describe(step)} among the shared prepare steps; it belongs to a VM")
+            if action == "stop":
+                return lifecycle.stop_source(ctx, entry, step)
+            if action == "record-source":
+                return self.record_sources(entry)
+            return lifecycle.start_target(ctx, entry, step)
         if action == "copy":
             return copies.copy_at_run_time(ctx, step)
         if action == "create":
@@ -127,8 +131,6 @@ class Executor:
             return copies.label(ctx, step)
         if action == "set-owner":
             return copies.set_owner(ctx, step)
-        if action == "start":
-            return lifecycle.start_target(ctx, entry, step)
         if action == "set-run-strategy":
             return lifecycle.set_run_strategy(ctx, step["name"], step["runStrategy"])
         raise StepFailed(f'the plan has a step "{action}" this version of kubectl-vmmove does not know; '

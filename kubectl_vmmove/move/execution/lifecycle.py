@@ -82,7 +82,7 @@ def started(vmi: Optional[dict]) -> bool:
     if vmi is None or (vmi.get("status") or {}).get("phase") != "Running":
         return False
     ready = _condition(vmi, "Ready")
-    return bool(ready) and ready.get("status") == "True" and _has_ip(vmi)
+    return ready is not None and ready.get("status") == "True" and _has_ip(vmi)
 
 
 def start_target(ctx: RunContext, entry: dict, step: dict) -> str:

@@ -7,7 +7,7 @@ dependency also used by a VM that is not moving is known to be shared: it is cop
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ...kube import kinds
 from .. import label_selectors as selectors
@@ -465,7 +465,7 @@ def dependency_entries(graph: Graph, node: VMNode) -> List[dict]:
     for kind in DEPENDENCY_KINDS + SELECTING_KINDS:
         for name in node.deps.get(kind, ()):
             staying = graph.staying_users(kind, name)
-            entry = {"kind": kind, "name": name}
+            entry: Dict[str, Any] = {"kind": kind, "name": name}
             if staying:
                 entry["sharedWith"] = staying
             out.append(entry)

@@ -10,7 +10,7 @@ creates; Secrets and ConfigMaps are named only and copied at run time, because a
 import datetime as _dt
 import secrets as _random
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ...errors import UserError
 from ...kube import kinds
@@ -101,7 +101,7 @@ def kubemacpool_facts(inv) -> dict:
     and the answer of the server-side dry run (which runs the KubeMacPool webhook)."""
     seen = any(rewrite._DROPPED_ANNOTATIONS[2] in (vm["metadata"].get("annotations") or {})
                for vm in inv.of(kinds.VM))
-    facts = {"detected": seen, "targetNamespaceOptOut": target_opted_out(inv)}
+    facts: Dict[str, Any] = {"detected": seen, "targetNamespaceOptOut": target_opted_out(inv)}
     if inv.dry_run is not None:
         facts["dryRun"] = {"vm": inv.dry_run.get("vm"), "accepted": inv.dry_run.get("ok", False)}
         if inv.dry_run.get("macRejected"):

@@ -118,7 +118,7 @@ def required(plan: dict) -> List[Permission]:
                                                p.subresource, p.verb))
 
 
-def _match(values: Iterable[str], wanted: str) -> bool:
+def _match(values: Optional[Iterable[str]], wanted: str) -> bool:
     values = list(values or ())
     return "*" in values or wanted in values
 
@@ -168,9 +168,9 @@ def check(api, perms: List[Permission]) -> Dict[tuple, bool]:
     perms = list(perms) + [p.alternative for p in perms if p.alternative is not None]
     for ns in sorted({p.namespace for p in perms if p.namespace}):
         try:
-            review = api.create(SSRR, {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+            rules_review = api.create(SSRR, {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
                                        "spec": {"namespace": ns}})
-            status = (review or {}).get("status") or {}
+            status = (rules_review or {}).get("status") or {}
             rules_by_ns[ns] = status.get("resourceRules") or []
             if not status.get("incomplete") and not status.get("evaluationError"):
                 complete_ns.add(ns)

@@ -5,7 +5,7 @@ reviews, and one server-side dry run; the count depends on which kinds occur, no
 """
 
 import logging
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ...errors import UserError
 from ...kube import kinds
@@ -74,7 +74,7 @@ def assess_all_namespaces(api, sel: selection.Selection) -> List[Tuple[inventory
                                             f'"{sel.label_selector}"')
         raise selection.NothingSelected("no VirtualMachines found in any namespace")
     invs = {ns: invs[ns] for ns in chosen}
-    needed = {}
+    needed: Dict[str, kinds.Kind] = {}
     for ns, inv in invs.items():
         vms = inv.by_name(kinds.VM)
         for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]]) + [kinds.RESOURCEQUOTA]:

@@ -67,7 +67,8 @@ def target_namespace(ctx) -> List[dict]:
 
 
 def name_conflicts(ctx) -> List[dict]:
-    inv, out = ctx.inv, []
+    inv = ctx.inv
+    out: List[dict] = []
     if inv.target_namespace is None:
         return out
     for step in ctx.steps():
@@ -300,7 +301,8 @@ _CLONE_FINALIZERS = ("provisioner.storage.kubernetes.io/cloning-protection",
 
 
 def transfer(ctx) -> List[dict]:
-    inv, out = ctx.inv, []
+    inv = ctx.inv
+    out: List[dict] = []
     if ctx.spec["strategy"] != "transfer":
         return out
     if inv.serves(kinds.OBJECTTRANSFER):

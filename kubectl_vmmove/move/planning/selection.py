@@ -1,7 +1,7 @@
 """Which VMs a command acts on: names, a label selector, --all, or a move-list file (one name per line)."""
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from ...errors import UsageError, UserError
 from .. import label_selectors as selectors
@@ -19,7 +19,7 @@ class Selection:
     move_list: Optional[str] = None     # the file the names came from
 
     def describe(self) -> dict:
-        out = {}
+        out: Dict[str, Any] = {}
         if self.names:
             out["names"] = list(self.names)
         if self.label_selector:

@@ -33,7 +33,7 @@ import datetime as _dt
 import gzip
 import json
 import threading
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ...errors import UserError
 from ...kube import errors as kerr
@@ -270,11 +270,12 @@ class Journal:
         index = {"layout": 2, "parts": [names[i:i + VMS_PER_PART] for i in range(0, len(names), VMS_PER_PART)],
                  "planChunks": len(chunks)}
         labels = {JOURNAL_LABEL: "true", MOVE_ID_LABEL: move_id, "app.kubernetes.io/managed-by": "kubectl-vmmove"}
-        cm = {"apiVersion": "v1", "kind": "ConfigMap",
-              "metadata": {"name": name_for(move_id), "namespace": namespace, "labels": labels,
-                           "annotations": {"vmmove.io/source-namespace": spec["source"]["namespace"],
-                                           "vmmove.io/created-by": user}},
-              "data": {MOVE_KEY: json.dumps(move, sort_keys=True), INDEX_KEY: json.dumps(index, sort_keys=True)}}
+        cm: Dict[str, Any] = {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name_for(move_id), "namespace": namespace, "labels": labels,
+                         "annotations": {"vmmove.io/source-namespace": spec["source"]["namespace"],
+                                         "vmmove.io/created-by": user}},
+            "data": {MOVE_KEY: json.dumps(move, sort_keys=True), INDEX_KEY: json.dumps(index, sort_keys=True)}}
         if not chunks:
             cm["binaryData"] = {PLAN_KEY: base64.b64encode(packed).decode("ascii")}
         try:
@@ -295,7 +296,7 @@ class Journal:
             return
         meta = self._obj["metadata"]
         owner = [{"apiVersion": "v1", "kind": "ConfigMap", "name": self.name, "uid": meta["uid"]}]
-        wanted = {}
+        wanted: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = {}
         for n, names in enumerate(idx.get("parts") or []):
             # Empty source entries let a fenced write `add` a VM's sources without creating binaryData.
             wanted[part_name(self.move_id, n)] = (
@@ -319,7 +320,8 @@ class Journal:
             except kerr.AlreadyExists:
                 obj = self.api.get(kinds.CONFIGMAP, name, self.namespace)
             with self._lock:
-                self._parts[name] = obj
+                if self._parts is not None:
+                    self._parts[name] = obj
 
     def repair(self) -> None:
         """Create the VM parts an interrupted `create` did not get to (they hold no data yet), so a resumed move

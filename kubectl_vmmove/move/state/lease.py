@@ -59,9 +59,11 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def parse_time(text: str) -> Optional[float]:
+def parse_time(text: Optional[str]) -> Optional[float]:
     import datetime as _dt
 
+    if not text:
+        return None
     try:
         return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc).timestamp()
     except (TypeError, ValueError):
@@ -179,17 +181,18 @@ class Lease:
             state = verdict(record, self.wall(), self.host, self.alive)
             if record and record.get("token") == self.token:
                 state = FREE
-            if state == LIVE and not force:
-                raise self._held(record)
-            if state == UNCERTAIN and not force:
-                self.notice(f"The lease of move {jr.move_id} held by {describe(record)} looks expired "
-                            f"({ago(record, self.wall())}); watching for {self.duration / 2:g}s whether it is "
-                            "still renewed before taking it over.")
-                if self._renewed_while_watching(text):
-                    continue
-            if state in (STALE, UNCERTAIN) or (state == LIVE and force):
-                self.notice(f"Taking over the lease of move {jr.move_id} from {describe(record)} "
-                            f"({ago(record, self.wall())}).")
+            if record is not None:      # else FREE
+                if state == LIVE and not force:
+                    raise self._held(record)
+                if state == UNCERTAIN and not force:
+                    self.notice(f"The lease of move {jr.move_id} held by {describe(record)} looks expired "
+                                f"({ago(record, self.wall())}); watching for {self.duration / 2:g}s whether it is "
+                                "still renewed before taking it over.")
+                    if self._renewed_while_watching(text):
+                        continue
+                if state in (STALE, UNCERTAIN) or (state == LIVE and force):
+                    self.notice(f"Taking over the lease of move {jr.move_id} from {describe(record)} "
+                                f"({ago(record, self.wall())}).")
             new = self._new_record()
             if self._patch_if(text if text else None, new, obj["metadata"].get("resourceVersion")):
                 with self._lock:
