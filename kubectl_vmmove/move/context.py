@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import UserError
+from .planning.moveplan import MovePlan
 from .rewrite import MOVE_ID_LABEL, SOURCE_ANNOTATION
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class Interrupted(Exception):
 @dataclass
 class RunContext:
     api: "Api"
-    plan: dict
+    plan: dict                    # the MovePlan document; read it through `move_plan`
     journal: Any = None           # state.journal.Journal; Any so that tests may hand in a stand-in
     timeout: Optional[float] = 3600.0
     user: str = ""
@@ -32,20 +33,25 @@ class RunContext:
     report: Callable[..., None] = lambda vm, **fields: None
 
     @property
+    def move_plan(self) -> MovePlan:
+        """The plan read through its typed view (`plan` is the document itself)."""
+        return MovePlan(self.plan)
+
+    @property
     def move_id(self) -> str:
-        return self.plan["spec"]["moveId"]
+        return self.move_plan.move_id
 
     @property
     def source(self) -> str:
-        return self.plan["spec"]["source"]["namespace"]
+        return self.move_plan.source
 
     @property
     def target(self) -> str:
-        return self.plan["spec"]["target"]["namespace"]
+        return self.move_plan.target
 
     @property
     def strategy(self) -> str:
-        return self.plan["spec"]["strategy"]
+        return self.move_plan.strategy
 
     @property
     def lease_lost(self) -> bool:

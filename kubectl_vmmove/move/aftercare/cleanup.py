@@ -12,16 +12,12 @@ from ...kube import errors as kerr
 from ...kube import kinds
 from ..context import RunContext
 from ..planning import graph as graphmod
+from ..planning.moveplan import MovePlan
 from ..state import journal as journalmod
 
 
 def delete_steps(plan: dict) -> List[dict]:
-    spec = plan["spec"]
-    steps: List[dict] = []
-    for vm in spec["vms"]:
-        steps += vm.get("cleanup") or ()
-    steps += spec.get("cleanup") or ()
-    return steps
+    return MovePlan(plan).cleanup_steps()
 
 
 def used_by_staying_vms(api, namespace: str, moving: Set[str]) -> Dict[Tuple[str, str], List[str]]:
@@ -46,7 +42,7 @@ def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
     With `dry_run` each delete goes to the server as `dryRun=All`: permissions, preconditions and existence are
     checked exactly as for the real thing, nothing is deleted and the journal is not written."""
     api, src = ctx.api, ctx.source
-    moving = {v["name"] for v in ctx.plan["spec"]["vms"]}
+    moving = set(ctx.move_plan.vm_names)
     if not dry_run:
         ctx.journal.move_update(lambda m: m.update(cleanup={**(m.get("cleanup") or {}),
                                                             "started": journalmod.now_text(), "user": ctx.user}))

@@ -15,6 +15,8 @@ from ...kube.wait import WaitTimeout, wait_for
 from ..context import RunContext, StepFailed
 from ..execution import disks, lifecycle
 from ..state import journal as journalmod
+from ..state import records
+from ..state.records import VMRecord
 
 # Kinds a move creates in the target, deleted in this order (the VM first: it owns DataVolumes and revisions).
 CREATED_KINDS = (kinds.VM, kinds.DATAVOLUME, kinds.PVC, kinds.SERVICE, kinds.NETWORKPOLICY, kinds.SECRET,
@@ -162,7 +164,7 @@ def delete_created(ctx: RunContext, only_vm: Optional[str] = None, keep_claims: 
 
 
 def _belongs_to(ctx: RunContext, obj: dict, vm_name: str) -> bool:
-    entry = next(v for v in ctx.plan["spec"]["vms"] if v["name"] == vm_name)
+    entry = ctx.move_plan.vm(vm_name)
     mine = {(s["kind"], s["name"]) for s in entry["steps"]}
     kind, name = obj["kind"], obj["metadata"]["name"]
     if kind == "PersistentVolumeClaim":
@@ -175,7 +177,7 @@ def created_namespace(ctx: RunContext) -> bool:
     """Whether this move created the target namespace (--create-namespace): rollback keeps it, the journal is in
     it. The namespace's move-id label decides; a user who may not read namespaces is told what the plan says."""
     planned = any(s["action"] == "create" and s["kind"] == "Namespace"
-                  for s in ctx.plan["spec"].get("prepare") or ())
+                  for s in ctx.move_plan.prepare)
     try:
         return ctx.ours(ctx.api.get_or_none(kinds.NAMESPACE, ctx.target))
     except kerr.Forbidden:
@@ -188,7 +190,7 @@ def rollback(ctx: RunContext) -> List[dict]:
     ctx.journal.move_update(lambda m: m.update(rollback={"started": journalmod.now_text(), "user": ctx.user}))
     rows = []
     failed = False
-    for entry in ctx.plan["spec"]["vms"]:
+    for entry in ctx.move_plan.vms:
         name = entry["name"]
         try:
             _stop_target(ctx, name)
@@ -197,26 +199,25 @@ def rollback(ctx: RunContext) -> List[dict]:
             if deleted:
                 details.append("deleted " + ", ".join(deleted))
             details.append(restore_source(ctx, entry))
-            ctx.journal.vm_update(name, lambda r: r.update(phase="RolledBack", step="rolled back",
-                                                           message=None))
-            rows.append({"vm": name, "result": "RolledBack", "detail": "; ".join(details)})
+            ctx.journal.vm_change(name, VMRecord.rolled_back)
+            rows.append({"vm": name, "result": records.ROLLED_BACK, "detail": "; ".join(details)})
         except (StepFailed, kerr.ApiError) as err:
             failed = True
-            rows.append({"vm": name, "result": "Failed", "detail": str(err)})
+            rows.append({"vm": name, "result": records.FAILED, "detail": str(err)})
     if not failed:
         shared = delete_created(ctx)
         if shared:
-            rows.append({"vm": "(shared)", "result": "RolledBack", "detail": "deleted " + ", ".join(shared)})
-        for step in ctx.plan["spec"].get("prepare") or ():
+            rows.append({"vm": "(shared)", "result": records.ROLLED_BACK, "detail": "deleted " + ", ".join(shared)})
+        for step in ctx.move_plan.prepare:
             if step["action"] == "label" and step["kind"] == "Namespace":
                 ctx.api.patch(kinds.NAMESPACE, step["name"],
                               {"metadata": {"labels": {k: None for k in step.get("labels") or {}}}})
 
     def note(move):
         move["rollback"] = {**(move.get("rollback") or {}), "finished": None if failed else journalmod.now_text(),
-                            "user": ctx.user, "failed": [r["vm"] for r in rows if r["result"] == "Failed"]}
+                            "user": ctx.user, "failed": [r["vm"] for r in rows if r["result"] == records.FAILED]}
         if not failed:
-            move["phase"] = "RolledBack"
+            move["phase"] = records.ROLLED_BACK
 
     ctx.journal.move_update(note)
     return rows

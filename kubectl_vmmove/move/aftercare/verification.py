@@ -21,6 +21,8 @@ from ..execution.lifecycle import started
 from ..planning import graph as graphmod
 from ..planning.permissions import Permission
 from ..rewrite import copied_from, data_digest
+from ..state import records
+from ..state.records import VMRecord
 
 CREATED_BY_STEP = ("create", "copy", "clone", "transfer")
 
@@ -99,20 +101,19 @@ class Checks:
 
 def verify(ctx: RunContext, records: Dict[str, dict]) -> Checks:
     checks = Checks()
-    spec = ctx.plan["spec"]
-    for step in spec.get("prepare") or ():
+    for step in ctx.move_plan.prepare:
         if step["action"] in CREATED_BY_STEP:
             checks.guarded("(shared)", _object_check_name(step), _check_object, ctx, checks, "(shared)", step)
-    for entry in spec["vms"]:
+    for entry in ctx.move_plan.vms:
         _verify_vm(ctx, checks, entry, records.get(entry["name"]) or {})
     return checks
 
 
 def _verify_vm(ctx, checks, entry, record) -> None:
     name = entry["name"]
-    phase = record.get("phase", "Pending")
-    checks.add(name, "move finished", phase == "Succeeded",
-               "" if phase == "Succeeded" else f"the run left this VM {phase}: {record.get('message') or 'not run'}")
+    phase = VMRecord(record).phase
+    checks.add(name, "move finished", phase == records.SUCCEEDED,
+               "" if phase == records.SUCCEEDED else f"the run left this VM {phase}: {record.get('message') or 'not run'}")
     for step in entry["steps"]:
         if step["action"] in ("create", "copy"):
             checks.guarded(name, _object_check_name(step), _check_object, ctx, checks, name, step)
@@ -204,7 +205,7 @@ def _firmware(vm) -> dict:
 def _check_identity(ctx, checks, entry, vm) -> None:
     name = entry["name"]
     macs = [i["macAddress"].lower() for i in _interfaces(vm) if i.get("macAddress")]
-    if ctx.plan["spec"].get("macPolicy") == "new":
+    if ctx.move_plan.mac_policy == "new":
         checks.add(name, "MAC addresses", True, "new addresses by policy: " + ", ".join(macs))
     else:
         want = [m.lower() for m in entry.get("macAddresses") or ()]

@@ -96,15 +96,15 @@ def print_manifests(inv, doc, output):
     from .. import rewrite
     from ..planning import moveplan as planmod
 
+    plan = planmod.MovePlan(doc)
     objects = planmod.target_manifests(doc)
     skipped = []
     configmaps = inv.by_name(kinds.CONFIGMAP)
     for kind, name in planmod.run_time_copies(doc):
         cm = configmaps.get(name) if kind == "ConfigMap" else None
         if cm is not None and ("data" in cm or "binaryData" in cm or cm.get("kind") == "ConfigMap"):
-            objects.append(rewrite.configmap_for_target(cm, doc["spec"]["target"]["namespace"],
-                                                        source_namespace=doc["spec"]["source"]["namespace"],
-                                                        move_id=doc["spec"]["moveId"]))
+            objects.append(rewrite.configmap_for_target(cm, plan.target, source_namespace=plan.source,
+                                                        move_id=plan.move_id))
         else:
             skipped.append(f"{kind.lower()}/{name}")
     rank = {"Namespace": 0, "ServiceAccount": 1, "ConfigMap": 1}
@@ -114,7 +114,7 @@ def print_manifests(inv, doc, output):
     else:
         sys.stdout.write(dump_yaml_documents(objects))
     if skipped:
-        src = doc["spec"]["source"]["namespace"]
+        src = plan.source
         sys.stderr.write(
             f"note: {len(skipped)} Secret(s) are not printed: kubectl-vmmove never outputs secret values. Copy them "
             f"to the target with your secret manager, or 'kubectl vmmove run': {', '.join(skipped)} "

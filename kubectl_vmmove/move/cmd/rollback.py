@@ -30,6 +30,7 @@ def run(args):
     from ...errors import UserError
     from ...printers import Column, OutputOptions, Table, print_table
     from ..aftercare import rollback as rollbackmod
+    from ..state import records
     from .common import hold_lease, open_move
 
     timeout = parse_duration(args.timeout, "--timeout")
@@ -55,11 +56,11 @@ def run(args):
     for row in rows:
         table.add(row["vm"], row["result"], row["detail"] or "-")
     print_table(table, OutputOptions("table", False))
-    failed = [r["vm"] for r in rows if r["result"] == "Failed"]
+    failed = [r["vm"] for r in rows if r["result"] == records.FAILED]
     if failed:
         raise UserError(f"{len(failed)} VM(s) could not be rolled back ({', '.join(failed)}); fix the cause shown "
                         f"and run 'kubectl vmmove rollback {args.move_id}' again")
-    vms = [entry["name"] for entry in ctx.plan["spec"]["vms"]]
+    vms = ctx.move_plan.vm_names
     sys.stderr.write(f'Move {args.move_id} rolled back: its VMs are back in namespace "{ctx.source}" with their '
                      f"run strategies (kubectl get vm -n {ctx.source}). To move them again, plan a new move: "
                      f"kubectl vmmove plan -n {ctx.source} --to {ctx.target} {' '.join(vms)}\n")

@@ -81,18 +81,6 @@ def _read(path: str) -> str:
         raise UserError(f'cannot read the plan file "{path}": {getattr(err, "strerror", None) or err}') from err
 
 
-def _options_from_plan(doc):
-    from ..planning import moveplan as planmod
-
-    spec = doc["spec"]
-    return planmod.PlanOptions(
-        source=spec["source"]["namespace"], target=spec["target"]["namespace"], strategy=spec["strategy"],
-        storage_class_map=dict(spec.get("storageClassMap") or {}),
-        target_run_strategy=spec.get("targetRunStrategy", "source"),
-        create_namespace=bool(spec["target"].get("createNamespace")), services=spec.get("services", True),
-        mac_policy=spec.get("macPolicy", "keep"), move_id=spec["moveId"], selection=dict(spec.get("selection") or {}))
-
-
 def recheck(api, doc, user):
     """Re-plan a saved plan's VMs as the cluster is now: refuse it when the source changed since or when the
     checks now find errors."""
@@ -100,8 +88,9 @@ def recheck(api, doc, user):
     from ..planning import pipeline as planner
     from ..planning import selection
 
-    opts = _options_from_plan(doc)
-    sel = selection.Selection(names=[v["name"] for v in doc["spec"]["vms"]])
+    plan = planmod.MovePlan(doc)
+    opts = plan.options()
+    sel = selection.Selection(names=plan.vm_names)
     try:
         _, _, fresh = planner.make_plan(api, opts, sel, user=user)
     except UserError as err:
@@ -125,7 +114,7 @@ def _inventory_of(fresh, api, doc):
     from ..planning import moveplan as planmod
     from ..planning.inventory import SOURCE, Inventory
 
-    inv = Inventory(source=doc["spec"]["source"]["namespace"])
+    inv = Inventory(source=planmod.MovePlan(doc).source)
     wanted = {}
     for kind_name, _ in planmod.source_refs(doc):
         wanted.setdefault(kind_name, None)
@@ -138,15 +127,16 @@ def _inventory_of(fresh, api, doc):
 
 def print_steps(doc, stream=None) -> None:
     from ...printers import Column, OutputOptions, Table, print_table
+    from ..planning.moveplan import MovePlan
 
     stream = stream or sys.stdout
-    spec = doc["spec"]
-    stream.write(f'Move {spec["moveId"]}: {spec["source"]["namespace"]} -> {spec["target"]["namespace"]}, '
-                 f'strategy {spec["strategy"]}, MAC policy {spec.get("macPolicy")}; dry run, nothing is changed\n\n')
+    plan = MovePlan(doc)
+    stream.write(f'Move {plan.move_id}: {plan.source} -> {plan.target}, '
+                 f'strategy {plan.strategy}, MAC policy {plan.mac_policy}; dry run, nothing is changed\n\n')
     table = Table([Column("VM"), Column("#"), Column("Action"), Column("Object"), Column("Namespace")])
-    for step in spec.get("prepare") or ():
+    for step in plan.prepare:
         table.add("(all)", "", step["action"], f'{step["kind"].lower()}/{step["name"]}', step.get("namespace", ""))
-    for vm in spec["vms"]:
+    for vm in plan.vms:
         for i, step in enumerate(vm["steps"], 1):
             table.add(vm["name"], i, step["action"], f'{step["kind"].lower()}/{step["name"]}',
                       step.get("namespace", ""))
@@ -154,13 +144,15 @@ def print_steps(doc, stream=None) -> None:
 
 
 def _confirm(doc, assume_yes: bool) -> None:
+    from ..planning.moveplan import MovePlan
+
     if assume_yes:
         return
-    spec = doc["spec"]
+    plan = MovePlan(doc)
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm the move; add --yes to run without confirmation")
-    sys.stderr.write(f'Move {len(spec["vms"])} VM(s) from "{spec["source"]["namespace"]}" to '
-                     f'"{spec["target"]["namespace"]}" (strategy {spec["strategy"]}); running VMs are stopped '
+    sys.stderr.write(f'Move {len(plan.vms)} VM(s) from "{plan.source}" to '
+                     f'"{plan.target}" (strategy {plan.strategy}); running VMs are stopped '
                      "while their disks copy. Continue? [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
@@ -198,14 +190,15 @@ def _plan_now(session, args):
 def _existing_journal(api, doc):
     from ...kube import errors as kerr
     from ...kube import kinds
+    from ..planning.moveplan import MovePlan
     from ..state import journal as journalmod
 
-    spec = doc["spec"]
+    plan = MovePlan(doc)
     try:
-        obj = api.get(kinds.CONFIGMAP, journalmod.name_for(spec["moveId"]), spec["target"]["namespace"])
+        obj = api.get(kinds.CONFIGMAP, journalmod.name_for(plan.move_id), plan.target)
     except (kerr.NotFound, kerr.Forbidden):
         return None
-    return journalmod.Journal(api, spec["target"]["namespace"], spec["moveId"], obj)
+    return journalmod.Journal(api, plan.target, plan.move_id, obj)
 
 
 def run(args):
@@ -258,23 +251,25 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     from ...progress import Progress
     from ..context import RunContext
     from ..execution.executor import Executor
+    from ..planning.moveplan import MovePlan
     from ..state import journal as journalmod
     from ..state.lease import Lease, LeaseLost
+    from ..state.records import SUCCEEDED, VMRecord
 
-    spec = doc["spec"]
+    plan = MovePlan(doc)
     err = stream or sys.stderr
-    move_id = spec["moveId"]
+    move_id = plan.move_id
     if existing is not None:
-        err.write(f"Continuing move {move_id} ({spec['source']['namespace']} -> {spec['target']['namespace']}): "
+        err.write(f"Continuing move {move_id} ({plan.source} -> {plan.target}): "
                   "finished VMs are skipped, the others continue from where the cluster is.\n")
     else:
-        err.write(f"Move {move_id}: {len(spec['vms'])} VM(s) from {spec['source']['namespace']} to "
-                  f"{spec['target']['namespace']}, strategy {spec['strategy']}, MAC policy {spec.get('macPolicy')}; "
-                  f"journal configmap/{journalmod.name_for(move_id)} in {spec['target']['namespace']}.\n")
+        err.write(f"Move {move_id}: {len(plan.vms)} VM(s) from {plan.source} to "
+                  f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
+                  f"journal configmap/{journalmod.name_for(move_id)} in {plan.target}.\n")
     progress = Progress(["VM", "STEP", "PROGRESS", "ELAPSED", "ETA"], stream=err)
     ctx = RunContext(api=api, plan=doc, timeout=timeout, user=user)
     executor = Executor(ctx, parallel=parallel, progress=progress)
-    resume_hint = (f"kubectl vmmove run --resume {move_id} --to {spec['target']['namespace']}")
+    resume_hint = (f"kubectl vmmove run --resume {move_id} --to {plan.target}")
     lease = None
     try:
         executor.prepare_namespace()
@@ -284,7 +279,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         lease.acquire(force=force_takeover)
         ctx.lease = lease
         lease.start_heartbeat()
-        if spec["strategy"] == "transfer":
+        if plan.strategy == "transfer":
             from ..execution.disks import object_transfer_warning
 
             use_ot, cdi = executor.object_transfer()
@@ -305,10 +300,10 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     progress.finish()
     table = Table([Column("VM"), Column("Result"), Column("Downtime"), Column("Message")])
     failed = 0
-    for vm in spec["vms"]:
+    for vm in plan.vms:
         record = records.get(vm["name"], {})
-        phase = record.get("phase", "Pending")
-        failed += phase != journalmod.SUCCEEDED
+        phase = VMRecord(record).phase
+        failed += phase != SUCCEEDED
         downtime = record.get("downtimeSeconds")
         table.add(vm["name"], phase, human_duration(downtime) if downtime is not None else "-",
                   record.get("message") or "-")

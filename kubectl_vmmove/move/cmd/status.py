@@ -3,6 +3,7 @@
 import sys
 
 from ...errors import UsageError
+from ..state import records
 
 DESCRIPTION = """Show the moves found in the namespaces you can read, or the per-VM steps of one move.
 
@@ -23,7 +24,7 @@ EXAMPLES = """Examples:
   # The journal's state as YAML
   kubectl vmmove status 7f3c2a -o yaml"""
 
-FINAL_PHASES = ("Succeeded", "Failed", "Interrupted")
+FINAL_PHASES = records.FINAL_MOVE_PHASES
 
 
 def add_arguments(parser):
@@ -46,9 +47,10 @@ def move_document(jr) -> dict:
 
 
 def counts(jr) -> dict:
-    out = {"Succeeded": 0, "Failed": 0, "Running": 0, "Pending": 0}
+    out = {records.SUCCEEDED: 0, records.FAILED: 0, records.RUNNING: 0, records.PENDING: 0}
     for record in jr.vms().values():
-        out[record.get("phase", "Pending")] = out.get(record.get("phase", "Pending"), 0) + 1
+        phase = records.VMRecord(record).phase
+        out[phase] = out.get(phase, 0) + 1
     return out
 
 
@@ -69,7 +71,7 @@ def overview_table(journals):
         c = counts(jr)
         verified = move.get("verify", {}).get("passed")
         table.add(jr.move_id, move.get("source", ""), jr.namespace, move.get("strategy", ""), len(jr.vms()),
-                  c["Succeeded"], c["Failed"], move_phase(move),
+                  c[records.SUCCEEDED], c[records.FAILED], move_phase(move),
                   "-" if verified is None else ("yes" if verified else "no"),
                   age(started(jr) or None), move.get("createdBy", ""))
     return table
@@ -78,10 +80,10 @@ def overview_table(journals):
 def move_phase(move: dict) -> str:
     """The phase a user reads: what run recorded, unless cleanup or rollback has finished since."""
     if (move.get("rollback") or {}).get("finished"):
-        return "RolledBack"
+        return records.ROLLED_BACK
     if (move.get("cleanup") or {}).get("finished"):
-        return "CleanedUp"
-    return move.get("phase", "Pending")
+        return records.CLEANED_UP
+    return move.get("phase", records.PENDING)
 
 
 def vm_rows(jr):
@@ -91,7 +93,7 @@ def vm_rows(jr):
     for name, record in sorted(jr.vms().items()):
         progress = record.get("progress")
         downtime = record.get("downtimeSeconds")
-        rows.append({"vm": name, "phase": record.get("phase", "Pending"), "step": record.get("step", "-"),
+        rows.append({"vm": name, "phase": records.VMRecord(record).phase, "step": record.get("step", "-"),
                      "progress": f"{progress:.0f}%" if isinstance(progress, (int, float)) else "-",
                      "downtime": human_duration(downtime) if downtime is not None else "-",
                      "attempts": str(record.get("attempts", 0)), "message": record.get("message") or "-"})

@@ -6,6 +6,7 @@ from typing import Dict, List
 from ...printers import Column, Table, print_table
 from .. import quantities
 from ..planning import estimates
+from ..planning.moveplan import MovePlan
 
 SHORT_KIND = {"Secret": "secret", "ConfigMap": "cm", "ServiceAccount": "sa", "NetworkAttachmentDefinition": "nad",
               "VirtualMachineInstancetype": "instancetype", "VirtualMachinePreference": "preference",
@@ -33,7 +34,7 @@ def verdict(findings) -> tuple:
 def assessment(inv, graph, doc) -> dict:
     findings = doc["status"]["findings"]
     vms = []
-    for entry in doc["spec"]["vms"]:
+    for entry in MovePlan(doc).vms:
         node = graph.nodes[entry["name"]]
         mine = _for_vm(findings, entry["name"])
         word, codes, _ = verdict(mine)
@@ -123,16 +124,16 @@ def print_assessments(reports, output, stream=None) -> None:
 
 def print_plan(doc, output, stream=None) -> None:
     stream = stream or sys.stdout
-    spec, summary = doc["spec"], doc["status"]["summary"]
+    plan, summary = MovePlan(doc), doc["status"]["summary"]
     findings = doc["status"]["findings"]
     if not output.no_headers:
-        stream.write(f'Plan for move {spec["moveId"]}: {spec["source"]["namespace"]} -> {spec["target"]["namespace"]}, '
-                     f'strategy {spec["strategy"]}, MAC policy {spec["macPolicy"]}, {summary["vms"]} VM(s), '
+        stream.write(f'Plan for move {plan.move_id}: {plan.source} -> {plan.target}, '
+                     f'strategy {plan.strategy}, MAC policy {plan.mac_policy}, {summary["vms"]} VM(s), '
                      f'{summary["disks"]} disk(s), {quantities.human_bytes(summary["bytes"])}\n\n')
     table = Table([Column("VM"), Column("Status"), Column("Disks"), Column("Size"), Column("Method"),
                    Column("Downtime"), Column("Steps"), Column("Target-Run-Strategy"), Column("Verdict"),
                    Column("Dependencies", wide_only=True), Column("Shared", wide_only=True)])
-    for vm in spec["vms"]:
+    for vm in plan.vms:
         word, codes, _ = verdict(_for_vm(findings, vm["name"]))
         table.add(vm["name"], vm["status"], len(vm["disks"]), quantities.human_bytes(sum(d["size"] for d in vm["disks"])),
                   _unique(d["method"] for d in vm["disks"]) if vm["disks"] else "",

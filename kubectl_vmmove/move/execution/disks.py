@@ -14,6 +14,7 @@ from ...kube import errors as kerr
 from ...kube import kinds
 from ...kube.wait import SetFailed, WaitTimeout, wait_for, wait_for_all
 from ..context import RunContext, StepFailed
+from ..planning.moveplan import MovePlan
 from ..rewrite import MOVE_ID_LABEL
 
 VM_LABEL = "vmmove.io/vm"
@@ -217,7 +218,7 @@ def object_transfer_choice(api, plan: dict) -> Tuple[bool, Optional[tuple]]:
 
     The plan asks for it where CDI served the API when planning; it is used when the API is still served and this
     CDI is not known to have deleted it; otherwise the volumes are rebound natively (the same steps, §2.2)."""
-    wanted = any(s.get("objectTransfer") for v in plan["spec"]["vms"] for s in v["steps"] if s["action"] == "transfer")
+    wanted = any(s.get("objectTransfer") for v in MovePlan(plan).vms for s in v["steps"] if s["action"] == "transfer")
     if not wanted or not api.serves(kinds.OBJECTTRANSFER):
         return False, None
     version = cdi_version(api)

@@ -17,7 +17,9 @@ from ...kube import kinds
 from ...kube.wait import WaitTimeout
 from ..context import Interrupted, RunContext, StepFailed
 from ..state import journal as journalmod
+from ..state import records
 from ..state.lease import LeaseLost
+from ..state.records import VMRecord
 from . import copies, disks, events, lifecycle
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class Executor:
                     JOURNAL_PROGRESS_SECONDS:
                 self._last_journal_progress[vm] = now
                 try:
-                    self.ctx.journal.vm_update(vm, lambda r: r.update(progress=round(progress, 1)))
+                    self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1))
                 except kerr.ApiError as err:
                     log.info("could not record progress of %s: %s", vm, err)
         if self.progress is not None:
@@ -85,7 +87,7 @@ class Executor:
 
     def prepare_namespace(self) -> None:
         """Namespace steps come first: the journal lives in the target namespace."""
-        for step in self.ctx.plan["spec"].get("prepare") or ():
+        for step in self.ctx.move_plan.prepare:
             if step["kind"] != "Namespace":
                 continue
             try:
@@ -97,7 +99,7 @@ class Executor:
                 raise UserError(f"cannot prepare namespace {step['name']}: {err}") from err
 
     def prepare_shared(self) -> None:
-        for step in self.ctx.plan["spec"].get("prepare") or ():
+        for step in self.ctx.move_plan.prepare:
             if step["kind"] == "Namespace":
                 continue
             try:
@@ -175,78 +177,69 @@ class Executor:
         return f"{len(objects)} object(s) recorded"
 
     def run_vm(self, entry: dict) -> dict:
-        ctx, name, jr = self.ctx, entry["name"], self.ctx.journal
-        steps = entry["steps"]
+        """Move one VM: begin its record, run its steps, and record how it ended; returns its journal record."""
+        ctx, name = self.ctx, entry["name"]
         self._vm_started[name] = self.clock()
-        user = ctx.user
-        state = {"downStart": None}
-
-        def begin(record):
-            record["phase"] = journalmod.RUNNING
-            record.setdefault("started", journalmod.now_text())
-            record["attempts"] = int(record.get("attempts") or 0) + 1
-            record["user"] = user
-            record.pop("message", None)
-            record.pop("finished", None)
-            record["steps"] = [{"action": s["action"], "kind": s["kind"], "name": s["name"],
-                                "state": prev.get("state", "Pending"), **{k: prev[k] for k in ("finished", "result")
-                                                                          if k in prev}}
-                               for s, prev in zip(steps, (record.get("steps") or []) + [{}] * len(steps))]
-
-        jr.vm_update(name, begin)
+        ctx.journal.vm_change(name, VMRecord.begin, entry["steps"], ctx.user, journalmod.now_text())
         self.report(name, step="starting move")
         try:
-            for group in groups(steps):
-                ctx.check_stop()
-                first = steps[group[0]]
-                label = describe(first) if len(group) == 1 else f"{first['action']} {len(group)} disk(s)"
-                self._step_started[name] = self.clock()
-                self.report(name, step=label)
-                if first["action"] == "stop" and state["downStart"] is None:
-                    vmi = lifecycle.target_vmi(ctx.api, name, ctx.source)
-                    if lifecycle.vmi_active(vmi):
-                        state["downStart"] = self.clock()
-                result = self.run_group(entry, [steps[i] for i in group])
-                finished = journalmod.now_text()
-                nxt = group[-1] + 1
-
-                def done(record, group=group, result=result, finished=finished, nxt=nxt, first=first):
-                    for i in group:
-                        record["steps"][i].update(state="Done", finished=finished, result=result)
-                    record["step"] = describe(steps[nxt]) if nxt < len(steps) else "done"
-                    if first["action"] == "stop" and state["downStart"] is not None:
-                        record["stoppedAt"] = finished
-                    if first["action"] == "start":
-                        record["runningAt"] = finished
-
-                jr.vm_update(name, done)
+            down_since = self._run_steps(entry)
         except Interrupted:
-            if ctx.lease_lost:
-                return jr.vm(name)   # the journal is the new holder's now
-            jr.vm_update(name, lambda r: r.update(phase=journalmod.PENDING, message="interrupted; re-run to continue"))
-            self.report(name, step="interrupted")
-            return jr.vm(name)
+            return self._interrupted(name)
         except (StepFailed, WaitTimeout, kerr.ApiError, UserError) as err:
-            message = str(err)
-            jr.vm_update(name, lambda r: r.update(phase=journalmod.FAILED, message=message,
-                                                  finished=journalmod.now_text()))
-            self.report(name, step="failed", progress=None)
-            vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
-            if vm is not None and ctx.ours(vm):
-                events.record(ctx.api, vm, ctx.move_id, "MoveFailed", message[:1000], "Warning")
-            return jr.vm(name)
-        downtime = None
-        if state["downStart"] is not None:
-            downtime = round(self.clock() - state["downStart"], 3)
-        jr.vm_update(name, lambda r: r.update(phase=journalmod.SUCCEEDED, finished=journalmod.now_text(),
-                                              step="done", progress=100.0,
-                                              **({"downtimeSeconds": downtime} if downtime is not None else {})))
+            return self._failed(name, str(err))
+        return self._succeeded(name, down_since)
+
+    def _run_steps(self, entry: dict) -> Optional[float]:
+        """The VM's steps, group by group, each recorded done; returns when the source VM went down (by this
+        executor's clock), or None when it was not running."""
+        ctx, name, steps = self.ctx, entry["name"], entry["steps"]
+        down_since: Optional[float] = None
+        for group in groups(steps):
+            ctx.check_stop()
+            first = steps[group[0]]
+            label = describe(first) if len(group) == 1 else f"{first['action']} {len(group)} disk(s)"
+            self._step_started[name] = self.clock()
+            self.report(name, step=label)
+            if first["action"] == "stop" and down_since is None:
+                vmi = lifecycle.target_vmi(ctx.api, name, ctx.source)
+                if lifecycle.vmi_active(vmi):
+                    down_since = self.clock()
+            result = self.run_group(entry, [steps[i] for i in group])
+            nxt = group[-1] + 1
+            ctx.journal.vm_change(name, VMRecord.step_done, group, result, journalmod.now_text(),
+                                  describe(steps[nxt]) if nxt < len(steps) else "done",
+                                  stopped=first["action"] == "stop" and down_since is not None,
+                                  running=first["action"] == "start")
+        return down_since
+
+    def _interrupted(self, name: str) -> dict:
+        jr = self.ctx.journal
+        if self.ctx.lease_lost:
+            return jr.vm(name)   # the journal is the new holder's now
+        jr.vm_change(name, VMRecord.interrupt)
+        self.report(name, step="interrupted")
+        return jr.vm(name)
+
+    def _failed(self, name: str, message: str) -> dict:
+        ctx = self.ctx
+        ctx.journal.vm_change(name, VMRecord.fail, message, journalmod.now_text())
+        self.report(name, step="failed", progress=None)
+        vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
+        if vm is not None and ctx.ours(vm):
+            events.record(ctx.api, vm, ctx.move_id, "MoveFailed", message[:1000], "Warning")
+        return ctx.journal.vm(name)
+
+    def _succeeded(self, name: str, down_since: Optional[float]) -> dict:
+        ctx = self.ctx
+        downtime = None if down_since is None else round(self.clock() - down_since, 3)
+        ctx.journal.vm_change(name, VMRecord.succeed, journalmod.now_text(), downtime)
         self.report(name, step="done", progress=100.0)
         vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
         if vm is not None:
             events.record(ctx.api, vm, ctx.move_id, "MoveSucceeded",
                           f"Move {ctx.move_id} from {ctx.source} finished")
-        return jr.vm(name)
+        return ctx.journal.vm(name)
 
     # ------------------------------------------------------------------------------------------ all VMs
 
@@ -255,14 +248,12 @@ class Executor:
 
         KeyboardInterrupt propagates after the workers were told to stop."""
         jr = self.ctx.journal
-        records = jr.vms()
-        todo = [v for v in self.ctx.plan["spec"]["vms"]
-                if records.get(v["name"], {}).get("phase") != journalmod.SUCCEEDED
-                and (only is None or v["name"] in only)]
-        for v in self.ctx.plan["spec"]["vms"]:
+        done = {n for n, r in jr.vms().items() if VMRecord(r).phase == records.SUCCEEDED}
+        todo = [v for v in self.ctx.move_plan.vms if v["name"] not in done and (only is None or v["name"] in only)]
+        for v in self.ctx.move_plan.vms:
             if v not in todo and self.progress is not None:
                 self.progress.update(v["name"], vm=v["name"], step="done (earlier run)")
-        jr.move_update(lambda m: (m.update(phase=journalmod.RUNNING),
+        jr.move_update(lambda m: (m.update(phase=records.RUNNING),
                                   m.setdefault("runs", []).append({"user": self.ctx.user,
                                                                    "started": journalmod.now_text()})))
         queue = list(todo)
@@ -279,7 +270,7 @@ class Executor:
                     results[entry["name"]] = self.run_vm(entry)
                 except Exception as err:   # a bug must not take the other VMs down with it
                     log.exception("moving %s failed", entry["name"])
-                    results[entry["name"]] = {"phase": journalmod.FAILED, "message": f"unexpected error: {err}"}
+                    results[entry["name"]] = {"phase": records.FAILED, "message": f"unexpected error: {err}"}
 
         threads = [threading.Thread(target=worker, name=f"vmmove-{i}", daemon=True)
                    for i in range(min(self.parallel, len(todo)) or 0)]
@@ -295,14 +286,14 @@ class Executor:
         except KeyboardInterrupt:
             self.ctx.stop.set()
             try:
-                jr.move_update(lambda m: m.update(phase="Interrupted"))
+                jr.move_update(lambda m: m.update(phase=records.INTERRUPTED))
             except kerr.ApiError:
                 pass
             raise
         final = jr.refresh().vms()
-        failed = [n for n, r in final.items() if r.get("phase") == journalmod.FAILED]
-        pending = [n for n, r in final.items() if r.get("phase") != journalmod.SUCCEEDED and n not in failed]
-        phase = journalmod.FAILED if failed else (journalmod.SUCCEEDED if not pending else "Interrupted")
+        failed = [n for n, r in final.items() if r.get("phase") == records.FAILED]
+        pending = [n for n, r in final.items() if r.get("phase") != records.SUCCEEDED and n not in failed]
+        phase = records.FAILED if failed else (records.SUCCEEDED if not pending else records.INTERRUPTED)
         jr.move_update(lambda m: (m.update(phase=phase), m["runs"][-1].update(finished=journalmod.now_text())
                                   if m.get("runs") else None))
         return final

@@ -34,6 +34,110 @@ PER_NAMESPACE = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt"
 RUNNING_STATES = ("Running", "Starting", "Migrating", "Paused", "Stopping", "Provisioning", "WaitingForVolumeBinding")
 
 
+class MovePlan:
+    """A typed view over a MovePlan document, for reading it: the document stays the plain dict `plan -o yaml`
+    prints, `run -f` loads and the journal keeps (nothing is converted on the way in or out)."""
+
+    __slots__ = ("doc",)
+
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+
+    @property
+    def spec(self) -> dict:
+        return self.doc["spec"]
+
+    @property
+    def move_id(self) -> str:
+        return self.spec["moveId"]
+
+    @property
+    def source(self) -> str:
+        """The source namespace."""
+        return self.spec["source"]["namespace"]
+
+    @property
+    def target(self) -> str:
+        """The target namespace."""
+        return self.spec["target"]["namespace"]
+
+    @property
+    def create_namespace(self) -> bool:
+        return bool(self.spec["target"].get("createNamespace"))
+
+    @property
+    def strategy(self) -> str:
+        """clone or transfer (STRATEGIES)."""
+        return self.spec["strategy"]
+
+    @property
+    def mac_policy(self) -> Optional[str]:
+        return self.spec.get("macPolicy")
+
+    @property
+    def storage_class_map(self) -> Dict[str, str]:
+        """Source storage class → target storage class (--storage-class-map)."""
+        return dict(self.spec.get("storageClassMap") or {})
+
+    @property
+    def services(self) -> bool:
+        """Whether the Services that select the VMs move with them."""
+        return bool(self.spec.get("services", True))
+
+    @property
+    def vms(self) -> List[dict]:
+        """One entry per VM: name, source ref, disks, dependencies, estimate, steps and cleanup steps."""
+        return self.spec["vms"]
+
+    @property
+    def vm_names(self) -> List[str]:
+        return [v["name"] for v in self.vms]
+
+    def vm(self, name: str) -> dict:
+        """The entry of VM `name`; KeyError when the plan does not move it."""
+        for entry in self.vms:
+            if entry["name"] == name:
+                return entry
+        raise KeyError(name)
+
+    @property
+    def prepare(self) -> List[dict]:
+        """Steps run once before the VMs: the namespace, and the dependencies several moving VMs share."""
+        return list(self.spec.get("prepare") or ())
+
+    @property
+    def cleanup(self) -> List[dict]:
+        """Deletions of shared source dependencies, after every VM's own cleanup steps."""
+        return list(self.spec.get("cleanup") or ())
+
+    def run_steps(self) -> List[dict]:
+        """The steps `run` takes, in plan order: prepare, then each VM's steps."""
+        out = self.prepare
+        for vm in self.spec.get("vms") or ():
+            out += vm.get("steps") or ()
+        return out
+
+    def cleanup_steps(self) -> List[dict]:
+        """The deletions `cleanup` makes, in order: each VM's own, then the shared dependencies'."""
+        out: List[dict] = []
+        for vm in self.vms:
+            out += vm.get("cleanup") or ()
+        return out + self.cleanup
+
+    @property
+    def findings(self) -> List[dict]:
+        return list((self.doc.get("status") or {}).get("findings") or ())
+
+    def options(self) -> "PlanOptions":
+        """The options the plan was made with, to plan its VMs again (`run -f` re-checks a saved plan)."""
+        spec = self.spec
+        return PlanOptions(
+            source=self.source, target=self.target, strategy=self.strategy,
+            storage_class_map=self.storage_class_map, target_run_strategy=spec.get("targetRunStrategy", "source"),
+            create_namespace=self.create_namespace, services=spec.get("services", True),
+            mac_policy=spec.get("macPolicy", "keep"), move_id=self.move_id, selection=dict(spec.get("selection") or {}))
+
+
 @dataclass
 class PlanOptions:
     source: str
@@ -315,7 +419,7 @@ def _owned(disk, vm) -> bool:
 
 
 def errors_in(plan: dict) -> List[dict]:
-    return [f for f in (plan.get("status") or {}).get("findings") or () if f.get("severity") == "error"]
+    return [f for f in MovePlan(plan).findings if f.get("severity") == "error"]
 
 
 def load(text: str, origin: str = "plan") -> dict:
@@ -369,14 +473,14 @@ def validate(doc, origin: str = "plan") -> None:
 def source_refs(plan: dict) -> List[tuple]:
     """(kind, ref) for every source object the plan read, once each."""
     seen, out = set(), []
-    spec = plan["spec"]
-    steps = list(spec.get("prepare") or ()) + list(spec.get("cleanup") or ())
-    for vm in spec.get("vms") or ():
+    view = MovePlan(plan)
+    steps = view.prepare + view.cleanup
+    for vm in view.spec.get("vms") or ():
         steps += vm.get("steps") or ()
         steps += vm.get("cleanup") or ()
     for step in steps:
         ref = step.get("source")
-        if not ref or ref.get("namespace") != spec["source"]["namespace"]:
+        if not ref or ref.get("namespace") != view.source:
             continue
         key = (step["kind"] if step["action"] != "clone" and step["action"] != "transfer"
                else "PersistentVolumeClaim", ref["name"])
@@ -399,7 +503,7 @@ def stale(plan: dict, inv) -> List[dict]:
     at plan time, so a VM stopped (or started) since then makes the plan stale as well ("stopped", "started")."""
     out = []
     current_vms = inv.by_name(kinds.VM, SOURCE)
-    for entry in plan["spec"].get("vms") or ():
+    for entry in MovePlan(plan).spec.get("vms") or ():
         current = current_vms.get(entry.get("name"))
         if current is None or entry.get("targetRunStrategy") not in ("Manual", "RerunOnFailure"):
             continue
@@ -430,18 +534,14 @@ def target_manifests(plan: dict) -> List[dict]:
     import copy
 
     out = []
-    spec = plan["spec"]
-    steps = list(spec.get("prepare") or ())
-    for vm in spec.get("vms") or ():
-        steps += vm.get("steps") or ()
-    for step in steps:
+    view = MovePlan(plan)
+    for step in view.run_steps():
         obj = step.get("object")
         if obj is None or step["action"] not in ("create", "clone", "transfer"):
             continue
         obj = copy.deepcopy(obj)
         if obj.get("kind") == "VirtualMachine":
-            vm_entry = next(v for v in spec["vms"] if v["name"] == obj["metadata"]["name"])
-            obj["spec"]["runStrategy"] = vm_entry["targetRunStrategy"]
+            obj["spec"]["runStrategy"] = view.vm(obj["metadata"]["name"])["targetRunStrategy"]
         out.append(obj)
     rank = {"Namespace": 0, "ServiceAccount": 1, "NetworkAttachmentDefinition": 2,
             "VirtualMachineInstancetype": 3, "VirtualMachinePreference": 3, "ControllerRevision": 4,
@@ -457,8 +557,4 @@ def target_manifests(plan: dict) -> List[dict]:
 
 def run_time_copies(plan: dict) -> List[tuple]:
     """(kind, name) of the objects copied at run time (Secrets, ConfigMaps): not printable as manifests."""
-    spec = plan["spec"]
-    steps = list(spec.get("prepare") or ())
-    for vm in spec.get("vms") or ():
-        steps += vm.get("steps") or ()
-    return sorted({(s["kind"], s["name"]) for s in steps if s["action"] == "copy"})
+    return sorted({(s["kind"], s["name"]) for s in MovePlan(plan).run_steps() if s["action"] == "copy"})

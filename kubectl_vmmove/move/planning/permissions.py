@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ...kube import kinds
+from .moveplan import MovePlan
 
 SSRR = kinds.Kind("SelfSubjectRulesReview", "authorization.k8s.io", "v1", "selfsubjectrulesreviews", False)
 
@@ -62,8 +63,8 @@ def _for_kind(verb, kind_name, namespace, essential=True, subresource=""):
 
 def required(plan: dict) -> List[Permission]:
     """Every permission the plan's steps need, once each, essential ones first."""
-    spec = plan["spec"]
-    src, dst = spec["source"]["namespace"], spec["target"]["namespace"]
+    view = MovePlan(plan)
+    src, dst = view.source, view.target
     out: Dict[tuple, Permission] = {}
 
     def add(p: Permission):
@@ -74,11 +75,11 @@ def required(plan: dict) -> List[Permission]:
     clone_claims: List[str] = []
     add(_for_kind("create", "ConfigMap", dst))     # the journal ConfigMap
     add(_for_kind("create", "Event", dst, essential=False))
-    steps = list(spec.get("prepare") or ())
-    for vm in spec.get("vms") or ():
+    steps = view.prepare
+    for vm in view.spec.get("vms") or ():
         steps += vm.get("steps") or ()
         steps += [dict(s, _cleanup=True) for s in vm.get("cleanup") or ()]
-    steps += [dict(s, _cleanup=True) for s in spec.get("cleanup") or ()]
+    steps += [dict(s, _cleanup=True) for s in view.cleanup]
     for step in steps:
         action, kind = step["action"], step.get("kind", "")
         if action == "stop":

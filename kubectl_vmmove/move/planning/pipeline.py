@@ -147,7 +147,8 @@ def dry_run_probe(api, doc) -> Optional[dict]:
     without anything being stored. The VM with MAC addresses is preferred, since that is what KubeMacPool checks."""
     from ...kube import errors as kerr
 
-    vms = doc["spec"]["vms"]
+    plan = planmod.MovePlan(doc)
+    vms = plan.vms
     entry = next((v for v in vms if v["macAddresses"]), vms[0] if vms else None)
     if entry is None:
         return None
@@ -156,7 +157,7 @@ def dry_run_probe(api, doc) -> Optional[dict]:
         return None
     result = {"vm": entry["name"], "ok": False}
     try:
-        api.create(kinds.VM, create["object"], namespace=doc["spec"]["target"]["namespace"], dry_run=True)
+        api.create(kinds.VM, create["object"], namespace=plan.target, dry_run=True)
         result["ok"] = True
     except kerr.AlreadyExists:
         result["conflict"] = True

@@ -38,6 +38,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ...errors import UserError
 from ...kube import errors as kerr
 from ...kube import kinds
+from ..planning.moveplan import MovePlan
+from . import records
+from .records import VMRecord
 
 JOURNAL_LABEL = "vmmove.io/journal"
 MOVE_ID_LABEL = "vmmove.io/move-id"
@@ -55,8 +58,8 @@ VMS_PER_PART = 16
 PLAN_INLINE_MAX = 256 * 1024
 PLAN_CHUNK = 768 * 1024
 
-# VM phases in the journal
-PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
+# The phase names live in records.py; these names stay importable from here.
+PENDING, RUNNING, SUCCEEDED, FAILED = records.PENDING, records.RUNNING, records.SUCCEEDED, records.FAILED
 
 
 def now_text(now: Optional[_dt.datetime] = None) -> str:
@@ -258,11 +261,11 @@ class Journal:
     @classmethod
     def create(cls, api, plan: dict, user: str, now: Optional[_dt.datetime] = None) -> "Journal":
         """Write a new journal for `plan`; returns the existing one when this move already has a journal."""
-        spec = plan["spec"]
-        move_id, namespace = spec["moveId"], spec["target"]["namespace"]
-        names = [v["name"] for v in spec["vms"]]
-        move = {"moveId": move_id, "source": spec["source"]["namespace"], "target": namespace,
-                "strategy": spec["strategy"], "macPolicy": spec.get("macPolicy"), "phase": PENDING,
+        view = MovePlan(plan)
+        move_id, namespace = view.move_id, view.target
+        names = view.vm_names
+        move = {"moveId": move_id, "source": view.source, "target": namespace,
+                "strategy": view.strategy, "macPolicy": view.mac_policy, "phase": records.PENDING,
                 "createdBy": user, "created": now_text(now), "vms": names}
         packed = _gz(plan)
         chunks = [] if len(packed) <= PLAN_INLINE_MAX else \
@@ -273,7 +276,7 @@ class Journal:
         cm: Dict[str, Any] = {
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name_for(move_id), "namespace": namespace, "labels": labels,
-                         "annotations": {"vmmove.io/source-namespace": spec["source"]["namespace"],
+                         "annotations": {"vmmove.io/source-namespace": view.source,
                                          "vmmove.io/created-by": user}},
             "data": {MOVE_KEY: json.dumps(move, sort_keys=True), INDEX_KEY: json.dumps(index, sort_keys=True)}}
         if not chunks:
@@ -300,7 +303,7 @@ class Journal:
         for n, names in enumerate(idx.get("parts") or []):
             # Empty source entries let a fenced write `add` a VM's sources without creating binaryData.
             wanted[part_name(self.move_id, n)] = (
-                {VM_PREFIX + v: json.dumps({"phase": PENDING, "steps": []}, sort_keys=True) for v in names},
+                {VM_PREFIX + v: json.dumps(records.new_vm_record(), sort_keys=True) for v in names},
                 {SOURCE_PREFIX + v + ".gz": "" for v in names})
         for k, chunk in enumerate(chunks):
             wanted[plan_part_name(self.move_id, k)] = ({}, {PLAN_KEY: base64.b64encode(chunk).decode("ascii")})
@@ -389,6 +392,10 @@ class Journal:
             self._local[VM_PREFIX + name] = text
         self._write_part(name, "data", VM_PREFIX + name, text)
         return record
+
+    def vm_change(self, name: str, transition: Callable[..., None], *args: Any, **kwargs: Any) -> dict:
+        """Apply one transition of the VM's record and write it: `vm_change("web-01", VMRecord.fail, message, now)`."""
+        return self.vm_update(name, lambda record: transition(VMRecord(record), *args, **kwargs))
 
     def record_sources(self, name: str, objects: List[dict]) -> None:
         packed = _pack([journal_safe(o) for o in objects])

@@ -1,6 +1,8 @@
 """What every preflight rule shares: the finding shape, the rule context, and wording helpers."""
 
+from typing import List
 
+from ..moveplan import MovePlan
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -18,22 +20,28 @@ def finding(severity, code, message, remedy="", kind=None, name=None, namespace=
 
 
 class Context:
-    def __init__(self, inv, graph, plan):
-        self.inv, self.graph, self.plan = inv, graph, plan
-        self.spec = plan["spec"]
-        self.src = self.spec["source"]["namespace"]
-        self.dst = self.spec["target"]["namespace"]
-        self.move_id = self.spec["moveId"]
-        self.vm_entries = {v["name"]: v for v in self.spec["vms"]}
+    """What a rule looks at: the inventory, the graph and the plan (the document, and its typed view `move_plan`)."""
 
-    def steps(self, with_cleanup=False):
-        out = list(self.spec.get("prepare") or ())
-        for vm in self.spec["vms"]:
+    def __init__(self, inv, graph, plan: dict) -> None:
+        self.inv, self.graph, self.plan = inv, graph, plan
+        self.move_plan = MovePlan(plan)
+        self.spec = self.move_plan.spec
+        self.src = self.move_plan.source
+        self.dst = self.move_plan.target
+        self.move_id = self.move_plan.move_id
+        self.strategy = self.move_plan.strategy
+        self.vms = self.move_plan.vms
+        self.vm_entries = {v["name"]: v for v in self.vms}
+
+    def steps(self, with_cleanup: bool = False) -> List[dict]:
+        """Every step in plan order; with `with_cleanup` each VM's cleanup after its steps, the shared cleanup last."""
+        out = self.move_plan.prepare
+        for vm in self.vms:
             out += vm["steps"]
             if with_cleanup:
                 out += vm.get("cleanup") or ()
         if with_cleanup:
-            out += self.spec.get("cleanup") or ()
+            out += self.move_plan.cleanup
         return out
 
 

@@ -87,7 +87,7 @@ def _names_namespace(config: str, namespace: str) -> bool:
 
 def macs(ctx) -> List[dict]:
     inv, out = ctx.inv, []
-    policy = ctx.spec["macPolicy"]
+    policy = ctx.move_plan.mac_policy
     target_macs: Dict[str, str] = {}
     for vm in inv.of(kinds.VM, TARGET):
         for mac in vm_macs(vm):
@@ -134,7 +134,7 @@ def services(ctx) -> List[dict]:
     out = []
     svcs = ctx.inv.by_name(kinds.SERVICE)
     selected = sorted({s for n in ctx.graph.nodes.values() for s in n.deps.get("Service", ())})
-    if not ctx.spec.get("services", True):
+    if not ctx.move_plan.services:
         if selected:
             out.append(finding("info", "ServicesSkipped",
                                f"--no-services: {len(selected)} Service(s) selecting the VMs stay behind: "

@@ -11,8 +11,7 @@ from .base import finding, vm_names
 
 def storage(ctx) -> List[dict]:
     inv, out = ctx.inv, []
-    spec = ctx.spec
-    if spec["strategy"] == "clone" and not inv.serves(kinds.DATAVOLUME):
+    if ctx.strategy == "clone" and not inv.serves(kinds.DATAVOLUME):
         out.append(finding("error", "CdiMissing", "the cluster does not serve DataVolumes (CDI is not installed); "
                            "--strategy clone needs CDI",
                            "install CDI, or use --strategy transfer (cluster-admin)"))
@@ -21,7 +20,7 @@ def storage(ctx) -> List[dict]:
     # A user who may not list StorageClasses (the namespace `view`/`edit` roles cannot) must not be told that the
     # classes do not exist: say once that they could not be checked.
     classes_known = (kinds.STORAGECLASS.kind, CLUSTER) not in inv.unreadable
-    if not classes_known and spec["strategy"] == "clone":
+    if not classes_known and ctx.strategy == "clone":
         out.append(finding("warning", "StorageClassUnknown",
                            "StorageClasses cannot be read with these credentials: whether each target class exists "
                            "and which clone method CDI will use were not checked",
@@ -29,7 +28,7 @@ def storage(ctx) -> List[dict]:
                            "or have an administrator run the plan"))
     # Claims the user may not list are neither missing nor waiting for their DataVolume: say they could not be read.
     claims_unreadable = inv.unreadable.get((kinds.PVC.kind, SOURCE))
-    for vm in spec["vms"]:
+    for vm in ctx.vms:
         node = ctx.graph.nodes[vm["name"]]
         for disk, entry in zip(node.disks, vm["disks"]):
             used_classes.add(disk.storage_class or "")
@@ -69,7 +68,7 @@ def storage(ctx) -> List[dict]:
                 out.append(finding("error", "DiskShared",
                                    f'claim "{disk.claim}" is also used by {vm_names(staying)}, which '
                                    "is not moving", "move those VMs in the same plan", *subject))
-            if spec["strategy"] == "transfer":
+            if ctx.strategy == "transfer":
                 continue
             target_class = entry.get("targetStorageClass")
             if not classes_known:
@@ -88,8 +87,8 @@ def storage(ctx) -> List[dict]:
             elif target_class and target_class not in classes:
                 out.append(finding("error", "StorageClassMissing", f'StorageClass "{target_class}" does not exist',
                                    "create it or map it with --storage-class-map", *subject))
-    for old in sorted(spec.get("storageClassMap") or {}):
-        if spec["strategy"] == "transfer":
+    for old in sorted(ctx.move_plan.storage_class_map):
+        if ctx.strategy == "transfer":
             out.append(finding("warning", "StorageClassMapIgnored",
                                "--storage-class-map has no effect with --strategy transfer: a rebound volume "
                                "keeps its class", "use --strategy clone to change storage classes"))
@@ -108,13 +107,13 @@ _CLONE_FINALIZERS = ("provisioner.storage.kubernetes.io/cloning-protection",
 def transfer(ctx) -> List[dict]:
     inv = ctx.inv
     out: List[dict] = []
-    if ctx.spec["strategy"] != "transfer":
+    if ctx.strategy != "transfer":
         return out
     if inv.serves(kinds.OBJECTTRANSFER):
         out.append(finding("info", "ObjectTransferDeprecated",
                            "CDI ObjectTransfer is deprecated since CDI v1.61; run uses it while it is served"))
     pvs = inv.by_name(kinds.PV, CLUSTER)
-    for vm in ctx.spec["vms"]:
+    for vm in ctx.vms:
         for disk in ctx.graph.nodes[vm["name"]].disks:
             if disk.pvc is None:
                 continue

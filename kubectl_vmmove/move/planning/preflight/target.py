@@ -17,7 +17,7 @@ def target_namespace(ctx) -> List[dict]:
         return [finding("warning", "TargetNamespaceUnknown",
                         f'cannot tell whether namespace "{ctx.dst}" exists: reading it is forbidden',
                         "ask an administrator to create it if it does not exist", "Namespace", ctx.dst)]
-    if ctx.spec["target"].get("createNamespace"):
+    if ctx.move_plan.create_namespace:
         return [finding("info", "TargetNamespaceCreated", f'namespace "{ctx.dst}" does not exist; run creates it',
                         kind="Namespace", name=ctx.dst)]
     return [finding("error", "TargetNamespaceMissing", f'namespace "{ctx.dst}" does not exist',
@@ -95,7 +95,7 @@ def _quota_demand(ctx, namespace_is_source=False) -> Dict[str, int]:
     def add(key, n):
         demand[key] = demand.get(key, 0) + n
 
-    for vm in ctx.spec["vms"]:
+    for vm in ctx.vms:
         for disk in vm["disks"]:
             sc = disk.get("targetStorageClass") or ""
             add("requests.storage", disk["size"])
@@ -104,7 +104,7 @@ def _quota_demand(ctx, namespace_is_source=False) -> Dict[str, int]:
             if sc:
                 add(f"{sc}.storageclass.storage.k8s.io/requests.storage", disk["size"])
                 add(f"{sc}.storageclass.storage.k8s.io/persistentvolumeclaims", 1)
-            if ctx.spec["strategy"] == "clone":
+            if ctx.strategy == "clone":
                 add("count/datavolumes.cdi.kubevirt.io", 1)
         add("count/virtualmachines.kubevirt.io", 1)
     for step in ctx.steps():
@@ -144,8 +144,8 @@ def quota(ctx) -> List[dict]:
                                    f"more {key}; the move needs {show(need)}",
                                    "raise the quota, or move fewer VMs at a time",
                                    "ResourceQuota", rq["metadata"]["name"], ctx.dst))
-    if ctx.spec["strategy"] == "clone":
-        largest = max([d["size"] for v in ctx.spec["vms"] for d in v["disks"]] or [0])
+    if ctx.strategy == "clone":
+        largest = max([d["size"] for v in ctx.vms for d in v["disks"]] or [0])
         for rq in ctx.inv.of(kinds.RESOURCEQUOTA, SOURCE):
             hard = (rq.get("status") or {}).get("hard") or (rq.get("spec") or {}).get("hard") or {}
             used = (rq.get("status") or {}).get("used") or {}

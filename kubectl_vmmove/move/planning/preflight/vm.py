@@ -128,7 +128,7 @@ def versions(ctx) -> List[dict]:
                                    "expect software that keys on the serial (licensing, inventory) to notice; "
                                    "set spec.template.spec.domain.firmware.serial on the source first to choose it",
                                    "VirtualMachine", name, ctx.src))
-    if cdi_version and ctx.spec["strategy"] == "clone" and _older(cdi_version, (1, 59)):
+    if cdi_version and ctx.strategy == "clone" and _older(cdi_version, (1, 59)):
         out.append(finding("warning", "CdiTooOld",
                            f"CDI {cdi_version} has no claim adoption (needs v1.59 or later)",
                            "upgrade CDI"))
