@@ -326,42 +326,27 @@ def _selector_index(services) -> Dict[Tuple[str, str], List[dict]]:
     return index
 
 
-def build(inv, selected: List[str]) -> Graph:
-    """The graph of the `selected` VMs (names, in order), with usage counted over every VM of the namespace."""
-    vms = inv.by_name(kinds.VM)
-    pvcs = inv.by_name(kinds.PVC)
+@dataclass
+class _Namespace:
+    """The source namespace's objects, indexed once so that the graph of N VMs costs O(N), not O(N * objects)."""
+    vms: Dict[str, dict]
+    pvcs: Dict[str, dict]
+    dvs: Dict[str, dict]
+    present: Dict[str, Dict[str, dict]]               # dependency kind -> objects by name
+    services_by_label: Dict[Tuple[str, str], List[dict]]
+    state_by_vm: Dict[str, List[dict]]
+    dvs_by_owner: Dict[str, List[dict]]               # owner uid -> DataVolumes
+    snapshots: Dict[str, List[str]]                   # VM name -> VirtualMachineSnapshot names
+    exports: Dict[str, List[str]]                     # VM name, or "pvc:<claim>" -> VirtualMachineExport names
+
+
+def _index(inv) -> _Namespace:
     dvs = inv.by_name(kinds.DATAVOLUME)
-    present = {k: inv.by_name(k) for k in DEPENDENCY_KINDS}
-    users: Dict[Tuple[str, str], Set[str]] = {}
-    claim_users: Dict[str, Set[str]] = {}
-    refs_by_vm = {}
-    # Indexes built once, so that the graph of N VMs costs O(N), not O(N * objects).
-    services_by_label = _selector_index(inv.of(kinds.SERVICE))
-    state_by_vm = _state_index(inv)
     dvs_by_owner: Dict[str, List[dict]] = {}
     for dv in dvs.values():
         for ref in dv["metadata"].get("ownerReferences") or ():
             if ref.get("uid"):
                 dvs_by_owner.setdefault(ref["uid"], []).append(dv)
-
-    for name, vm in vms.items():
-        refs = named_references(vm)
-        refs_by_vm[name] = refs
-        for kind, items in refs.items():
-            for ref_name, _where in items:
-                users.setdefault((kind, ref_name), set()).add(name)
-        for claim, *_ in claim_references(vm):
-            claim_users.setdefault(claim, set()).add(name)
-        labels = launcher_labels(vm)
-        candidates = {svc["metadata"]["name"]: svc for pair in labels.items()
-                      for svc in services_by_label.get(pair, ())}
-        for svc_name, svc in candidates.items():
-            if selectors.matches_service_selector((svc.get("spec") or {}).get("selector"), labels):
-                users.setdefault(("Service", svc_name), set()).add(name)
-        for np in inv.of(kinds.NETWORKPOLICY):
-            if selectors.matches_label_selector((np.get("spec") or {}).get("podSelector", {}), labels):
-                users.setdefault(("NetworkPolicy", np["metadata"]["name"]), set()).add(name)
-
     snapshots: Dict[str, List[str]] = {}
     for snap in inv.of(kinds.VM_SNAPSHOT):
         src = (snap.get("spec") or {}).get("source") or {}
@@ -374,82 +359,142 @@ def build(inv, selected: List[str]) -> Graph:
             exports.setdefault(src["name"], []).append(exp["metadata"]["name"])
         elif src.get("kind") == "PersistentVolumeClaim" and src.get("name"):
             exports.setdefault("pvc:" + src["name"], []).append(exp["metadata"]["name"])
+    return _Namespace(vms=inv.by_name(kinds.VM), pvcs=inv.by_name(kinds.PVC), dvs=dvs,
+                      present={k: inv.by_name(k) for k in DEPENDENCY_KINDS},
+                      services_by_label=_selector_index(inv.of(kinds.SERVICE)), state_by_vm=_state_index(inv),
+                      dvs_by_owner=dvs_by_owner, snapshots=snapshots, exports=exports)
 
+
+def _usage(inv, ns: _Namespace) -> Tuple[Dict[Tuple[str, str], Set[str]], Dict[str, Set[str]], Dict[str, dict]]:
+    """(users, claim_users, references by VM) over every VM of the namespace, moving or not."""
+    users: Dict[Tuple[str, str], Set[str]] = {}
+    claim_users: Dict[str, Set[str]] = {}
+    refs_by_vm = {}
+    for name, vm in ns.vms.items():
+        refs = named_references(vm)
+        refs_by_vm[name] = refs
+        for kind, items in refs.items():
+            for ref_name, _where in items:
+                users.setdefault((kind, ref_name), set()).add(name)
+        for claim, *_ in claim_references(vm):
+            claim_users.setdefault(claim, set()).add(name)
+        labels = launcher_labels(vm)
+        candidates = {svc["metadata"]["name"]: svc for pair in labels.items()
+                      for svc in ns.services_by_label.get(pair, ())}
+        for svc_name, svc in candidates.items():
+            if selectors.matches_service_selector((svc.get("spec") or {}).get("selector"), labels):
+                users.setdefault(("Service", svc_name), set()).add(name)
+        for np in inv.of(kinds.NETWORKPOLICY):
+            if selectors.matches_label_selector((np.get("spec") or {}).get("podSelector", {}), labels):
+                users.setdefault(("NetworkPolicy", np["metadata"]["name"]), set()).add(name)
+    return users, claim_users, refs_by_vm
+
+
+def build(inv, selected: List[str]) -> Graph:
+    """The graph of the `selected` VMs (names, in order), with usage counted over every VM of the namespace."""
+    ns = _index(inv)
+    users, claim_users, refs_by_vm = _usage(inv, ns)
     nodes: Dict[str, VMNode] = {}
     for name in selected:
-        vm = vms[name]
-        node = VMNode(vm=vm)
-        uid = vm["metadata"].get("uid")
-        templates = {(t.get("metadata") or {}).get("name"): t for t in _spec(vm).get("dataVolumeTemplates") or ()}
-        for claim, role, volume, dv_name in claim_references(vm):
-            disk = Disk(claim=claim, role=role, volume=volume, pvc=pvcs.get(claim), template=templates.get(claim))
-            dv = dvs.get(claim)
-            if dv is None:
-                owner = _owner_dv(pvcs.get(claim))
-                dv = dvs.get(owner) if owner else None
-            if dv is not None or dv_name:
-                disk.dv = dv
-                disk.datavolume = (dv or {}).get("metadata", {}).get("name") or dv_name
-            _claim_facts(disk)
-            node.disks.append(disk)
-            if disk.pvc is None and disk.dv is None and disk.template is None:
-                node.missing.append(("PersistentVolumeClaim", claim, f"volume {volume}"))
-        known = {d.claim for d in node.disks}
-        for dv in dvs_by_owner.get(uid, []) if uid else []:
-            if dv["metadata"]["name"] not in known:
-                disk = Disk(claim=dv["metadata"]["name"], role="dataVolume", dv=dv,
-                            datavolume=dv["metadata"]["name"], pvc=pvcs.get(dv["metadata"]["name"]))
-                _claim_facts(disk)
-                node.disks.append(disk)
-                known.add(disk.claim)
-        for pvc in state_by_vm.get(name, []):
-            if pvc["metadata"]["name"] not in known:
-                disk = Disk(claim=pvc["metadata"]["name"], role="persistentState", pvc=pvc)
-                _claim_facts(disk)
-                node.disks.append(disk)
-                known.add(disk.claim)
-        for kind, items in refs_by_vm[name].items():
-            names = []
-            for ref_name, where in items:
-                if ref_name in names:
-                    continue
-                readable = inv.listed(kind) or not inv.serves(kind)
-                if readable and ref_name not in present[kind]:
-                    node.missing.append((kind, ref_name, where))
-                    continue
-                names.append(ref_name)
-            if names:
-                node.deps[kind] = names
+        node = VMNode(vm=ns.vms[name])
+        _add_disks(node, ns)
+        _add_named_dependencies(node, inv, ns, refs_by_vm[name])
         for kind in SELECTING_KINDS:
             names = sorted(n for (k, n), who in users.items() if k == kind and name in who)
             if names:
                 node.deps[kind] = names
-        node.multus_networks = multus_networks(vm)
-        for net in node.multus_networks:
-            if "/" in net:
-                ns, nad = net.split("/", 1)
-                if ns == inv.source:
-                    node.deps.setdefault("NetworkAttachmentDefinition", [])
-                    if nad not in node.deps["NetworkAttachmentDefinition"]:
-                        if nad in present["NetworkAttachmentDefinition"]:
-                            node.deps["NetworkAttachmentDefinition"].append(nad)
-                        else:
-                            node.missing.append(("NetworkAttachmentDefinition", nad, f"network {net}"))
-                    users.setdefault(("NetworkAttachmentDefinition", nad), set()).add(name)
-                else:
-                    node.external_nads.append((ns, nad))
+        _add_networks(node, inv, ns, users)
         node.deps = {k: v for k, v in node.deps.items() if v}
-        for key in ("instancetype", "preference"):
-            matcher = _spec(vm).get(key)
-            if isinstance(matcher, dict) and matcher.get("name") and matcher.get("kind") not in (
-                    "VirtualMachineInstancetype", "VirtualMachinePreference"):
-                default = "VirtualMachineClusterInstancetype" if key == "instancetype" else \
-                    "VirtualMachineClusterPreference"
-                node.cluster_instancetypes.append((matcher.get("kind") or default, matcher["name"]))
-        node.snapshots = sorted(snapshots.get(name, []))
-        node.exports = sorted(exports.get(name, []) + [e for d in node.disks for e in exports.get("pvc:" + d.claim, [])])
+        node.cluster_instancetypes = _cluster_instancetypes(node.vm)
+        node.snapshots = sorted(ns.snapshots.get(name, []))
+        node.exports = sorted(ns.exports.get(name, []) +
+                              [e for d in node.disks for e in ns.exports.get("pvc:" + d.claim, [])])
         nodes[name] = node
     return Graph(source=inv.source, nodes=nodes, users=users, claim_users=claim_users)
+
+
+def _add_disks(node: VMNode, ns: _Namespace) -> None:
+    """The claims the VM spec names, then DataVolumes the VM owns but does not name, then its persistent state."""
+    vm = node.vm
+    templates = {(t.get("metadata") or {}).get("name"): t for t in _spec(vm).get("dataVolumeTemplates") or ()}
+    for claim, role, volume, dv_name in claim_references(vm):
+        disk = Disk(claim=claim, role=role, volume=volume, pvc=ns.pvcs.get(claim), template=templates.get(claim))
+        dv = ns.dvs.get(claim)
+        if dv is None:
+            owner = _owner_dv(ns.pvcs.get(claim))
+            dv = ns.dvs.get(owner) if owner else None
+        if dv is not None or dv_name:
+            disk.dv = dv
+            disk.datavolume = (dv or {}).get("metadata", {}).get("name") or dv_name
+        _claim_facts(disk)
+        node.disks.append(disk)
+        if disk.pvc is None and disk.dv is None and disk.template is None:
+            node.missing.append(("PersistentVolumeClaim", claim, f"volume {volume}"))
+    known = {d.claim for d in node.disks}
+    uid = vm["metadata"].get("uid")
+    for dv in ns.dvs_by_owner.get(uid, []) if uid else []:
+        if dv["metadata"]["name"] not in known:
+            disk = Disk(claim=dv["metadata"]["name"], role="dataVolume", dv=dv,
+                        datavolume=dv["metadata"]["name"], pvc=ns.pvcs.get(dv["metadata"]["name"]))
+            _claim_facts(disk)
+            node.disks.append(disk)
+            known.add(disk.claim)
+    for pvc in ns.state_by_vm.get(node.name, []):
+        if pvc["metadata"]["name"] not in known:
+            disk = Disk(claim=pvc["metadata"]["name"], role="persistentState", pvc=pvc)
+            _claim_facts(disk)
+            node.disks.append(disk)
+            known.add(disk.claim)
+
+
+def _add_named_dependencies(node: VMNode, inv, ns: _Namespace, refs: Dict[str, List[Tuple[str, str]]]) -> None:
+    """The objects the VM names, once each; one the user may list and that is not there is missing."""
+    for kind, items in refs.items():
+        names: List[str] = []
+        for ref_name, where in items:
+            if ref_name in names:
+                continue
+            readable = inv.listed(kind) or not inv.serves(kind)
+            if readable and ref_name not in ns.present[kind]:
+                node.missing.append((kind, ref_name, where))
+                continue
+            names.append(ref_name)
+        if names:
+            node.deps[kind] = names
+
+
+def _add_networks(node: VMNode, inv, ns: _Namespace, users: Dict[Tuple[str, str], Set[str]]) -> None:
+    """Multus networks written `<namespace>/<nad>`: one in the source namespace is a dependency (and counts as
+    used by this VM), one in another namespace is external."""
+    node.multus_networks = multus_networks(node.vm)
+    nads = ns.present["NetworkAttachmentDefinition"]
+    for net in node.multus_networks:
+        if "/" not in net:
+            continue
+        nad_ns, nad = net.split("/", 1)
+        if nad_ns != inv.source:
+            node.external_nads.append((nad_ns, nad))
+            continue
+        node.deps.setdefault("NetworkAttachmentDefinition", [])
+        if nad not in node.deps["NetworkAttachmentDefinition"]:
+            if nad in nads:
+                node.deps["NetworkAttachmentDefinition"].append(nad)
+            else:
+                node.missing.append(("NetworkAttachmentDefinition", nad, f"network {net}"))
+        users.setdefault(("NetworkAttachmentDefinition", nad), set()).add(node.name)
+
+
+def _cluster_instancetypes(vm) -> List[Tuple[str, str]]:
+    """(kind, name) of the cluster-wide instancetype and preference the VM uses: nothing to copy."""
+    out = []
+    for key in ("instancetype", "preference"):
+        matcher = _spec(vm).get(key)
+        if isinstance(matcher, dict) and matcher.get("name") and matcher.get("kind") not in (
+                "VirtualMachineInstancetype", "VirtualMachinePreference"):
+            default = "VirtualMachineClusterInstancetype" if key == "instancetype" else \
+                "VirtualMachineClusterPreference"
+            out.append((matcher.get("kind") or default, matcher["name"]))
+    return out
 
 
 def _owner_dv(pvc) -> Optional[str]:

@@ -10,7 +10,7 @@ creates; Secrets and ConfigMaps are named only and copied at run time, because a
 import datetime as _dt
 import secrets as _random
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import UserError
 from ...kube import kinds
@@ -219,194 +219,228 @@ def kubemacpool_facts(inv) -> dict:
 def build(inv, graph, opts: PlanOptions, *, user: str = "", now: Optional[_dt.datetime] = None) -> dict:
     """The MovePlan for the graph's VMs. Findings are added by preflight.run (plan['status']['findings'])."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
-    src, dst, move_id = opts.source, opts.target, opts.move_id or new_move_id()
-    mac_policy = resolve_mac_policy(opts)
-    objects = {k: inv.by_name(k) for k in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS}
-    target_nads = inv.by_name(kinds.NAD, TARGET)
+    builder = _Builder(inv, graph, opts)
+    shared_steps, shared_cleanup = builder.shared_dependencies()
+    prepare = builder.namespace_steps() + shared_steps
+    vms = [builder.vm_entry(node) for node in graph.nodes.values()]
+    return builder.document(now, user, prepare, vms, shared_cleanup)
 
-    prepare: List[dict] = []
-    if inv.target_namespace is None and opts.create_namespace:
-        labels = {KMP_OPT_OUT_LABEL: "ignore"} if mac_policy == "opt-out" else None
-        prepare.append(_step("create", "Namespace", dst, None,
-                             object=rewrite.namespace_manifest(dst, move_id, labels)))
-    elif mac_policy == "opt-out" and not target_opted_out(inv):
-        prepare.append(_step("label", "Namespace", dst, None, labels={KMP_OPT_OUT_LABEL: "ignore"}))
 
-    # Which moving VMs use each dependency: one user → that VM's steps; several → prepared once for all.
-    dep_users: Dict[tuple, List[str]] = {}
-    for name, node in graph.nodes.items():
-        for kind, names in node.deps.items():
-            if kind == "Service" and not opts.services:
-                continue
-            for dep in names:
-                dep_users.setdefault((kind, dep), []).append(name)
+class _Builder:
+    """One plan being built: the inventory, graph and options, and what follows from them for every VM."""
 
-    def dependency_steps(kind, dep) -> List[dict]:
-        obj = objects[kind].get(dep)
+    def __init__(self, inv, graph, opts: PlanOptions) -> None:
+        self.inv, self.graph, self.opts = inv, graph, opts
+        self.src, self.dst, self.move_id = opts.source, opts.target, opts.move_id or new_move_id()
+        self.mac_policy = resolve_mac_policy(opts)
+        self.objects = {k: inv.by_name(k) for k in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS}
+        self.target_nads = inv.by_name(kinds.NAD, TARGET)
+        self.ot_served = inv.serves(kinds.OBJECTTRANSFER) and inv.listed(kinds.STORAGECLASS, "cluster")
+        # Which moving VMs use each dependency: one user → that VM's steps; several → prepared once for all.
+        self.dep_users: Dict[tuple, List[str]] = {}
+        for name, node in graph.nodes.items():
+            for kind, names in node.deps.items():
+                if kind == "Service" and not opts.services:
+                    continue
+                for dep in names:
+                    self.dep_users.setdefault((kind, dep), []).append(name)
+
+    def namespace_steps(self) -> List[dict]:
+        """Create the target namespace (--create-namespace) or opt it out of KubeMacPool (--mac-policy opt-out)."""
+        if self.inv.target_namespace is None and self.opts.create_namespace:
+            labels = {KMP_OPT_OUT_LABEL: "ignore"} if self.mac_policy == "opt-out" else None
+            return [_step("create", "Namespace", self.dst, None,
+                          object=rewrite.namespace_manifest(self.dst, self.move_id, labels))]
+        if self.mac_policy == "opt-out" and not target_opted_out(self.inv):
+            return [_step("label", "Namespace", self.dst, None, labels={KMP_OPT_OUT_LABEL: "ignore"})]
+        return []
+
+    def shared_dependencies(self) -> Tuple[List[dict], List[dict]]:
+        """(prepare steps, cleanup steps) of the dependencies several moving VMs use, in creation order."""
+        prepare: List[dict] = []
+        cleanup: List[dict] = []
+        order = {k: i for i, k in enumerate(graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS)}
+        for (kind, dep), users in sorted(self.dep_users.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+            if len(users) > 1:
+                prepare += self.dependency_steps(kind, dep)
+                cleanup += self.dependency_cleanup(kind, dep)
+        return prepare, cleanup
+
+    def dependency_steps(self, kind: str, dep: str) -> List[dict]:
+        obj = self.objects[kind].get(dep)
         if obj is None or (kind, dep) in PER_NAMESPACE:
             return []
-        if kind == "NetworkAttachmentDefinition" and dep in target_nads:
+        if kind == "NetworkAttachmentDefinition" and dep in self.target_nads:
             return []   # the target already has a NAD of that name; the VM's bare networkName resolves to it
         ref = source_ref(obj)
         if kind in COPIED_AT_RUN_TIME:
-            return [_step("copy", kind, dep, dst, source=ref)]
+            return [_step("copy", kind, dep, self.dst, source=ref)]
         fn = rewrite.FOR_KIND[kind]
         if kind == "Service":
-            manifest = fn(obj, dst, move_id=move_id, source_namespace=src)
+            manifest = fn(obj, self.dst, move_id=self.move_id, source_namespace=self.src)
         else:
-            manifest = fn(obj, dst, source_namespace=src, move_id=move_id)
-        return [_step("create", kind, dep, dst, source=ref, object=manifest)]
+            manifest = fn(obj, self.dst, source_namespace=self.src, move_id=self.move_id)
+        return [_step("create", kind, dep, self.dst, source=ref, object=manifest)]
 
-    def dependency_cleanup(kind, dep) -> List[dict]:
-        if graph.is_shared(kind, dep) or kind == "ControllerRevision" or dep not in objects[kind] or \
+    def dependency_cleanup(self, kind: str, dep: str) -> List[dict]:
+        if self.graph.is_shared(kind, dep) or kind == "ControllerRevision" or dep not in self.objects[kind] or \
                 (kind, dep) in PER_NAMESPACE:
             return []   # shared ones stay; revisions are owned by the VM and go with it
-        return [_step("delete", kind, dep, src, source=source_ref(objects[kind][dep]))]
+        return [_step("delete", kind, dep, self.src, source=source_ref(self.objects[kind][dep]))]
 
-    plan_cleanup: List[dict] = []
-    order = {k: i for i, k in enumerate(graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS)}
-    for (kind, dep), users in sorted(dep_users.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        if len(users) > 1:
-            prepare += dependency_steps(kind, dep)
-            plan_cleanup += dependency_cleanup(kind, dep)
+    # ------------------------------------------------------------------------------------------ one VM
 
-    vms = []
-    for node in graph.nodes.values():
-        vms.append(_vm_entry(inv, graph, node, opts, move_id, mac_policy, dep_users, dependency_steps,
-                             dependency_cleanup))
+    def vm_entry(self, node) -> dict:
+        """The VM's entry: what it is, its disks and dependencies, and its steps and cleanup steps in order."""
+        vm, name = node.vm, node.name
+        running = is_running(vm)
+        final = final_run_strategy(vm, self.opts.target_run_strategy)
+        steps: List[dict] = [_step("stop", "VirtualMachine", name, self.src, source=source_ref(vm),
+                                   wait="Stopped", skipIfStopped=True),
+                             _step("record-source", "VirtualMachine", name, self.src)]
+        cleanup: List[dict] = []
+        disks = self._disks(node, steps, cleanup)
+        self._own_dependencies(node, steps, cleanup)
+        target_vm = rewrite.vm_for_target(vm, self.dst, move_id=self.move_id, source_namespace=self.src,
+                                          run_strategy="Halted", storage_class_map=self.opts.storage_class_map,
+                                          new_macs=self.mac_policy == "new")
+        start = self._create_and_start(node, target_vm, final, running, steps)
+        cleanup.insert(0, _step("delete", "VirtualMachine", name, self.src, source=source_ref(vm)))
+        entry = {
+            "name": name,
+            "source": source_ref(vm),
+            "runStrategy": rewrite.run_strategy_of(vm),
+            "status": (vm.get("status") or {}).get("printableStatus", "Unknown" if vm.get("status") else "Stopped"),
+            "running": running,
+            "targetRunStrategy": final,
+            "macAddresses": vm_macs(vm),
+            "firmwareUUID": target_vm["spec"]["template"]["spec"]["domain"]["firmware"]["uuid"],
+            "disks": disks,
+            "dependencies": graphmod.dependency_entries(self.graph, node),
+            "estimate": {"downtimeSeconds": estimates.downtime_seconds([d["estimateSeconds"] for d in disks],
+                                                                       running, start)},
+            "steps": steps,
+            "cleanup": cleanup,
+        }
+        if node.external_nads:
+            entry["externalNetworks"] = [f"{ns}/{n}" for ns, n in node.external_nads]
+        return entry
 
-    total_bytes = sum(d["size"] for v in vms for d in v["disks"])
-    plan = {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": f"move-{move_id}",
-            "creationTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "labels": {rewrite.MOVE_ID_LABEL: move_id},
-            "annotations": {"vmmove.io/created-by": user or "unknown"},
-        },
-        "spec": {
-            "moveId": move_id,
-            "source": {"namespace": src},
-            "target": {"namespace": dst, "createNamespace": bool(opts.create_namespace)},
-            "strategy": opts.strategy,
-            "storageClassMap": dict(opts.storage_class_map),
-            "targetRunStrategy": opts.target_run_strategy,
-            "services": bool(opts.services),
-            "macPolicy": mac_policy,
-            "kubemacpool": kubemacpool_facts(inv),
-            "selection": dict(opts.selection),
-            "prepare": prepare,
-            "vms": vms,
-            "cleanup": plan_cleanup,
-        },
-        "status": {
-            "findings": [],
-            "summary": {
-                "vms": len(vms),
-                "disks": sum(len(v["disks"]) for v in vms),
-                "bytes": total_bytes,
-                "estimatedDowntimeSeconds": estimates.total_seconds([v["estimate"]["downtimeSeconds"] for v in vms],
-                                                                    max),
-                "estimatedSerialSeconds": estimates.total_seconds([v["estimate"]["downtimeSeconds"] for v in vms]),
-            },
-        },
-    }
-    return plan
+    def _disks(self, node, steps: List[dict], cleanup: List[dict]) -> List[dict]:
+        """The VM's disk entries; adds the clone or transfer step of each claim (and the label of the persistent
+        state claim) to `steps`, and the deletion of a claim nothing else removes to `cleanup`."""
+        disks = []
+        for disk in node.disks:
+            mapped = rewrite.map_storage_class(disk.storage_class, self.opts.storage_class_map)
+            if self.opts.strategy == "transfer":
+                est = estimates.transfer_estimate(disk.storage_class)
+            else:
+                est = estimates.clone_estimate(self.inv, disk.storage_class, mapped, disk.size, disk.volume_mode)
+            entry = {"claim": disk.claim, "role": disk.role, "size": disk.size,
+                     "storageClass": disk.storage_class, "targetStorageClass": est.storage_class,
+                     "volumeMode": disk.volume_mode, "method": est.method, "methodReason": est.reason,
+                     "estimateSeconds": est.seconds}
+            if disk.volume:
+                entry["volume"] = disk.volume
+            if disk.datavolume:
+                entry["dataVolume"] = disk.datavolume
+            disks.append(entry)
+            if disk.pvc is None:
+                continue   # nothing to copy; preflight reports the missing claim
+            steps += self._disk_steps(node.name, disk, mapped)
+            owned_by_vm = disk.role in ("dataVolumeTemplate", "persistentState") or _owned(disk, node.vm)
+            shared = self.graph.claim_staying_users(disk.claim)
+            if self.opts.strategy == "clone" and not owned_by_vm and not shared:
+                kind = "DataVolume" if disk.dv is not None else "PersistentVolumeClaim"
+                obj = disk.dv if disk.dv is not None else disk.pvc
+                cleanup.append(_step("delete", kind, disk.claim, self.src, source=source_ref(obj)))
+        return disks
 
-
-def _vm_entry(inv, graph, node, opts, move_id, mac_policy, dep_users, dependency_steps, dependency_cleanup):
-    src, dst = opts.source, opts.target
-    vm = node.vm
-    name = node.name
-    running = is_running(vm)
-    final = final_run_strategy(vm, opts.target_run_strategy)
-    steps: List[dict] = [_step("stop", "VirtualMachine", name, src, source=source_ref(vm),
-                               wait="Stopped", skipIfStopped=True),
-                         _step("record-source", "VirtualMachine", name, src)]
-    cleanup: List[dict] = []
-    disks = []
-    ot_served = inv.serves(kinds.OBJECTTRANSFER) and inv.listed(kinds.STORAGECLASS, "cluster")
-    for disk in node.disks:
-        mapped = rewrite.map_storage_class(disk.storage_class, opts.storage_class_map)
-        if opts.strategy == "transfer":
-            est = estimates.transfer_estimate(disk.storage_class)
-        else:
-            est = estimates.clone_estimate(inv, disk.storage_class, mapped, disk.size, disk.volume_mode)
-        entry = {"claim": disk.claim, "role": disk.role, "size": disk.size,
-                 "storageClass": disk.storage_class, "targetStorageClass": est.storage_class,
-                 "volumeMode": disk.volume_mode, "method": est.method, "methodReason": est.reason,
-                 "estimateSeconds": est.seconds}
-        if disk.volume:
-            entry["volume"] = disk.volume
-        if disk.datavolume:
-            entry["dataVolume"] = disk.datavolume
-        disks.append(entry)
-        if disk.pvc is None:
-            continue   # nothing to copy; preflight reports the missing claim
-        labels = {graphmod.STATE_LABEL: name} if disk.role == "persistentState" else None
-        if opts.strategy == "transfer":
+    def _disk_steps(self, vm_name: str, disk, storage_class: Optional[str]) -> List[dict]:
+        labels = {graphmod.STATE_LABEL: vm_name} if disk.role == "persistentState" else None
+        src, dst, move_id = self.src, self.dst, self.move_id
+        if self.opts.strategy == "transfer":
             pv = (disk.pvc.get("spec") or {}).get("volumeName")
-            steps.append(_step("transfer", "PersistentVolumeClaim", disk.claim, dst, source=source_ref(disk.pvc),
-                               persistentVolume=pv, objectTransfer=bool(ot_served) or None,
-                               object=rewrite.pvc_for_transfer(disk.pvc, dst, source_namespace=src,
-                                                               move_id=move_id, labels=labels)))
+            out = [_step("transfer", "PersistentVolumeClaim", disk.claim, dst, source=source_ref(disk.pvc),
+                         persistentVolume=pv, objectTransfer=bool(self.ot_served) or None,
+                         object=rewrite.pvc_for_transfer(disk.pvc, dst, source_namespace=src, move_id=move_id,
+                                                         labels=labels))]
         else:
-            steps.append(_step("clone", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
-                               object=rewrite.datavolume_for_clone(disk.pvc, dst, source_namespace=src,
-                                                                   move_id=move_id, storage_class=mapped,
-                                                                   labels=labels)))
+            out = [_step("clone", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
+                         object=rewrite.datavolume_for_clone(disk.pvc, dst, source_namespace=src, move_id=move_id,
+                                                             storage_class=storage_class, labels=labels))]
         if disk.role == "persistentState":
-            steps.append(_step("label", "PersistentVolumeClaim", disk.claim, dst,
-                               labels={graphmod.STATE_LABEL: name}))
-        owned_by_vm = disk.role in ("dataVolumeTemplate", "persistentState") or _owned(disk, vm)
-        shared = graph.claim_staying_users(disk.claim)
-        if opts.strategy == "clone" and not owned_by_vm and not shared:
-            kind = "DataVolume" if disk.dv is not None else "PersistentVolumeClaim"
-            obj = disk.dv if disk.dv is not None else disk.pvc
-            cleanup.append(_step("delete", kind, disk.claim, src, source=source_ref(obj)))
+            out.append(_step("label", "PersistentVolumeClaim", disk.claim, dst,
+                             labels={graphmod.STATE_LABEL: vm_name}))
+        return out
 
-    for kind in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS:
-        for dep in node.deps.get(kind, ()):
-            if kind == "Service" and not opts.services:
-                continue
-            if len(dep_users.get((kind, dep), ())) == 1:
-                steps += dependency_steps(kind, dep)
-                cleanup += dependency_cleanup(kind, dep)
+    def _own_dependencies(self, node, steps: List[dict], cleanup: List[dict]) -> None:
+        """The dependencies only this moving VM uses: copied in its steps, deleted in its cleanup."""
+        for kind in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS:
+            for dep in node.deps.get(kind, ()):
+                if kind == "Service" and not self.opts.services:
+                    continue
+                if len(self.dep_users.get((kind, dep), ())) == 1:
+                    steps += self.dependency_steps(kind, dep)
+                    cleanup += self.dependency_cleanup(kind, dep)
 
-    target_vm = rewrite.vm_for_target(vm, dst, move_id=move_id, source_namespace=src, run_strategy="Halted",
-                                      storage_class_map=opts.storage_class_map, new_macs=mac_policy == "new")
-    steps.append(_step("create", "VirtualMachine", name, dst, source=source_ref(vm), object=target_vm))
-    owned = [("ControllerRevision", n) for n in node.deps.get("ControllerRevision", ())]
-    owned += [("PersistentVolumeClaim", d.claim) for d in node.disks if d.role == "persistentState"]
-    for kind, dep in owned:
-        steps.append(_step("set-owner", kind, dep, dst, owner={"kind": "VirtualMachine", "name": name}))
-    start = final in ("Always", "Once") or (final in ("Manual", "RerunOnFailure") and running)
-    if start:
-        steps.append(_step("start", "VirtualMachine", name, dst, wait="Ready"))
-    if final not in ("Halted",) and final != "Always":
-        steps.append(_step("set-run-strategy", "VirtualMachine", name, dst, runStrategy=final))
-    cleanup.insert(0, _step("delete", "VirtualMachine", name, src, source=source_ref(vm)))
+    def _create_and_start(self, node, target_vm: dict, final: str, running: bool, steps: List[dict]) -> bool:
+        """Create the VM Halted, give it its revisions and state claim, then start it and restore its run strategy
+        as `final` says; returns whether it is started."""
+        name = node.name
+        steps.append(_step("create", "VirtualMachine", name, self.dst, source=source_ref(node.vm), object=target_vm))
+        owned = [("ControllerRevision", n) for n in node.deps.get("ControllerRevision", ())]
+        owned += [("PersistentVolumeClaim", d.claim) for d in node.disks if d.role == "persistentState"]
+        for kind, dep in owned:
+            steps.append(_step("set-owner", kind, dep, self.dst, owner={"kind": "VirtualMachine", "name": name}))
+        start = final in ("Always", "Once") or (final in ("Manual", "RerunOnFailure") and running)
+        if start:
+            steps.append(_step("start", "VirtualMachine", name, self.dst, wait="Ready"))
+        if final not in ("Halted",) and final != "Always":
+            steps.append(_step("set-run-strategy", "VirtualMachine", name, self.dst, runStrategy=final))
+        return start
 
-    disk_seconds = [d["estimateSeconds"] for d in disks]
-    entry = {
-        "name": name,
-        "source": source_ref(vm),
-        "runStrategy": rewrite.run_strategy_of(vm),
-        "status": (vm.get("status") or {}).get("printableStatus", "Unknown" if vm.get("status") else "Stopped"),
-        "running": running,
-        "targetRunStrategy": final,
-        "macAddresses": vm_macs(vm),
-        "firmwareUUID": target_vm["spec"]["template"]["spec"]["domain"]["firmware"]["uuid"],
-        "disks": disks,
-        "dependencies": graphmod.dependency_entries(graph, node),
-        "estimate": {"downtimeSeconds": estimates.downtime_seconds(disk_seconds, running, start)},
-        "steps": steps,
-        "cleanup": cleanup,
-    }
-    if node.external_nads:
-        entry["externalNetworks"] = [f"{ns}/{n}" for ns, n in node.external_nads]
-    return entry
+    # ------------------------------------------------------------------------------------------ the document
+
+    def document(self, now: _dt.datetime, user: str, prepare: List[dict], vms: List[dict],
+                 cleanup: List[dict]) -> dict:
+        opts, move_id = self.opts, self.move_id
+        downtimes = [v["estimate"]["downtimeSeconds"] for v in vms]
+        return {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {
+                "name": f"move-{move_id}",
+                "creationTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "labels": {rewrite.MOVE_ID_LABEL: move_id},
+                "annotations": {"vmmove.io/created-by": user or "unknown"},
+            },
+            "spec": {
+                "moveId": move_id,
+                "source": {"namespace": self.src},
+                "target": {"namespace": self.dst, "createNamespace": bool(opts.create_namespace)},
+                "strategy": opts.strategy,
+                "storageClassMap": dict(opts.storage_class_map),
+                "targetRunStrategy": opts.target_run_strategy,
+                "services": bool(opts.services),
+                "macPolicy": self.mac_policy,
+                "kubemacpool": kubemacpool_facts(self.inv),
+                "selection": dict(opts.selection),
+                "prepare": prepare,
+                "vms": vms,
+                "cleanup": cleanup,
+            },
+            "status": {
+                "findings": [],
+                "summary": {
+                    "vms": len(vms),
+                    "disks": sum(len(v["disks"]) for v in vms),
+                    "bytes": sum(d["size"] for v in vms for d in v["disks"]),
+                    "estimatedDowntimeSeconds": estimates.total_seconds(downtimes, max),
+                    "estimatedSerialSeconds": estimates.total_seconds(downtimes),
+                },
+            },
+        }
 
 
 def _owned(disk, vm) -> bool:
