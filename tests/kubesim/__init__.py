@@ -52,6 +52,7 @@ class KubeSim:
         self.quota = Quota(self)
         self.controllers = []
         self._subresources = {}
+        self._subresource_methods = {}
         self._tokens = {}
         self._streams = set()
         self._streams_lock = threading.Lock()
@@ -97,10 +98,15 @@ class KubeSim:
         """Register a controller: ``admit(op, resource, obj, old, user)`` and ``reconcile(now) -> bool``."""
         self.controllers.append(ctrl)
 
-    def add_subresource(self, group, version, plural, name, handler):
-        """Serve ``PUT/GET /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>/<sub>`` with
-        ``handler(sim, namespace, name, body, user) -> (status_code, response_dict)``."""
+    def add_subresource(self, group, version, plural, name, handler, method="PUT"):
+        """Serve ``<method> /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>/<sub>`` (the only method that
+        path accepts, as virt-api registers it) with ``handler(sim, namespace, name, body, user) -> (status_code,
+        response_dict)``."""
         self._subresources[(group, version, plural, name)] = handler
+        self._subresource_methods[(group, plural, name)] = method
+
+    def subresource_method(self, group, plural, name):
+        return self._subresource_methods.get((group, plural, name), "PUT")
 
     def subresource_handler(self, group, version, plural, name):
         h = self._subresources.get((group, version, plural, name))
