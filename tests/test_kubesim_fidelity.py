@@ -196,6 +196,8 @@ def test_plan_of_a_vm_mounting_the_default_service_account_and_root_ca_is_movabl
     codes = [f["code"] for f in doc["status"]["findings"]]
     assert "MissingDependency" not in codes, doc["status"]["findings"]
     assert rc == 0, err
+    # the target namespace has its own: nothing to copy, nothing to clean up in the source
+    assert doc["spec"]["vms"][0]["dependencies"] == []
 
 
 # ---------------------------------------------------------------- defaulting and metadata
