@@ -79,6 +79,24 @@ def test_edit_and_admin_may_write_events(sim, role):
         assert _can(alice, verb, "events")["allowed"] is True
 
 
+def test_plan_as_a_namespace_admin_sees_controllerrevisions_blocked_and_no_events_warning(kubesim_factory, capsys,
+                                                                                         tmp_path):
+    sim = kubesim_factory()
+    it = {"apiVersion": "instancetype.kubevirt.io/v1beta1", "kind": "VirtualMachineInstancetype",
+          "metadata": {"name": "small", "namespace": "src"}, "spec": {"cpu": {"guest": 1}, "memory": {"guest": "1Gi"}}}
+    sim.apply(kb.namespace("src") + kb.namespace("dst") + [it] +
+              kb.vm("web", "src", disks=(("rootdisk", "1Gi"),), instancetype=("VirtualMachineInstancetype", "small")) +
+              [_binding("alice", ns, "admin", "alice") for ns in ("src", "dst")])
+    sim.settle(timeout=60)
+    config = sim.write_kubeconfig(str(tmp_path / "alice"), user="alice", namespace="src")
+    rc = cli.main(["--kubeconfig", config, "plan", "--to", "dst", "web", "-o", "yaml"])
+    doc = yaml.safe_load(capsys.readouterr().out)
+    findings = doc["status"]["findings"]
+    assert rc == 1
+    assert any(f["code"] == "PermissionDenied" and "create controllerrevisions" in f["message"] for f in findings)
+    assert not any("events" in f["message"] for f in findings), findings
+
+
 def test_every_authenticated_user_gets_the_default_cluster_bindings(sim):
     nobody = _user(sim, "nobody")
     assert _can(nobody, "list", "kubevirts", ns="", group="kubevirt.io")["allowed"] is True
