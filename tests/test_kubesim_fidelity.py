@@ -215,7 +215,9 @@ def test_plan_of_a_vm_mounting_the_default_service_account_and_root_ca_is_movabl
     assert "MissingDependency" not in codes, doc["status"]["findings"]
     assert rc == 0, err
     # the target namespace has its own: nothing to copy, nothing to clean up in the source
-    assert doc["spec"]["vms"][0]["dependencies"] == []
+    entry = doc["spec"]["vms"][0]
+    touched = {(s["kind"], s["name"]) for s in entry["steps"] + entry["cleanup"]}
+    assert not touched & {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")}
 
 
 # ---------------------------------------------------------------- defaulting and metadata

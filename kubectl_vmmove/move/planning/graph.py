@@ -107,20 +107,12 @@ def _name(ref) -> Optional[str]:
     return ref.get("name") if isinstance(ref, dict) else None
 
 
-# Objects Kubernetes' controllers make in every namespace (the service-account controller's "default", the root-CA
-# publisher's ConfigMap): the target namespace has its own, so a VM naming them depends on nothing to move.
-NAMESPACE_PROVIDED = frozenset({("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")})
-
-
 def named_references(vm) -> Dict[str, List[Tuple[str, str]]]:
-    """kind -> [(name, where)] for every object the VM names (not the disks, not the selecting kinds, not what
-    every namespace has)."""
+    """kind -> [(name, where)] for every object the VM names (not the disks, not the selecting kinds)."""
     out: Dict[str, List[Tuple[str, str]]] = {k: [] for k in DEPENDENCY_KINDS}
     tspec = _template_spec(vm)
 
     def add(kind, name, where):
-        if (kind, name) in NAMESPACE_PROVIDED:
-            return
         if name and (name, where) not in out[kind]:
             out[kind].append((name, where))
 
