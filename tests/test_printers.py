@@ -154,14 +154,14 @@ def test_dump_json_refuses_what_the_json_module_refuses():
 
 def test_dump_json_of_a_move_plan_is_byte_identical():
     # A plan-shaped document: many VMs with steps, objects, labels, empty maps and lists, numbers and quantities.
-    from tests import move_builders as b
+    from tests.kubesim import builders as b
     from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan
 
-    objs = list(b.storage_basics())
+    objs = list(b.served_storage_basics())
     for i in range(20):
         name = f"vm{i}"
-        objs += [b.vm(name, disks=[f"{name}-root"], running=i % 3 == 0, labels={"tier": "web", "n": str(i)}),
-                 b.pvc(f"{name}-root"), b.service(f"{name}-svc", {"app": name})]
+        objs += [b.served_vm(name, disks=[f"{name}-root"], running=i % 3 == 0, labels={"tier": "web", "n": str(i)}),
+                 b.served_pvc(f"{name}-root"), b.served_service(f"{name}-svc", {"app": name})]
     inv = inventory.Inventory.from_objects(objs, "src", "dst")
     g = graph.build(inv, sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VirtualMachine"))
     doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="bytes1"))

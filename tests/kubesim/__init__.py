@@ -23,6 +23,7 @@ from .api import Pipeline
 from .clock import SimClock
 from .errors import ApiError
 from .faults import Faults
+from .internal import InternalWriter
 from .lifecycle import GarbageCollector, NamespaceController
 from .quota import Quota, QuotaController
 from .rbac import ADMIN, Authorizer, Attributes, ClusterRoleAggregator, UserInfo, default_cluster_roles, user_groups
@@ -45,6 +46,7 @@ class KubeSim:
         self.registry = Registry(served_groups)
         self.clock = SimClock(speed, start=clock_start)  # clock_start: e.g. "now" for a demo read by humans
         self.store = Store(self.registry, self.clock, seed=seed, history=history)
+        self.internal = InternalWriter(self)    # what controllers write through (internal.py says what it skips)
         self.requests = RequestLog()
         self.faults = Faults(seed)
         self.authorizer = Authorizer(self.store)

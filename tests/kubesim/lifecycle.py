@@ -14,7 +14,7 @@ class GarbageCollector:
 
     def __init__(self, sim):
         self.sim = sim
-        self.store = sim.store
+        self.store = sim.internal
         self._finalizing = set()
 
     def admit(self, op, resource, obj, old, user):
@@ -144,7 +144,7 @@ class NamespaceController:
 
     def __init__(self, sim):
         self.sim = sim
-        self.store = sim.store
+        self.store = sim.internal
         self._refused = {}      # (namespace, resource) -> store revision at which quota refused it
 
     def admit(self, op, resource, obj, old, user):

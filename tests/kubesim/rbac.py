@@ -357,7 +357,7 @@ class ClusterRoleAggregator:
     clusterrole-aggregation controller does)."""
 
     def __init__(self, sim):
-        self.store = sim.store
+        self.store = sim.internal
         self._seen_rv = None
 
     def admit(self, op, resource, obj, old, user):

@@ -5,8 +5,8 @@ subresource semantics, finalizers and deletionTimestamp, ownerReference bookkeep
 bounded event history for watches, and paging.  Objects are plain dicts; a stored dict is never mutated (every
 write stores a new one), so readers inside kubesim may share it and serialised JSON can be cached per version.
 
-Admission, validation and RBAC are not here: they belong to the request pipeline (``api.py``).  Controllers that
-write through the store directly behave like privileged in-process controllers.
+Admission, validation and RBAC are not here: they belong to the request pipeline (``api.py``).  kubesim's
+controllers write through ``internal.InternalWriter``, which documents what such writes skip.
 """
 
 import base64
@@ -115,7 +115,8 @@ class Store:
             raise KeyError(f"{resource} has no storage")
         return t
 
-    def _type_of(self, obj):
+    def type_of(self, obj):
+        """The served kind of ``obj`` (by apiVersion and kind), or 404 when none."""
         api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
         t = self.registry.by_api_version_kind(api_version, kind)
         if t is None:
@@ -233,7 +234,7 @@ class Store:
     def create(self, obj, dry_run=False):
         with self.lock:
             obj = copy.deepcopy(obj)
-            t = self._type_of(obj)
+            t = self.type_of(obj)
             self._normalise(t, obj)
             meta = obj["metadata"]
             ns = meta.get("namespace", "") if t.namespaced else ""
@@ -389,7 +390,7 @@ class Store:
         """
         with self.lock:
             obj = copy.deepcopy(obj)
-            t = self._type_of(obj)
+            t = self.type_of(obj)
             self._normalise(t, obj)
             meta = obj["metadata"]
             ns = meta.get("namespace", "") if t.namespaced else ""
