@@ -167,3 +167,13 @@ def test_dump_json_of_a_move_plan_is_byte_identical():
     doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="bytes1"))
     assert printers.dump_json(doc) == _reference_json(doc)
     assert json.loads(printers.dump_json(doc)) == json.loads(_reference_json(doc))
+
+
+def test_age_matches_the_api_servers_rule_as_kubesim_computes_it():
+    # kubesim carries its own copy of apimachinery's HumanDuration; the plugin's AGE must print the same, including
+    # for a clock skew of less than two seconds (Go truncates -1.5 s to -1: "0s", not "<invalid>").
+    from kubectl_vmmove.printers import human_duration
+    from tests.kubesim.tables import human_duration as servers
+    samples = [-3, -2, -1.9, -1.5, -1, -0.4, 0, 1.7, 59, 119.9, 120, 150, 599, 600, 601, 3599, 10799, 10800, 28799,
+               28800, 86400, 172799, 172800, 691199, 691200, 63071999, 63072000, 252287999, 252288000, 10 ** 10]
+    assert [human_duration(s) for s in samples] == [servers(s) for s in samples]
