@@ -22,11 +22,11 @@ OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
 
 def human_duration(seconds: float) -> str:
     """kubectl's AGE (apimachinery duration.HumanDuration): 2h prints 120m, 3d5h prints 3d5h."""
-    if seconds < -1:
+    s = int(seconds)    # Go's int(d.Seconds()) truncates toward zero: a skew under 2 s prints "0s"
+    if s < -1:
         return "<invalid>"
-    if seconds < 0:
+    if s < 0:
         return "0s"
-    s = int(seconds)
     if s < 60 * 2:
         return f"{s}s"
     minutes = s // 60

@@ -6,7 +6,7 @@ import yaml
 
 from kubectl_vmmove import cli
 from kubectl_vmmove.move.planning import moveplan as planmod
-from tests import move_builders as b
+from tests.kubesim import builders as b
 from tests.kubesim import builders as kb
 
 MUTATING = ("create", "update", "patch", "delete")

@@ -3,7 +3,7 @@
 import pytest
 
 from kubectl_vmmove.move.planning import estimates, inventory
-from tests import move_builders as b
+from tests.kubesim import builders as b
 
 GIB = 2 ** 30
 
@@ -13,20 +13,20 @@ def _inv(*objs):
 
 
 def test_profile_strategy_is_used_when_nothing_forces_a_fallback():
-    inv = _inv(b.storageclass("ceph", "rbd.csi.ceph.com", default=True), b.csidriver("rbd.csi.ceph.com"),
-               b.storageprofile("ceph", "csi-clone"), b.cdi())
+    inv = _inv(b.served_storageclass("ceph", "rbd.csi.ceph.com", default=True), b.served_csidriver("rbd.csi.ceph.com"),
+               b.served_storageprofile("ceph", "csi-clone"), b.served_cdi())
     est = estimates.clone_estimate(inv, "ceph", "ceph", 100 * GIB)
     assert (est.method, est.seconds, est.storage_class) == ("csi-clone", estimates.EFFICIENT_CLONE_SECONDS, "ceph")
 
 
 @pytest.mark.parametrize("objs,source,target,reason", [
-    ([b.storageclass("old", "kubernetes.io/no-provisioner"), b.storageprofile("old", "csi-clone")], "old", "old",
+    ([b.served_storageclass("old", "kubernetes.io/no-provisioner"), b.served_storageprofile("old", "csi-clone")], "old", "old",
      "NoPopulator"),
-    ([b.storageclass("a", "csi.a"), b.storageclass("b", "csi.b"), b.csidriver("csi.a"), b.csidriver("csi.b"),
-      b.storageprofile("b", "csi-clone")], "a", "b", "IncompatibleProvisioners"),
-    ([b.storageclass("s", "csi.s"), b.csidriver("csi.s"), b.storageprofile("s", "snapshot")], "s", "s",
+    ([b.served_storageclass("a", "csi.a"), b.served_storageclass("b", "csi.b"), b.served_csidriver("csi.a"), b.served_csidriver("csi.b"),
+      b.served_storageprofile("b", "csi-clone")], "a", "b", "IncompatibleProvisioners"),
+    ([b.served_storageclass("s", "csi.s"), b.served_csidriver("csi.s"), b.served_storageprofile("s", "snapshot")], "s", "s",
      "NoVolumeSnapshotClass"),
-    ([b.storageclass("s", "csi.s"), b.csidriver("csi.s"), b.storageprofile("s", "copy")], "s", "s",
+    ([b.served_storageclass("s", "csi.s"), b.served_csidriver("csi.s"), b.served_storageprofile("s", "copy")], "s", "s",
      'StorageProfile "s" says copy'),
 ])
 def test_fallbacks_to_host_assisted_copy(objs, source, target, reason):
@@ -36,14 +36,14 @@ def test_fallbacks_to_host_assisted_copy(objs, source, target, reason):
 
 
 def test_snapshot_with_a_class_for_the_driver_and_cdi_override():
-    objs = [b.storageclass("s", "csi.s"), b.csidriver("csi.s"), b.storageprofile("s", "csi-clone"),
-            b.snapshotclass("csi.s")]
-    assert estimates.clone_estimate(_inv(*objs, b.cdi(override="snapshot")), "s", "s", GIB).method == "snapshot"
-    assert estimates.clone_estimate(_inv(*objs, b.cdi(override="copy")), "s", "s", GIB).method == "copy"
+    objs = [b.served_storageclass("s", "csi.s"), b.served_csidriver("csi.s"), b.served_storageprofile("s", "csi-clone"),
+            b.served_snapshotclass("csi.s")]
+    assert estimates.clone_estimate(_inv(*objs, b.served_cdi(override="snapshot")), "s", "s", GIB).method == "snapshot"
+    assert estimates.clone_estimate(_inv(*objs, b.served_cdi(override="copy")), "s", "s", GIB).method == "copy"
 
 
 def test_default_and_missing_classes():
-    inv = _inv(b.storageclass("std", "csi.s", default=True), b.csidriver("csi.s"), b.storageprofile("std"))
+    inv = _inv(b.served_storageclass("std", "csi.s", default=True), b.served_csidriver("csi.s"), b.served_storageprofile("std"))
     assert estimates.clone_estimate(inv, None, None, GIB).storage_class == "std"
     assert estimates.clone_estimate(inv, "std", "gone", GIB).method == "unknown"
     assert estimates.clone_estimate(_inv(), None, None, GIB).method == "unknown"

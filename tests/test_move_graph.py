@@ -5,7 +5,7 @@ import pytest
 
 from kubectl_vmmove.kube import kinds
 from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan, preflight
-from tests import move_builders as b
+from tests.kubesim import builders as b
 
 # fixture, VM index, template params, expected {claims, Secret, ConfigMap, ...}
 FIXTURE_VMS = [
@@ -46,17 +46,17 @@ FIXTURE_VMS = [
     ("oadp-e2e/fedora-todolist-list.yaml", 0, {}, {"claims": ["fedora-todolist-disk"]}),
 ]
 
-_MAKERS = {"Secret": b.secret, "ConfigMap": b.configmap, "ServiceAccount": b.serviceaccount,
-           "NetworkAttachmentDefinition": b.nad}
+_MAKERS = {"Secret": b.served_secret, "ConfigMap": b.served_configmap, "ServiceAccount": b.served_serviceaccount,
+           "NetworkAttachmentDefinition": b.served_nad}
 
 
 def _world(vm, expected):
     """The VM plus every object it refers to, as a cluster would hold them."""
-    objs = b.storage_basics() + [vm]
+    objs = b.served_storage_basics() + [vm]
     name = vm["metadata"]["name"]
     for claim in expected.get("claims", []):
         labels = {"persistent-state-for": name} if claim.startswith("persistent-state-for-") else None
-        objs.append(b.pvc(claim, labels=labels))
+        objs.append(b.served_pvc(claim, labels=labels))
     for kind, maker in _MAKERS.items():
         objs += [maker(n) for n in expected.get(kind, [])]
     for n in expected.get("VirtualMachineInstancetype", []):
@@ -67,13 +67,13 @@ def _world(vm, expected):
         objs.append(b.served({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": n},
                               "data": {"spec": {}}, "revision": 1}, "src"))
     for ns, n in expected.get("external", []):
-        objs.append(b.nad(n, ns=ns))
+        objs.append(b.served_nad(n, ns=ns))
     return objs
 
 
 @pytest.mark.parametrize("rel,index,params,expected", FIXTURE_VMS, ids=[f[0].split("/")[-1] for f in FIXTURE_VMS])
 def test_every_fixture_vm_is_graphed_and_planned(rel, index, params, expected):
-    vm = b.fixture_vm(rel, index, **params)
+    vm = b.served_fixture_vm(rel, index, **params)
     if rel.endswith("vm-persistent-tpm.fragment.yaml"):
         vm["metadata"]["name"] = "vm"
     name = vm["metadata"]["name"]
@@ -104,54 +104,54 @@ def test_every_fixture_vm_is_graphed_and_planned(rel, index, params, expected):
 
 
 def test_legacy_v1alpha1_shape_does_not_crash_and_has_nothing_to_move():
-    vm = b.fixture_vm("user-guide/vm-hugepages-v1alpha1-legacy.yaml")
+    vm = b.served_fixture_vm("user-guide/vm-hugepages-v1alpha1-legacy.yaml")
     inv = inventory.Inventory.from_objects([vm], "src", "dst")
     node = graph.build(inv, ["myvm"]).nodes["myvm"]
     assert node.disks == [] and node.deps == {}
 
 
 def test_persistent_state_claim_is_found_by_label_or_legacy_name():
-    vm = b.vm("tpm-vm", disks=["root"])
-    objs = [vm, b.pvc("root"), b.pvc("persistent-state-for-tpm-vm-x7k2p", labels={"persistent-state-for": "tpm-vm"}),
-            b.pvc("persistent-state-for-other-abcde", labels={"persistent-state-for": "other"})]
+    vm = b.served_vm("tpm-vm", disks=["root"])
+    objs = [vm, b.served_pvc("root"), b.served_pvc("persistent-state-for-tpm-vm-x7k2p", labels={"persistent-state-for": "tpm-vm"}),
+            b.served_pvc("persistent-state-for-other-abcde", labels={"persistent-state-for": "other"})]
     node = graph.build(inventory.Inventory.from_objects(objs, "src"), ["tpm-vm"]).nodes["tpm-vm"]
     assert [(d.claim, d.role) for d in node.disks] == [("root", "persistentVolumeClaim"),
                                                        ("persistent-state-for-tpm-vm-x7k2p", "persistentState")]
-    legacy = [vm, b.pvc("root"), b.pvc("persistent-state-for-tpm-vm")]
+    legacy = [vm, b.served_pvc("root"), b.served_pvc("persistent-state-for-tpm-vm")]
     node = graph.build(inventory.Inventory.from_objects(legacy, "src"), ["tpm-vm"]).nodes["tpm-vm"]
     assert node.disks[-1].claim == "persistent-state-for-tpm-vm" and node.disks[-1].role == "persistentState"
 
 
 def test_hotplug_memory_dump_and_owned_datavolumes_are_disks():
-    vm = b.vm("h", disks=["root"], volumes=[
+    vm = b.served_vm("h", disks=["root"], volumes=[
         {"name": "hp", "persistentVolumeClaim": {"claimName": "extra", "hotpluggable": True}},
         {"name": "dump", "memoryDump": {"claimName": "dump-pvc"}}])
-    owned = b.dv("scratch", owner=b.owner_ref(vm))
-    objs = [vm, b.pvc("root"), b.pvc("extra"), b.pvc("dump-pvc"), owned, b.pvc("scratch")]
+    owned = b.served_dv("scratch", owner=b.owner_ref(vm))
+    objs = [vm, b.served_pvc("root"), b.served_pvc("extra"), b.served_pvc("dump-pvc"), owned, b.served_pvc("scratch")]
     node = graph.build(inventory.Inventory.from_objects(objs, "src"), ["h"]).nodes["h"]
     assert [(d.claim, d.role) for d in node.disks] == [("root", "persistentVolumeClaim"), ("extra", "hotplug"),
                                                        ("dump-pvc", "memoryDump"), ("scratch", "dataVolume")]
 
 
 def test_pvc_owned_by_a_datavolume_links_the_datavolume():
-    vm = b.vm("v", disks=["root"])
-    d = b.dv("root")
-    objs = [vm, d, b.pvc("root", owner=b.owner_ref(d))]
+    vm = b.served_vm("v", disks=["root"])
+    d = b.served_dv("root")
+    objs = [vm, d, b.served_pvc("root", owner=b.owner_ref(d))]
     disk = graph.build(inventory.Inventory.from_objects(objs, "src"), ["v"]).nodes["v"].disks[0]
     assert disk.datavolume == "root" and disk.dv is not None and disk.size == 10 * 2 ** 30
 
 
 def _sharing_world():
     ci = {"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "common-ci"}}}
-    web1 = b.vm("web1", disks=["web1-root"], volumes=[ci], template_labels={"app": "web", "vm": "web1"})
-    web2 = b.vm("web2", disks=["web2-root"], volumes=[ci], template_labels={"app": "web", "vm": "web2"})
-    db = b.vm("db", disks=["db-root"], volumes=[{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "db-ci"}}}],
+    web1 = b.served_vm("web1", disks=["web1-root"], volumes=[ci], template_labels={"app": "web", "vm": "web1"})
+    web2 = b.served_vm("web2", disks=["web2-root"], volumes=[ci], template_labels={"app": "web", "vm": "web2"})
+    db = b.served_vm("db", disks=["db-root"], volumes=[{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "db-ci"}}}],
               template_labels={"app": "db"})
-    return [web1, web2, db, b.pvc("web1-root"), b.pvc("web2-root"), b.pvc("db-root"), b.secret("common-ci"),
-            b.secret("db-ci"), b.service("web", {"app": "web"}), b.service("web1-ssh", {"vm": "web1"}),
-            b.service("db", {"app": "db"}), b.networkpolicy("all", {}),
-            b.networkpolicy("web-only", {"matchLabels": {"app": "web"}}),
-            b.networkpolicy("db-only", {"matchExpressions": [{"key": "app", "operator": "In", "values": ["db"]}]})]
+    return [web1, web2, db, b.served_pvc("web1-root"), b.served_pvc("web2-root"), b.served_pvc("db-root"), b.served_secret("common-ci"),
+            b.served_secret("db-ci"), b.served_service("web", {"app": "web"}), b.served_service("web1-ssh", {"vm": "web1"}),
+            b.served_service("db", {"app": "db"}), b.served_networkpolicy("all", {}),
+            b.served_networkpolicy("web-only", {"matchLabels": {"app": "web"}}),
+            b.served_networkpolicy("db-only", {"matchExpressions": [{"key": "app", "operator": "In", "values": ["db"]}]})]
 
 
 def test_dependency_used_by_a_staying_vm_is_shared():
@@ -178,7 +178,7 @@ def test_dependency_used_only_by_moving_vms_is_not_shared():
 
 
 def test_missing_references_are_reported_not_dropped():
-    vm = b.vm("m", disks=["gone"], volumes=[{"name": "s", "secret": {"secretName": "nope"}},
+    vm = b.served_vm("m", disks=["gone"], volumes=[{"name": "s", "secret": {"secretName": "nope"}},
                                             {"name": "c", "configMap": {"name": "cm-nope"}}])
     node = graph.build(inventory.Inventory.from_objects([vm], "src"), ["m"]).nodes["m"]
     assert sorted(node.missing) == [("ConfigMap", "cm-nope", "volume c"), ("PersistentVolumeClaim", "gone",
@@ -187,7 +187,7 @@ def test_missing_references_are_reported_not_dropped():
 
 
 def test_snapshots_and_exports_are_attached_to_their_vm():
-    vm = b.vm("s", disks=["root"])
+    vm = b.served_vm("s", disks=["root"])
     snap = b.served({"apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": "VirtualMachineSnapshot",
                      "metadata": {"name": "snap1"}, "spec": {"source": {"apiGroup": "kubevirt.io",
                                                                         "kind": "VirtualMachine", "name": "s"}}}, "src")
@@ -195,16 +195,16 @@ def test_snapshots_and_exports_are_attached_to_their_vm():
                        "metadata": {"name": "exp1"}, "spec": {"source": {"apiGroup": "", "kind":
                                                                           "PersistentVolumeClaim", "name": "root"}}},
                       "src")
-    node = graph.build(inventory.Inventory.from_objects([vm, b.pvc("root"), snap, export], "src"), ["s"]).nodes["s"]
+    node = graph.build(inventory.Inventory.from_objects([vm, b.served_pvc("root"), snap, export], "src"), ["s"]).nodes["s"]
     assert node.snapshots == ["snap1"] and node.exports == ["exp1"]
 
 
 def test_kinds_needed_follow_what_the_vms_use():
-    plain = b.vm("p", disks=["root"])
+    plain = b.served_vm("p", disks=["root"])
     need = {k.kind for k in graph.kinds_needed([plain])}
     assert "Secret" not in need and "NetworkAttachmentDefinition" not in need and "DataVolume" not in need
     assert {"PersistentVolumeClaim", "Service", "NetworkPolicy"} <= need
-    rich = b.fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
+    rich = b.served_fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
     need = {k.kind for k in graph.kinds_needed([rich])}
     assert {"DataVolume", "Secret", "ConfigMap", "ServiceAccount"} <= need
 
@@ -213,17 +213,17 @@ def test_services_selecting_the_labels_kubevirt_puts_on_the_launcher_pod_belong_
     # `virtctl expose` selects on vm.kubevirt.io/name (v1.5, v1.6) or vmi.kubevirt.io/id (v1.7+): labels KubeVirt
     # adds to the virt-launcher pod (services/template.go podLabels), never written in the VM's template.
     long_name = "a" * 70
-    vms = [b.vm("web"), b.vm("db", extra_spec={}), b.vm(long_name)]
+    vms = [b.served_vm("web"), b.served_vm("db", extra_spec={}), b.served_vm(long_name)]
     vms[1]["spec"]["template"]["spec"]["hostname"] = "database"
     long_id = long_name[:54] + "-" + __import__("hashlib").sha1(long_name.encode()).hexdigest()[:8]
-    objs = b.storage_basics() + vms + [
-        b.service("web-ssh", {"vm.kubevirt.io/name": "web"}),
-        b.service("web-id", {"vmi.kubevirt.io/id": "web"}),
-        b.service("db-by-host", {"vm.kubevirt.io/name": "database"}),
-        b.service("long-id", {"vmi.kubevirt.io/id": long_id}),
-        b.service("all-launchers", {"kubevirt.io": "virt-launcher"}),
-        b.service("by-creator", {"kubevirt.io/created-by": "some-vmi-uid"}),
-        b.networkpolicy("launchers", {"matchLabels": {"kubevirt.io": "virt-launcher"}})]
+    objs = b.served_storage_basics() + vms + [
+        b.served_service("web-ssh", {"vm.kubevirt.io/name": "web"}),
+        b.served_service("web-id", {"vmi.kubevirt.io/id": "web"}),
+        b.served_service("db-by-host", {"vm.kubevirt.io/name": "database"}),
+        b.served_service("long-id", {"vmi.kubevirt.io/id": long_id}),
+        b.served_service("all-launchers", {"kubevirt.io": "virt-launcher"}),
+        b.served_service("by-creator", {"kubevirt.io/created-by": "some-vmi-uid"}),
+        b.served_networkpolicy("launchers", {"matchLabels": {"kubevirt.io": "virt-launcher"}})]
     inv = inventory.Inventory.from_objects(objs, "src", "dst")
     g = graph.build(inv, ["web", "db", long_name])
     assert g.nodes["web"].deps["Service"] == ["all-launchers", "web-id", "web-ssh"]

@@ -8,18 +8,18 @@ from kubectl_vmmove.errors import UserError
 from kubectl_vmmove.kube import kinds
 from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan, preflight
 from kubectl_vmmove.printers import dump_json, dump_yaml
-from tests import move_builders as b
+from tests.kubesim import builders as b
 
 
 def _world():
     ci = {"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "common-ci"}}}
-    web1 = b.vm("web1", disks=["web1-root"], volumes=[ci], template_labels={"app": "web", "vm": "web1"},
+    web1 = b.served_vm("web1", disks=["web1-root"], volumes=[ci], template_labels={"app": "web", "vm": "web1"},
                 running=True)
-    web2 = b.vm("web2", disks=["web2-root"], volumes=[ci], template_labels={"app": "web", "vm": "web2"})
-    db = b.vm("db", disks=["db-root"], volumes=[ci], template_labels={"app": "db"})
-    return b.storage_basics() + [web1, web2, db, b.pvc("web1-root"), b.pvc("web2-root"), b.pvc("db-root"),
-                                 b.secret("common-ci"), b.service("web", {"app": "web"}),
-                                 b.service("web1-ssh", {"vm": "web1"})]
+    web2 = b.served_vm("web2", disks=["web2-root"], volumes=[ci], template_labels={"app": "web", "vm": "web2"})
+    db = b.served_vm("db", disks=["db-root"], volumes=[ci], template_labels={"app": "db"})
+    return b.served_storage_basics() + [web1, web2, db, b.served_pvc("web1-root"), b.served_pvc("web2-root"), b.served_pvc("db-root"),
+                                 b.served_secret("common-ci"), b.served_service("web", {"app": "web"}),
+                                 b.served_service("web1-ssh", {"vm": "web1"})]
 
 
 def make(names, objs=None, **opts):
@@ -62,9 +62,9 @@ def test_dependency_of_several_moving_vms_is_prepared_once_and_shared_one_never_
 
 
 def test_template_disks_are_left_to_the_vm_cascade_at_cleanup():
-    vm = b.fixture_vm("user-guide/vm-dv-template-storage-api.yaml")
-    d = b.dv("src-dv", owner=b.owner_ref(vm))
-    objs = b.storage_basics() + [vm, d, b.pvc("src-dv", owner=b.owner_ref(d))]
+    vm = b.served_fixture_vm("user-guide/vm-dv-template-storage-api.yaml")
+    d = b.served_dv("src-dv", owner=b.owner_ref(vm))
+    objs = b.served_storage_basics() + [vm, d, b.served_pvc("src-dv", owner=b.owner_ref(d))]
     _, _, doc = make(["vm-dv"], objs)
     entry = doc["spec"]["vms"][0]
     assert [s["kind"] for s in entry["cleanup"]] == ["VirtualMachine"]
@@ -81,7 +81,7 @@ def test_template_disks_are_left_to_the_vm_cascade_at_cleanup():
     ("RerunOnFailure", True, "source", True, "RerunOnFailure"),
 ])
 def test_target_run_strategy(source_strategy, running, choice, start, final):
-    objs = b.storage_basics() + [b.vm("v", disks=["r"], run_strategy=source_strategy, running=running), b.pvc("r")]
+    objs = b.served_storage_basics() + [b.served_vm("v", disks=["r"], run_strategy=source_strategy, running=running), b.served_pvc("r")]
     _, _, doc = make(["v"], objs, target_run_strategy=choice)
     actions = [s["action"] for s in doc["spec"]["vms"][0]["steps"]]
     assert ("start" in actions) == start
@@ -96,7 +96,7 @@ def test_no_services_leaves_services_out():
 
 
 def test_transfer_steps_rebind_the_claims():
-    objs = _world() + [b.pv("pv-src-web1-root")]
+    objs = _world() + [b.served_pv("pv-src-web1-root")]
     _, _, doc = make(["web1"], objs, strategy="transfer")
     step = next(s for s in doc["spec"]["vms"][0]["steps"] if s["action"] == "transfer")
     assert step["persistentVolume"] == "pv-src-web1-root" and step["objectTransfer"] is True
@@ -112,8 +112,8 @@ def test_persistent_state_and_instancetype_revisions_follow_the_vm():
                     "preferenceRef": {"controllerRevisionRef": {"name": "rev-pref"}}}
     revs = [b.served({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": n},
                       "data": {}, "revision": 1}, "src") for n in ("rev-it", "rev-pref")]
-    objs = b.storage_basics() + [vm, b.pvc("disk-windows"),
-                                 b.pvc("persistent-state-for-vm-windows-clarge-windows-abcde",
+    objs = b.served_storage_basics() + [vm, b.served_pvc("disk-windows"),
+                                 b.served_pvc("persistent-state-for-vm-windows-clarge-windows-abcde",
                                        labels={"persistent-state-for": "vm-windows-clarge-windows"}),
                                  b.served(b.load_fixture("upstream-examples/instancetype-clarge.yaml")[0], "src"),
                                  b.served(b.load_fixture("upstream-examples/preference-windows.yaml")[0], "src")] + revs
@@ -209,18 +209,18 @@ def test_manifests_are_in_creation_order_with_final_run_strategy_and_no_secrets(
 
 
 def test_plan_never_holds_secret_data():
-    secret = b.secret("web-ci")
+    secret = b.served_secret("web-ci")
     secret["data"] = {"userdata": "c2VjcmV0LXBhc3N3b3JkLTQy"}      # as a full read would return it
-    vm = b.vm("v", disks=["r"], volumes=[{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}}])
-    _, _, doc = make(["v"], b.storage_basics() + [vm, b.pvc("r"), secret])
+    vm = b.served_vm("v", disks=["r"], volumes=[{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}}])
+    _, _, doc = make(["v"], b.served_storage_basics() + [vm, b.served_pvc("r"), secret])
     text = dump_yaml(doc)
     assert "c2VjcmV0LXBhc3N3b3JkLTQy" not in text and "web-ci" in text
 
 
 def test_objects_every_namespace_has_are_neither_copied_nor_deleted():
-    vm = b.fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
-    objs = b.storage_basics() + [vm, b.pvc("test-dv"), b.secret("test-secret"), b.configmap("test-configmap"),
-                                 b.serviceaccount("default"), b.serviceaccount("default", ns="dst")]
+    vm = b.served_fixture_vm("velero-plugin-fixtures/vm-with-different-volume-types.yaml")
+    objs = b.served_storage_basics() + [vm, b.served_pvc("test-dv"), b.served_secret("test-secret"), b.served_configmap("test-configmap"),
+                                 b.served_serviceaccount("default"), b.served_serviceaccount("default", ns="dst")]
     _, _, doc = make(["test-vm-with-different-volume-types"], objs)
     entry = doc["spec"]["vms"][0]
     assert {"kind": "ServiceAccount", "name": "default"} in entry["dependencies"]

@@ -3,7 +3,7 @@
 import pytest
 
 from kubectl_vmmove.move.planning import graph, inventory, permissions, moveplan as plan, preflight
-from tests import move_builders as b
+from tests.kubesim import builders as b
 
 MAC = "02:00:00:00:00:01"
 
@@ -11,14 +11,14 @@ MAC = "02:00:00:00:00:01"
 def _web(**kw):
     kw.setdefault("disks", ["web-root"])
     kw.setdefault("volumes", [{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}}])
-    return b.vm("web", **kw)
+    return b.served_vm("web", **kw)
 
 
 def scenario(vm_kw=None, extra=(), replace=None, target_exists=True, not_served=(), opts=None, mutate=None,
              names=("web",), storage=None):
     """Findings of planning VM "web" (a disk, a cloud-init Secret, a Service) from "src" to "dst"."""
-    objs = list(storage if storage is not None else b.storage_basics())
-    objs += [_web(**(vm_kw or {})), b.pvc("web-root"), b.secret("web-ci"), b.service("web-ssh", {"app": "web"})]
+    objs = list(storage if storage is not None else b.served_storage_basics())
+    objs += [_web(**(vm_kw or {})), b.served_pvc("web-root"), b.served_secret("web-ci"), b.served_service("web-ssh", {"app": "web"})]
     if replace:
         objs = replace(objs)
     objs += list(extra)
@@ -39,8 +39,8 @@ def _perm_codes(allowed, **kw):
     _, doc = scenario(**kw)
     perms = permissions.required(doc)
     perms += [p.alternative for p in perms if p.alternative is not None]
-    objs = list(b.storage_basics()) + [_web(**(kw.get("vm_kw") or {})), b.pvc("web-root"), b.secret("web-ci"),
-                                       b.service("web-ssh", {"app": "web"})]
+    objs = list(b.served_storage_basics()) + [_web(**(kw.get("vm_kw") or {})), b.served_pvc("web-root"), b.served_secret("web-ci"),
+                                       b.served_service("web-ssh", {"app": "web"})]
     inv = inventory.Inventory.from_objects(objs, "src", "dst")
     inv.permissions = {p.key: allowed(p) for p in perms}
     g = graph.build(inv, ["web"])
@@ -100,7 +100,7 @@ def _serial_vm():
 
 
 def _pinned_lb():
-    svc = b.service("web-ssh", {"app": "web"}, svc_type="LoadBalancer")
+    svc = b.served_service("web-ssh", {"app": "web"}, svc_type="LoadBalancer")
     svc["spec"]["loadBalancerIP"] = "192.0.2.10"
     return svc
 
@@ -111,54 +111,54 @@ CASES = {
     "TargetNamespaceCreated": (dict(target_exists=False, opts={"create_namespace": True}), dict()),
     "TargetNamespaceUnknown": (dict(target_exists=False, mutate=_set(target_namespace_known=False)),
                                dict(target_exists=False)),
-    "NameConflict": (dict(extra=[b.vm("web", ns="dst")]), dict(extra=[b.vm("other", ns="dst")])),
-    "AlreadyCreated": (dict(extra=[b.vm("web", ns="dst", labels={"vmmove.io/move-id": "t1"})]),
-                       dict(extra=[b.vm("web", ns="dst", labels={"vmmove.io/move-id": "zz9"})])),
-    "QuotaExceeded": (dict(extra=[b.quota("q", {"requests.storage": "5Gi"})]),
-                      dict(extra=[b.quota("q", {"requests.storage": "1Ti"})])),
-    "SourceQuotaForClone": (dict(extra=[b.quota("q", {"requests.storage": "12Gi"}, {"requests.storage": "10Gi"},
+    "NameConflict": (dict(extra=[b.served_vm("web", ns="dst")]), dict(extra=[b.served_vm("other", ns="dst")])),
+    "AlreadyCreated": (dict(extra=[b.served_vm("web", ns="dst", labels={"vmmove.io/move-id": "t1"})]),
+                       dict(extra=[b.served_vm("web", ns="dst", labels={"vmmove.io/move-id": "zz9"})])),
+    "QuotaExceeded": (dict(extra=[b.served_quota("q", {"requests.storage": "5Gi"})]),
+                      dict(extra=[b.served_quota("q", {"requests.storage": "1Ti"})])),
+    "SourceQuotaForClone": (dict(extra=[b.served_quota("q", {"requests.storage": "12Gi"}, {"requests.storage": "10Gi"},
                                                 ns="src")]),
-                            dict(extra=[b.quota("q", {"requests.storage": "100Gi"}, {"requests.storage": "10Gi"},
+                            dict(extra=[b.served_quota("q", {"requests.storage": "100Gi"}, {"requests.storage": "10Gi"},
                                                 ns="src")])),
     "CdiMissing": (dict(not_served=["DataVolume"]), dict()),
     "ClaimMissing": (dict(replace=_drop("PersistentVolumeClaim")), dict()),
-    "DataVolumeNotReady": (dict(extra=[b.dv("web-root", phase="ImportInProgress")]),
-                           dict(extra=[b.dv("web-root", phase="Succeeded")])),
-    "ClaimNotBound": (dict(replace=_swap("PersistentVolumeClaim", "web-root", b.pvc("web-root", phase="Pending"))),
+    "DataVolumeNotReady": (dict(extra=[b.served_dv("web-root", phase="ImportInProgress")]),
+                           dict(extra=[b.served_dv("web-root", phase="Succeeded")])),
+    "ClaimNotBound": (dict(replace=_swap("PersistentVolumeClaim", "web-root", b.served_pvc("web-root", phase="Pending"))),
                       dict()),
-    "DiskShared": (dict(extra=[b.vm("other", disks=["web-root"])]), dict(extra=[b.vm("other", disks=["o-root"]),
-                                                                                b.pvc("o-root")])),
+    "DiskShared": (dict(extra=[b.served_vm("other", disks=["web-root"])]), dict(extra=[b.served_vm("other", disks=["o-root"]),
+                                                                                b.served_pvc("o-root")])),
     "StorageClassMissing": (dict(opts={"storage_class_map": {"standard": "nope"}}),
                             dict(opts={"storage_class_map": {"standard": "fast"}},
-                                 extra=[b.storageclass("fast"), b.storageprofile("fast")])),
-    "NoStorageClass": (dict(replace=_swap("PersistentVolumeClaim", "web-root", b.pvc("web-root", sc=None)),
-                            storage=[b.storageclass("standard"), b.csidriver(), b.storageprofile("standard")]),
-                       dict(replace=_swap("PersistentVolumeClaim", "web-root", b.pvc("web-root", sc=None)))),
-    "SlowClone": (dict(storage=[b.storageclass("standard", default=True), b.csidriver(),
-                                b.storageprofile("standard", "copy")]), dict()),
+                                 extra=[b.served_storageclass("fast"), b.served_storageprofile("fast")])),
+    "NoStorageClass": (dict(replace=_swap("PersistentVolumeClaim", "web-root", b.served_pvc("web-root", sc=None)),
+                            storage=[b.served_storageclass("standard"), b.served_csidriver(), b.served_storageprofile("standard")]),
+                       dict(replace=_swap("PersistentVolumeClaim", "web-root", b.served_pvc("web-root", sc=None)))),
+    "SlowClone": (dict(storage=[b.served_storageclass("standard", default=True), b.served_csidriver(),
+                                b.served_storageprofile("standard", "copy")]), dict()),
     "StorageClassMapUnused": (dict(opts={"storage_class_map": {"gold": "fast"}}), dict()),
     "StorageClassMapIgnored": (_transfer(opts={"storage_class_map": {"standard": "fast"}}), _transfer()),
     "ObjectTransferDeprecated": (_transfer(), _transfer(not_served=["ObjectTransfer"])),
-    "ClaimInUseByClone": (_transfer(replace=_swap("PersistentVolumeClaim", "web-root", b.pvc(
+    "ClaimInUseByClone": (_transfer(replace=_swap("PersistentVolumeClaim", "web-root", b.served_pvc(
         "web-root", finalizers=["snapshot.storage.kubernetes.io/pvc-as-source-protection"]))), _transfer()),
-    "ReclaimPolicyDelete": (_transfer(extra=[b.pv("pv-src-web-root", "Delete")]),
-                            _transfer(extra=[b.pv("pv-src-web-root", "Retain")])),
-    "CsiSecretInSourceNamespace": (_transfer(extra=[b.pv("pv-src-web-root", "Retain", csi_secret_ns="src")]),
-                                   _transfer(extra=[b.pv("pv-src-web-root", "Retain", csi_secret_ns="ceph")])),
+    "ReclaimPolicyDelete": (_transfer(extra=[b.served_pv("pv-src-web-root", "Delete")]),
+                            _transfer(extra=[b.served_pv("pv-src-web-root", "Retain")])),
+    "CsiSecretInSourceNamespace": (_transfer(extra=[b.served_pv("pv-src-web-root", "Retain", csi_secret_ns="src")]),
+                                   _transfer(extra=[b.served_pv("pv-src-web-root", "Retain", csi_secret_ns="ceph")])),
     "MultusMissing": (dict(vm_kw=_multus_vm("l2"), not_served=["NetworkAttachmentDefinition"]),
-                      dict(vm_kw=_multus_vm("l2"), extra=[b.nad("l2")])),
-    "NadMissing": (dict(vm_kw=_multus_vm("l2")), dict(vm_kw=_multus_vm("l2"), extra=[b.nad("l2")])),
-    "NadReused": (dict(vm_kw=_multus_vm("l2"), extra=[b.nad("l2", ns="dst")]),
-                  dict(vm_kw=_multus_vm("l2"), extra=[b.nad("l2")])),
-    "NadConfigRewritten": (dict(vm_kw=_multus_vm("l2"), extra=[b.nad("l2")]),
-                           dict(vm_kw=_multus_vm("l2"), extra=[b.nad("l2", config='{"type":"bridge"}')])),
+                      dict(vm_kw=_multus_vm("l2"), extra=[b.served_nad("l2")])),
+    "NadMissing": (dict(vm_kw=_multus_vm("l2")), dict(vm_kw=_multus_vm("l2"), extra=[b.served_nad("l2")])),
+    "NadReused": (dict(vm_kw=_multus_vm("l2"), extra=[b.served_nad("l2", ns="dst")]),
+                  dict(vm_kw=_multus_vm("l2"), extra=[b.served_nad("l2")])),
+    "NadConfigRewritten": (dict(vm_kw=_multus_vm("l2"), extra=[b.served_nad("l2")]),
+                           dict(vm_kw=_multus_vm("l2"), extra=[b.served_nad("l2", config='{"type":"bridge"}')])),
     "NadUnreachable": (dict(vm_kw=_multus_vm("shared/l2"), mutate=_set(external_nads={("shared", "l2"): None})),
-                       dict(vm_kw=_multus_vm("shared/l2"), extra=[b.nad("l2", ns="shared")])),
+                       dict(vm_kw=_multus_vm("shared/l2"), extra=[b.served_nad("l2", ns="shared")])),
     "NadUnverified": (dict(vm_kw=_multus_vm("shared/l2"),
                            mutate=_set(external_nads_unreadable={("shared", "l2"): "forbidden"})),
-                      dict(vm_kw=_multus_vm("shared/l2"), extra=[b.nad("l2", ns="shared")])),
-    "MacInUse": (dict(vm_kw=_mac_vm(), extra=[b.vm("db", ns="dst", **_mac_vm())]),
-                 dict(vm_kw=_mac_vm(), extra=[b.vm("db", ns="dst")])),
+                      dict(vm_kw=_multus_vm("shared/l2"), extra=[b.served_nad("l2", ns="shared")])),
+    "MacInUse": (dict(vm_kw=_mac_vm(), extra=[b.served_vm("db", ns="dst", **_mac_vm())]),
+                 dict(vm_kw=_mac_vm(), extra=[b.served_vm("db", ns="dst")])),
     "MacRejected": (dict(vm_kw=_mac_vm(), mutate=_set(dry_run={"vm": "web", "ok": False, "macRejected": True,
                                                                "message": "failed to allocate requested mac address"})),
                     dict(vm_kw=_mac_vm(), opts={"mac_policy": "opt-out"},
@@ -189,30 +189,30 @@ CASES = {
                           dict(vm_kw={"disks_spec": [{"name": "web-root", "disk": {}}, {"name": "ci", "disk": {}}]})),
     "MissingDependency": (dict(replace=_drop("Secret")), dict()),
     "ListForbidden": (dict(mutate=_set(unreadable={("Secret", "target"): "secrets is forbidden"})), dict()),
-    "SharedDependency": (dict(extra=[b.vm("other", disks=["o-root"], volumes=[
-        {"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}}]), b.pvc("o-root")]),
-        dict(extra=[b.vm("other", disks=["o-root"]), b.pvc("o-root")])),
+    "SharedDependency": (dict(extra=[b.served_vm("other", disks=["o-root"], volumes=[
+        {"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}}]), b.served_pvc("o-root")]),
+        dict(extra=[b.served_vm("other", disks=["o-root"]), b.served_pvc("o-root")])),
     "ServicesSkipped": (dict(opts={"services": False}), dict(opts={"services": False},
                                                            replace=_drop("Service"))),
-    "ServiceAddressChanges": (dict(replace=_swap("Service", "web-ssh", b.service("web-ssh", {"app": "web"},
+    "ServiceAddressChanges": (dict(replace=_swap("Service", "web-ssh", b.served_service("web-ssh", {"app": "web"},
                                                                                 svc_type="NodePort",
                                                                                 node_port=30022))), dict()),
-    "NetworkPolicyNamespaceSelector": (dict(extra=[b.networkpolicy("np", {}, namespace_selector=True)]),
-                                       dict(extra=[b.networkpolicy("np", {})])),
+    "NetworkPolicyNamespaceSelector": (dict(extra=[b.served_networkpolicy("np", {}, namespace_selector=True)]),
+                                       dict(extra=[b.served_networkpolicy("np", {})])),
     "LoadBalancerIpPinned": (dict(replace=_swap("Service", "web-ssh", _pinned_lb())),
-                             dict(replace=_swap("Service", "web-ssh", b.service("web-ssh", {"app": "web"},
+                             dict(replace=_swap("Service", "web-ssh", b.served_service("web-ssh", {"app": "web"},
                                                                                 svc_type="LoadBalancer")))),
     "TargetWillStart": (dict(vm_kw={"run_strategy": "RerunOnFailure"}),
                         dict(vm_kw={"run_strategy": "RerunOnFailure"}, opts={"target_run_strategy": "Halted"})),
-    "NadInOtherNamespace": (dict(vm_kw=_multus_vm("shared/l2"), extra=[b.nad("l2", ns="shared")]),
-                            dict(vm_kw=_multus_vm("default/l2"), extra=[b.nad("l2", ns="default")])),
+    "NadInOtherNamespace": (dict(vm_kw=_multus_vm("shared/l2"), extra=[b.served_nad("l2", ns="shared")]),
+                            dict(vm_kw=_multus_vm("default/l2"), extra=[b.served_nad("l2", ns="default")])),
     "StorageClassUnknown": (dict(storage=[], mutate=_set(unreadable={("StorageClass", "cluster"): "forbidden"})),
                             dict()),
-    "KubeVirtTooOld": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.2.0")]), dict()),
-    "SerialWillChange": (dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.7.1")]),
-                         dict(storage=b.storage_basics()[:-1] + [b.kubevirt("v1.7.1")],
+    "KubeVirtTooOld": (dict(storage=b.served_storage_basics()[:-1] + [b.served_kubevirt("v1.2.0")]), dict()),
+    "SerialWillChange": (dict(storage=b.served_storage_basics()[:-1] + [b.served_kubevirt("v1.7.1")]),
+                         dict(storage=b.served_storage_basics()[:-1] + [b.served_kubevirt("v1.7.1")],
                               replace=_swap("VirtualMachine", "web", _serial_vm()))),
-    "CdiTooOld": (dict(storage=b.storage_basics()[:-2] + [b.cdi("v1.58.1"), b.kubevirt()]), dict()),
+    "CdiTooOld": (dict(storage=b.served_storage_basics()[:-2] + [b.served_cdi("v1.58.1"), b.served_kubevirt()]), dict()),
 }
 
 
@@ -304,7 +304,7 @@ def test_a_plan_with_errors_is_still_complete():
 
 
 def test_findings_name_the_vms_they_concern():
-    findings, _ = scenario(extra=[b.vm("db", disks=["db-root"], running=True), b.pvc("db-root")],
+    findings, _ = scenario(extra=[b.served_vm("db", disks=["db-root"], running=True), b.served_pvc("db-root")],
                            vm_kw=_running(), names=("web", "db"))
     running = [f for f in findings if f["code"] == "VmRunning"]
     assert sorted(f["vms"][0] for f in running) == ["db", "web"]
@@ -321,3 +321,16 @@ def test_mac_findings_agree_with_the_number_of_vms():
     assert kept["message"].startswith('VM "web" keeps its MAC addresses; ')
     changed = [f for f in scenario(vm_kw=_mac_vm(), opts={"mac_policy": "new"})[0] if f["code"] == "MacsChange"][0]
     assert changed["message"].startswith('--mac-policy new: VM "web" gets new MAC addresses; ')
+
+
+def test_a_reference_to_what_every_namespace_has_is_never_missing():
+    # Kubernetes makes the "default" ServiceAccount and the kube-root-ca.crt ConfigMap in every namespace; one not
+    # (yet) there in the source is no missing dependency: the target has its own and nothing is copied.
+    vols = [{"name": "ci", "cloudInitNoCloud": {"secretRef": {"name": "web-ci"}}},
+            {"name": "sa", "serviceAccount": {"serviceAccountName": "default"}},
+            {"name": "ca", "configMap": {"name": "kube-root-ca.crt"}}]
+    findings, _ = scenario(vm_kw={"volumes": vols})
+    assert "MissingDependency" not in {f["code"] for f in findings}
+    vols[1]["serviceAccount"]["serviceAccountName"] = "builder"
+    findings, _ = scenario(vm_kw={"volumes": vols})
+    assert [f["subject"]["name"] for f in findings if f["code"] == "MissingDependency"] == ["builder"]

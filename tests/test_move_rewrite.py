@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kubectl_vmmove.move import rewrite
-from tests import move_builders as b
+from tests.kubesim import builders as b
 
 
 def _every_field_vm():
@@ -14,7 +14,7 @@ def _every_field_vm():
 
 
 def test_vm_for_target_strips_server_fields_and_keeps_identity():
-    vm = b.vm("web", disks=["web-root"], running=True,
+    vm = b.served_vm("web", disks=["web-root"], running=True,
               interfaces=[{"name": "default", "masquerade": {}, "macAddress": "02:00:00:aa:bb:cc"}],
               networks=[{"name": "default", "pod": {}}],
               annotations={"kubevirt.io/latest-observed-api-version": "v1",
@@ -46,7 +46,7 @@ def test_vm_for_target_strips_server_fields_and_keeps_identity():
 
 
 def test_vm_for_target_normalises_running_to_run_strategy():
-    vm = b.vm("a")
+    vm = b.served_vm("a")
     del vm["spec"]["runStrategy"]
     vm["spec"]["running"] = True
     assert rewrite.run_strategy_of(vm) == "Always"
@@ -58,7 +58,7 @@ def test_vm_for_target_normalises_running_to_run_strategy():
 
 
 def test_missing_firmware_uuid_is_pinned_to_the_legacy_name_based_value():
-    vm = b.vm("testvm")
+    vm = b.served_vm("testvm")
     out = rewrite.vm_for_target(vm, "dst", source_namespace="src")
     # KubeVirt's CalculateLegacyUUID: SHA-1 name-based UUID of the VM name in namespace 6a1a24a1-...
     import uuid
@@ -67,7 +67,7 @@ def test_missing_firmware_uuid_is_pinned_to_the_legacy_name_based_value():
 
 
 def test_new_mac_policy_drops_mac_addresses_only():
-    vm = b.vm("a", interfaces=[{"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00:01"}],
+    vm = b.served_vm("a", interfaces=[{"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00:01"}],
               networks=[{"name": "default", "pod": {}}])
     out = rewrite.vm_for_target(vm, "dst", source_namespace="src", new_macs=True)
     assert out["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"] == [{"name": "default",
@@ -119,7 +119,7 @@ def test_instancetype_revision_name_comes_from_status_when_spec_has_none():
 
 
 def test_datavolume_for_clone_names_the_source_claim_and_maps_the_class():
-    pvc = b.pvc("root", size="20Gi", sc="old", mode="Block",
+    pvc = b.served_pvc("root", size="20Gi", sc="old", mode="Block",
                 annotations={"cdi.kubevirt.io/storage.contentType": "kubevirt",
                              "cdi.kubevirt.io/storage.extended.clone.token": "tok"})
     out = rewrite.datavolume_for_clone(pvc, "dst", source_namespace="src", move_id="m1", storage_class="new")
@@ -136,7 +136,7 @@ def test_datavolume_for_clone_names_the_source_claim_and_maps_the_class():
 
 
 def test_pvc_for_transfer_pins_the_volume_and_drops_binding_state():
-    pvc = b.pvc("root", volume="pv-123", annotations={"pv.kubernetes.io/bind-completed": "yes",
+    pvc = b.served_pvc("root", volume="pv-123", annotations={"pv.kubernetes.io/bind-completed": "yes",
                                                      "volume.kubernetes.io/selected-node": "node1",
                                                      "keep": "me"},
                 owner={"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "name": "root", "uid": "u"})
@@ -149,7 +149,7 @@ def test_pvc_for_transfer_pins_the_volume_and_drops_binding_state():
 
 
 def test_service_loses_allocated_addresses_and_ports():
-    svc = b.service("web", {"app": "web"}, svc_type="LoadBalancer", node_port=30022)
+    svc = b.served_service("web", {"app": "web"}, svc_type="LoadBalancer", node_port=30022)
     out = rewrite.service_for_target(svc, "dst", move_id="m1", source_namespace="src")
     spec = out["spec"]
     assert "clusterIP" not in spec and "clusterIPs" not in spec and "healthCheckNodePort" not in spec
@@ -160,7 +160,7 @@ def test_service_loses_allocated_addresses_and_ports():
 
 
 def test_headless_service_stays_headless():
-    svc = b.service("db", {"app": "db"}, cluster_ip="None")
+    svc = b.served_service("db", {"app": "db"}, cluster_ip="None")
     out = rewrite.service_for_target(svc, "dst")
     assert out["spec"]["clusterIP"] == "None" and "clusterIPs" not in out["spec"]
 
@@ -174,19 +174,19 @@ def test_pinned_node_port_fixture_is_cleared():
 
 
 def test_nad_config_naming_the_old_namespace_is_rewritten():
-    nad = b.nad("l2", ns="src")
+    nad = b.served_nad("l2", ns="src")
     out = rewrite.nad_for_target(nad, "dst", source_namespace="src")
     assert json.loads(out["spec"]["config"])["netAttachDefName"] == "dst/l2"
     assert b.schema_errors(out) == []
-    other = b.nad("br", ns="src", config='{"cniVersion":"0.3.1","type":"bridge","bridge":"br1"}')
+    other = b.served_nad("br", ns="src", config='{"cniVersion":"0.3.1","type":"bridge","bridge":"br1"}')
     assert rewrite.nad_for_target(other, "dst", source_namespace="src")["spec"]["config"] == \
         other["spec"]["config"]
 
 
 @pytest.mark.parametrize("fn,obj", [
-    (rewrite.secret_for_target, b.secret("s")),
-    (rewrite.configmap_for_target, b.configmap("c")),
-    (rewrite.networkpolicy_for_target, b.networkpolicy("np", {"matchLabels": {"app": "web"}})),
+    (rewrite.secret_for_target, b.served_secret("s")),
+    (rewrite.configmap_for_target, b.served_configmap("c")),
+    (rewrite.networkpolicy_for_target, b.served_networkpolicy("np", {"matchLabels": {"app": "web"}})),
     (rewrite.instancetype_for_target, b.served(b.load_fixture("upstream-examples/instancetype-clarge.yaml")[0],
                                                "src")),
     (rewrite.instancetype_for_target, b.served(b.load_fixture("upstream-examples/preference-windows.yaml")[0],
@@ -200,7 +200,7 @@ def test_dependency_copies_are_clean_and_valid(fn, obj):
 
 
 def test_service_account_copy_has_no_token_secrets():
-    out = rewrite.serviceaccount_for_target(b.serviceaccount("builder"), "dst", source_namespace="src")
+    out = rewrite.serviceaccount_for_target(b.served_serviceaccount("builder"), "dst", source_namespace="src")
     assert "secrets" not in out
     assert b.schema_errors(out) == []
 
@@ -219,10 +219,10 @@ def test_controller_revision_copy_keeps_data_and_drops_owner():
 
 def test_schema_check_catches_a_broken_manifest():
     # The validation used above would notice a rewrite that produced something invalid.
-    vm = rewrite.vm_for_target(b.vm("a"), "dst", source_namespace="src")
+    vm = rewrite.vm_for_target(b.served_vm("a"), "dst", source_namespace="src")
     vm["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"] = [{"name": "x", "masqurade": {}}]
     assert b.schema_errors(vm)
-    svc = rewrite.service_for_target(b.service("s", {"a": "b"}), "dst")
+    svc = rewrite.service_for_target(b.served_service("s", {"a": "b"}), "dst")
     svc["spec"]["ports"][0]["tragetPort"] = 1
     assert b.schema_errors(svc)
 
@@ -231,7 +231,7 @@ def test_datavolume_for_clone_asks_for_the_source_capacity_not_an_inflated_stora
     # A `storage` spec with a size on a Filesystem claim is inflated by CDI's filesystem overhead
     # (renderPvcSpecVolumeSize); the `pvc` spec is not. The request is the source's capacity, which is never less
     # than its request, so CDI's size check (target >= source request) holds.
-    pvc = b.pvc("data", size="10Gi", mode="Filesystem")
+    pvc = b.served_pvc("data", size="10Gi", mode="Filesystem")
     pvc["spec"]["accessModes"] = ["ReadWriteMany"]
     pvc["status"]["capacity"] = {"storage": "10752Mi"}
     out = rewrite.datavolume_for_clone(pvc, "dst", source_namespace="src", storage_class="standard")
@@ -241,7 +241,7 @@ def test_datavolume_for_clone_asks_for_the_source_capacity_not_an_inflated_stora
 
 
 def test_multus_network_named_with_the_source_namespace_follows_the_copied_nad():
-    vm = b.vm("a", interfaces=[{"name": "default", "masquerade": {}}, {"name": "n1", "bridge": {}},
+    vm = b.served_vm("a", interfaces=[{"name": "default", "masquerade": {}}, {"name": "n1", "bridge": {}},
                                {"name": "n2", "bridge": {}}, {"name": "n3", "bridge": {}}],
               networks=[{"name": "default", "pod": {}}, {"name": "n1", "multus": {"networkName": "src/l2"}},
                         {"name": "n2", "multus": {"networkName": "shared/l2"}},

@@ -7,7 +7,7 @@ import pytest
 from kubectl_vmmove.errors import UsageError, UserError
 from kubectl_vmmove.move.planning import selection
 from kubectl_vmmove.move import label_selectors as selectors
-from tests import move_builders as b
+from tests.kubesim import builders as b
 
 
 def _args(**kw):
@@ -57,8 +57,8 @@ def test_one_way_of_choosing():
 
 
 def test_apply_names_selector_and_all():
-    vms = [b.vm("web-1", labels={"app": "web", "tier": "front"}), b.vm("web-2", labels={"app": "web"}),
-           b.vm("db-1", labels={"app": "db"})]
+    vms = [b.served_vm("web-1", labels={"app": "web", "tier": "front"}), b.served_vm("web-2", labels={"app": "web"}),
+           b.served_vm("db-1", labels={"app": "db"})]
     assert selection.apply(selection.Selection(names=["db-1", "web-1"]), vms, "src") == ["db-1", "web-1"]
     assert selection.apply(selection.Selection(label_selector="app=web,tier!=front"), vms, "src") == ["web-2"]
     assert selection.apply(selection.Selection(label_selector="app in (db, x)"), vms, "src") == ["db-1"]
@@ -68,7 +68,7 @@ def test_apply_names_selector_and_all():
 
 
 def test_apply_errors_name_what_is_missing():
-    vms = [b.vm("web-1")]
+    vms = [b.served_vm("web-1")]
     with pytest.raises(UserError, match='virtualmachines "ghost", "gone" not found in namespace "src"'):
         selection.apply(selection.Selection(names=["web-1", "ghost", "gone"]), vms, "src")
     with pytest.raises(UserError, match='no VirtualMachines in namespace "src" match the selector "app=none"'):

@@ -147,7 +147,8 @@ def test_rollback_removes_the_target_copy_and_restarts_the_source(kubesim, capsy
     assert "RolledBack" in out
     for resource in (VM, DV, PVC, "secrets", "services"):
         assert names(kubesim, resource, "dst") == [], resource
-    assert names(kubesim, "configmaps", "dst") == [f"vmmove-{mid}", f"vmmove-{mid}.vms-0"]   # the journal stays
+    # the journal stays, next to the root-CA ConfigMap every namespace has
+    assert names(kubesim, "configmaps", "dst") == ["kube-root-ca.crt", f"vmmove-{mid}", f"vmmove-{mid}.vms-0"]
     for name in ("web", "db"):
         assert kubesim.get(VM, name, "src")["spec"] == before[name]
     wait_vms(kubesim, "src", ["web"])

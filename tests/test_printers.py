@@ -154,16 +154,26 @@ def test_dump_json_refuses_what_the_json_module_refuses():
 
 def test_dump_json_of_a_move_plan_is_byte_identical():
     # A plan-shaped document: many VMs with steps, objects, labels, empty maps and lists, numbers and quantities.
-    from tests import move_builders as b
+    from tests.kubesim import builders as b
     from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan
 
-    objs = list(b.storage_basics())
+    objs = list(b.served_storage_basics())
     for i in range(20):
         name = f"vm{i}"
-        objs += [b.vm(name, disks=[f"{name}-root"], running=i % 3 == 0, labels={"tier": "web", "n": str(i)}),
-                 b.pvc(f"{name}-root"), b.service(f"{name}-svc", {"app": name})]
+        objs += [b.served_vm(name, disks=[f"{name}-root"], running=i % 3 == 0, labels={"tier": "web", "n": str(i)}),
+                 b.served_pvc(f"{name}-root"), b.served_service(f"{name}-svc", {"app": name})]
     inv = inventory.Inventory.from_objects(objs, "src", "dst")
     g = graph.build(inv, sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VirtualMachine"))
     doc = plan.build(inv, g, plan.PlanOptions("src", "dst", move_id="bytes1"))
     assert printers.dump_json(doc) == _reference_json(doc)
     assert json.loads(printers.dump_json(doc)) == json.loads(_reference_json(doc))
+
+
+def test_age_matches_the_api_servers_rule_as_kubesim_computes_it():
+    # kubesim carries its own copy of apimachinery's HumanDuration; the plugin's AGE must print the same, including
+    # for a clock skew of less than two seconds (Go truncates -1.5 s to -1: "0s", not "<invalid>").
+    from kubectl_vmmove.printers import human_duration
+    from tests.kubesim.tables import human_duration as servers
+    samples = [-3, -2, -1.9, -1.5, -1, -0.4, 0, 1.7, 59, 119.9, 120, 150, 599, 600, 601, 3599, 10799, 10800, 28799,
+               28800, 86400, 172799, 172800, 691199, 691200, 63071999, 63072000, 252287999, 252288000, 10 ** 10]
+    assert [human_duration(s) for s in samples] == [servers(s) for s in samples]

@@ -23,6 +23,7 @@ from .api import Pipeline
 from .clock import SimClock
 from .errors import ApiError
 from .faults import Faults
+from .internal import InternalWriter
 from .lifecycle import GarbageCollector, NamespaceController
 from .quota import Quota, QuotaController
 from .rbac import ADMIN, Authorizer, Attributes, ClusterRoleAggregator, UserInfo, default_cluster_roles, user_groups
@@ -45,6 +46,7 @@ class KubeSim:
         self.registry = Registry(served_groups)
         self.clock = SimClock(speed, start=clock_start)  # clock_start: e.g. "now" for a demo read by humans
         self.store = Store(self.registry, self.clock, seed=seed, history=history)
+        self.internal = InternalWriter(self)    # what controllers write through (internal.py says what it skips)
         self.requests = RequestLog()
         self.faults = Faults(seed)
         self.authorizer = Authorizer(self.store)
@@ -52,6 +54,7 @@ class KubeSim:
         self.quota = Quota(self)
         self.controllers = []
         self._subresources = {}
+        self._subresource_methods = {}
         self._tokens = {}
         self._streams = set()
         self._streams_lock = threading.Lock()
@@ -97,10 +100,15 @@ class KubeSim:
         """Register a controller: ``admit(op, resource, obj, old, user)`` and ``reconcile(now) -> bool``."""
         self.controllers.append(ctrl)
 
-    def add_subresource(self, group, version, plural, name, handler):
-        """Serve ``PUT/GET /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>/<sub>`` with
-        ``handler(sim, namespace, name, body, user) -> (status_code, response_dict)``."""
+    def add_subresource(self, group, version, plural, name, handler, method="PUT"):
+        """Serve ``<method> /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>/<sub>`` (the only method that
+        path accepts, as virt-api registers it) with ``handler(sim, namespace, name, body, user) -> (status_code,
+        response_dict)``."""
         self._subresources[(group, version, plural, name)] = handler
+        self._subresource_methods[(group, plural, name)] = method
+
+    def subresource_method(self, group, plural, name):
+        return self._subresource_methods.get((group, plural, name), "PUT")
 
     def subresource_handler(self, group, version, plural, name):
         h = self._subresources.get((group, version, plural, name))

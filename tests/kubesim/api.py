@@ -6,7 +6,7 @@ Authorisation of the caller is done by the HTTP layer before this; ``user`` here
 import copy
 import ipaddress
 
-from . import errors, validation
+from . import errors, managedfields, validation
 from .errors import ApiError
 from .rbac import ADMIN
 from .store import apply_patch
@@ -110,6 +110,10 @@ class Pipeline:
         elif key == "pods":
             if old is None:
                 obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        elif key == "networkpolicies.networking.k8s.io":
+            spec = obj.setdefault("spec", {})
+            if not spec.get("policyTypes"):
+                spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
         elif key == "storageclasses.storage.k8s.io":
             obj.setdefault("reclaimPolicy", "Delete")
             obj.setdefault("volumeBindingMode", "Immediate")
@@ -182,8 +186,9 @@ class Pipeline:
         return obj
 
     # ------------------------------------------------------------------ verbs
-    def create(self, t, namespace, body, user=ADMIN, dry_run=False, field_validation="Warn", version=None):
-        """Returns (stored object, warnings)."""
+    def create(self, t, namespace, body, user=ADMIN, dry_run=False, field_validation="Warn", version=None,
+               manager=None, operation="Update"):
+        """Returns (stored object, warnings); ``manager`` is the field manager recorded in managedFields."""
         version = version or t.version
         obj = self._decode(t, body, namespace, version)
         meta = obj["metadata"]
@@ -198,10 +203,11 @@ class Pipeline:
             self._default(t, obj, None)
             self._validate(t, obj, None, causes)
             obj = self._admit("CREATE", t, obj, None, user)
+            self._stamp(t, None, obj, manager, operation, version, None)
             return self.store.create(obj, dry_run=dry_run), warnings
 
     def update(self, t, namespace, name, body, user=ADMIN, subresource=None, dry_run=False, field_validation="Warn",
-               version=None):
+               version=None, manager=None):
         version = version or t.version
         obj = self._decode(t, body, namespace, version, name=name)
         with self.store.lock:
@@ -211,9 +217,14 @@ class Pipeline:
             if t.custom and not subresource and not obj["metadata"].get("resourceVersion"):
                 raise errors.invalid(t.kind, t.group, name, [("metadata.resourceVersion",
                                                               "Invalid value: 0x0: must be specified for an update")])
-            return self._update(t, rec, obj, user, subresource, dry_run, field_validation, version)
+            return self._update(t, rec, obj, user, subresource, dry_run, field_validation, version, manager)
 
-    def _update(self, t, rec, obj, user, subresource, dry_run, field_validation, version):
+    def _stamp(self, t, old, obj, manager, operation, version, subresource):
+        managedfields.stamp(old, obj, manager or "kubesim", operation, t.api_version_for(version),
+                            self.store.clock.timestamp(), t.status, subresource)
+
+    def _update(self, t, rec, obj, user, subresource, dry_run, field_validation, version, manager=None,
+                operation="Update"):
         old = rec.obj
         want_rv = obj["metadata"].get("resourceVersion")
         if want_rv and want_rv != old["metadata"]["resourceVersion"]:
@@ -223,11 +234,12 @@ class Pipeline:
         self._default(t, merged, old)
         self._validate(t, merged, old, causes)
         merged = self._admit("UPDATE", t, merged, old, user)
+        self._stamp(t, old, merged, manager, operation, version, subresource)
         merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         return self.store.update(merged, dry_run=dry_run, merged=True), warnings
 
     def patch(self, t, namespace, name, patch, patch_type, user=ADMIN, subresource=None, dry_run=False,
-              field_validation="Warn", version=None, force=False):
+              field_validation="Warn", version=None, force=False, manager=None):
         version = version or t.version
         if patch_type == "strategic" and t.custom:
             raise ApiError(415, "UnsupportedMediaType",
@@ -235,11 +247,13 @@ class Pipeline:
                            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
         with self.store.lock:
             rec = self.store.get_record(t, namespace, name)
+            operation = "Update"
             if patch_type == "apply":
                 if rec is None:
                     body = dict(patch)
-                    return self.create(t, namespace, body, user, dry_run, field_validation, version)
-                patch_type = "merge"
+                    return self.create(t, namespace, body, user, dry_run, field_validation, version, manager,
+                                       "Apply")
+                patch_type, operation = "merge", "Apply"
             if rec is None:
                 raise errors.not_found(t.plural, t.group, name)
             doc = copy.deepcopy(rec.obj)
@@ -258,7 +272,8 @@ class Pipeline:
             validation.decode(t, new)
             if not new["metadata"].get("resourceVersion"):
                 new["metadata"]["resourceVersion"] = rec.obj["metadata"]["resourceVersion"]
-            return self._update(t, rec, new, user, subresource, dry_run, field_validation, version)
+            return self._update(t, rec, new, user, subresource, dry_run, field_validation, version, manager,
+                                operation)
 
     def delete(self, t, namespace, name, user=ADMIN, propagation=None, preconditions=None, dry_run=False):
         with self.store.lock:

@@ -87,6 +87,8 @@ def invalid(kind, group, name, causes):
 
 
 def _cause_reason(msg):
+    if msg.startswith("Invalid value: ") and " in body must be of type " in msg:
+        return "FieldValueTypeInvalid"   # the CRD schema's type check (field.TypeInvalid)
     for prefix, reason in (("Required value", "FieldValueRequired"), ("Unsupported value", "FieldValueNotSupported"),
                            ("Forbidden", "FieldValueForbidden"), ("Too many", "FieldValueTooMany"),
                            ("Too long", "FieldValueTooLong"),
@@ -94,6 +96,28 @@ def _cause_reason(msg):
         if msg.startswith(prefix):
             return reason
     return "FieldValueInvalid"
+
+
+def generic_unprocessable(server_message):
+    """422 as ``NewGenericServerResponse`` makes it (a JSON patch that cannot be applied): the generic text, the
+    underlying error only as a cause."""
+    return ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                    {"causes": [{"reason": "UnexpectedServerResponse", "message": server_message}]})
+
+
+def precondition_conflict(kind, group, name, field, want, have):
+    """409 for a delete whose uid/resourceVersion precondition does not hold (the storage layer's text)."""
+    tail = ("The object might have been deleted and then recreated" if field == "UID"
+            else "The object might have been modified")
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {qualified(kind, group)} "{name}": the '
+                                     f'{field} in the precondition ({want}) does not match the {field} in record '
+                                     f'({have}). {tail}', _details(name, group, kind))
+
+
+def too_large_resource_version(wanted, current):
+    return ApiError(504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
+                    {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                     "retryAfterSeconds": 1})
 
 
 def forbidden(plural, group, name, why):

@@ -1,5 +1,10 @@
 """What kube-controller-manager does for the generic API: the garbage collector (ownerReferences, foreground and
-orphan deletion) and the namespace controller (emptying a terminating namespace, then removing it)."""
+orphan deletion) and the namespace controller (the objects every namespace gets; emptying a terminating namespace,
+then removing it)."""
+
+from . import tls
+from .errors import ApiError
+from .rbac import UserInfo
 
 
 class GarbageCollector:
@@ -9,7 +14,7 @@ class GarbageCollector:
 
     def __init__(self, sim):
         self.sim = sim
-        self.store = sim.store
+        self.store = sim.internal
         self._finalizing = set()
 
     def admit(self, op, resource, obj, old, user):
@@ -121,20 +126,61 @@ class GarbageCollector:
         return changed
 
 
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+_ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                        "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                        "guaranteed across distributions of Kubernetes clusters.")
+_SA_CONTROLLER = UserInfo("system:serviceaccount:kube-system:service-account-controller",
+                          ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"))
+_CA_PUBLISHER = UserInfo("system:serviceaccount:kube-system:root-ca-cert-publisher",
+                         ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"))
+
+
 class NamespaceController:
-    """Empties a terminating namespace (its objects go through normal deletion, so their finalizers hold it) and
-    removes the namespace when nothing is left."""
+    """What kube-controller-manager does per namespace: the service-account controller's ``default``
+    ServiceAccount and the root-CA publisher's ``kube-root-ca.crt`` ConfigMap in every active namespace (created
+    through the API's admission, so ResourceQuota counts and may refuse them, recreated when deleted); and emptying a
+    terminating namespace (its objects go through normal deletion, so their finalizers hold it), then removing it."""
 
     def __init__(self, sim):
         self.sim = sim
-        self.store = sim.store
+        self.store = sim.internal
+        self._refused = {}      # (namespace, resource) -> store revision at which quota refused it
 
     def admit(self, op, resource, obj, old, user):
         return obj
 
+    def _ensure(self, ns, resource, obj, user):
+        t = self.sim.registry.resolve(resource)
+        if self.store.get_record(t, ns, obj["metadata"]["name"]) is not None:
+            return False
+        rv = self.store.resource_version
+        if self._refused.get((ns, resource)) == rv:
+            return False            # nothing changed since quota refused it: retry on the next change
+        try:
+            self.sim.pipeline.create(t, ns, obj, user, manager="kube-controller-manager")
+        except ApiError:
+            self._refused[(ns, resource)] = self.store.resource_version
+            return False
+        self._refused.pop((ns, resource), None)
+        return True
+
+    def _populate(self, ns):
+        changed = self._ensure(ns, "serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                        "metadata": {"name": "default"}}, _SA_CONTROLLER)
+        ca = tls.credentials()[0].decode()
+        changed |= self._ensure(ns, "configmaps", {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {"kubernetes.io/description": _ROOT_CA_DESCRIPTION}},
+            "data": {"ca.crt": ca}}, _CA_PUBLISHER)
+        return changed
+
     def reconcile(self, now):
         store = self.store
         changed = False
+        for rec in store.all_records("namespaces"):
+            if not rec.obj["metadata"].get("deletionTimestamp"):
+                changed |= self._populate(rec.obj["metadata"]["name"])
         terminating = [r.obj["metadata"]["name"] for r in store.all_records("namespaces")
                        if r.obj["metadata"].get("deletionTimestamp")]
         for ns in terminating:

@@ -37,7 +37,7 @@ def group_version_doc(registry, group, version):
         paths[item] = {"patch": {"operationId": f"patch{t.kind}", "x-kubernetes-action": "patch",
                                  "x-kubernetes-group-version-kind": gvk, "parameters": _PARAMS,
                                  "responses": {"200": {"description": "OK"}}}}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.4"}, "paths": paths,
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.28.7"}, "paths": paths,
             "components": {"schemas": {}}}
 
 
@@ -54,10 +54,10 @@ def _pb_string(field, value):
 
 
 def v2_protobuf():
-    info = _pb_string(1, "Kubernetes") + _pb_string(2, "v1.32.4")
+    info = _pb_string(1, "Kubernetes") + _pb_string(2, "v1.28.7")
     return _pb_string(1, "2.0") + bytes([(2 << 3) | 2, len(info)]) + info + bytes([(8 << 3) | 2, 0])
 
 
 def v2_json():
-    return json.dumps({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.4"}, "paths": {},
+    return json.dumps({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.28.7"}, "paths": {},
                        "definitions": {}}).encode()

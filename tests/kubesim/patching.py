@@ -3,7 +3,8 @@ patch that knows the list merge keys kubectl relies on.  Pure functions: documen
 
 import copy
 
-from .errors import ApiError, bad_request
+from . import errors
+from .errors import bad_request
 
 
 def merge_patch(target, patch):
@@ -140,7 +141,7 @@ def json_patch(doc, ops):
             else:
                 raise JSONPatchError(f"Unexpected kind: {kind}")
     except JSONPatchError as e:
-        raise ApiError(422, "Invalid", str(e))
+        raise errors.generic_unprocessable(str(e)) from e
     return doc
 
 

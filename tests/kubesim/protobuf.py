@@ -1,6 +1,6 @@
 """Just enough of the Kubernetes protobuf encoding to read the request bodies kubectl's typed commands send
 (``kubectl create namespace|configmap|secret|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding``,
-``kubectl auth can-i``).  Responses are always JSON,
+``kubectl auth can-i [--list]``, ``kubectl auth whoami``).  Responses are always JSON,
 which those clients accept (they send ``Accept: application/vnd.kubernetes.protobuf,application/json``).
 
 Field numbers are the ones in k8s.io/api generated.proto files."""
@@ -82,6 +82,8 @@ SCHEMAS = {
                                          2: ("nonResourceAttributes", NON_RESOURCE_ATTRIBUTES), 3: ("user", _STR),
                                          4: ("groups", ("repeated", _STR)), 6: ("uid", _STR)})},
     "LocalSubjectAccessReview": None,   # same shape as SubjectAccessReview, filled below
+    "SelfSubjectRulesReview": {1: ("metadata", OBJECT_META), 2: ("spec", {1: ("namespace", _STR)})},
+    "SelfSubjectReview": {1: ("metadata", OBJECT_META)},
     "Role": ROLE,                       # a Role never has field 3 (aggregationRule) set
     "ClusterRole": ROLE,
     "RoleBinding": BINDING,

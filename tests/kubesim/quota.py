@@ -117,7 +117,7 @@ class QuotaController:
 
     def __init__(self, sim):
         self.sim = sim
-        self.store = sim.store
+        self.store = sim.internal
         self._last_writes = -1
 
     def admit(self, op, resource, obj, old, user):

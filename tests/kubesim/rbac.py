@@ -70,6 +70,12 @@ def _subject_matches(subject, user, binding_ns):
     return False
 
 
+def _describe_subject(subject, binding_ns):
+    if subject.get("kind") == "ServiceAccount":
+        return f'ServiceAccount "{subject.get("name")}/{subject.get("namespace") or binding_ns}"'
+    return f'{subject.get("kind")} "{subject.get("name")}"'
+
+
 def _has(values, want):
     return "*" in values or want in values
 
@@ -110,35 +116,31 @@ class Authorizer:
         return (obj or {}).get("rules") or ()
 
     def rules_for(self, user, namespace):
-        """Every (rule, source description) that applies to ``user`` in ``namespace`` (cluster-wide ones included)."""
+        """Every (rule, source description) that applies to ``user`` in ``namespace`` (cluster-wide ones included),
+        the source described as the RBAC authorizer does in access-review reasons."""
         out = []
         for rec in self.store.all_records("clusterrolebindings.rbac.authorization.k8s.io"):
             b = rec.obj
-            if any(_subject_matches(s, user, "") for s in b.get("subjects") or ()):
+            subject = next((s for s in b.get("subjects") or () if _subject_matches(s, user, "")), None)
+            if subject is not None:
                 ref = b.get("roleRef") or {}
                 for r in self._role_rules("ClusterRole", ref.get("name"), None):
-                    out.append((r, f'ClusterRoleBinding "{b["metadata"]["name"]}" of ClusterRole "{ref.get("name")}"'))
+                    out.append((r, f'ClusterRoleBinding "{b["metadata"]["name"]}" of ClusterRole "{ref.get("name")}" '
+                                   f'to {_describe_subject(subject, "")}'))
         if namespace:
             for rec in self.store.all_records("rolebindings.rbac.authorization.k8s.io", namespace):
                 b = rec.obj
-                if any(_subject_matches(s, user, namespace) for s in b.get("subjects") or ()):
+                subject = next((s for s in b.get("subjects") or () if _subject_matches(s, user, namespace)), None)
+                if subject is not None:
                     ref = b.get("roleRef") or {}
                     for r in self._role_rules(ref.get("kind"), ref.get("name"), namespace):
-                        out.append((r, f'RoleBinding "{b["metadata"]["name"]}" of {ref.get("kind")} '
-                                       f'"{ref.get("name")}" to User "{user.name}"'))
+                        out.append((r, f'RoleBinding "{b["metadata"]["name"]}/{namespace}" of {ref.get("kind")} '
+                                       f'"{ref.get("name")}" to {_describe_subject(subject, namespace)}'))
         return out
 
     def decide(self, user, attrs):
         """(allowed, reason) as the RBAC authorizer reports them in SubjectAccessReview status."""
         if "system:masters" in user.groups:
-            return True, ""
-        if not attrs.is_resource and user.name != "system:anonymous":
-            # system:discovery / system:public-info-viewer / system:basic-user grant these to everyone.
-            if attrs.verb == "get" and (attrs.path in ("/version", "/api", "/apis", "/healthz", "/livez", "/readyz")
-                                        or attrs.path.startswith(("/api/", "/apis/", "/openapi"))):
-                return True, ""
-        if attrs.is_resource and attrs.group == "authorization.k8s.io" and attrs.verb == "create" and \
-                attrs.resource in ("selfsubjectaccessreviews", "selfsubjectrulesreviews"):
             return True, ""
         with self.store.lock:
             for rule, source in self.rules_for(user, attrs.namespace if attrs.is_resource else ""):
@@ -167,14 +169,18 @@ def forbidden_error(user, attrs):
 
 
 # ------------------------------------------------------------------ default roles
+# Kubernetes v1.28's bootstrap policy (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go), KubeVirt's
+# cluster RBAC as virt-operator generates it and CDI's aggregated roles, limited to the groups kubesim serves or the
+# plugin asks about.
 _RO = ["get", "list", "watch"]
 _RW = ["create", "delete", "deletecollection", "patch", "update"]
 _ALL = ["get", "list", "watch"] + _RW
+_BOOT = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 
 
 def _role(name, rules, labels=None, aggregate=None):
     obj = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-           "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults", **(labels or {})}},
+           "metadata": {"name": name, "labels": {**_BOOT, **(labels or {})}},
            "rules": rules}
     if aggregate:
         obj["aggregationRule"] = {"clusterRoleSelectors": [{"matchLabels": {
@@ -191,13 +197,26 @@ def _r(groups, resources, verbs):
     return {"apiGroups": list(groups), "resources": list(resources), "verbs": list(verbs)}
 
 
-_CORE_READ = ["pods", "pods/log", "pods/status", "services", "services/status", "configmaps", "endpoints",
-              "persistentvolumeclaims", "persistentvolumeclaims/status", "serviceaccounts", "events",
-              "resourcequotas", "resourcequotas/status", "replicationcontrollers", "limitranges", "bindings",
-              "namespaces/status"]
-_CORE_WRITE = ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "pods/eviction", "services",
-               "services/proxy", "configmaps", "endpoints", "persistentvolumeclaims", "secrets", "serviceaccounts",
-               "replicationcontrollers"]
+def _urls(urls, verbs=("get",)):
+    return {"nonResourceURLs": list(urls), "verbs": list(verbs)}
+
+
+def _crb(name, role, groups, labels=_BOOT):
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": dict(labels)},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g} for g in groups]}
+
+
+_VIEW_CORE = ["pods", "replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services",
+              "services/status", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status", "configmaps"]
+_VIEW_CORE_STATUS = ["limitranges", "resourcequotas", "bindings", "events", "pods/status", "resourcequotas/status",
+                     "namespaces/status", "replicationcontrollers/status", "pods/log"]
+_VIEW_APPS = ["controllerrevisions", "statefulsets", "statefulsets/status", "statefulsets/scale", "daemonsets",
+              "daemonsets/status", "deployments", "deployments/status", "deployments/scale", "replicasets",
+              "replicasets/status", "replicasets/scale"]
+_EDIT_APPS = ["statefulsets", "statefulsets/scale", "daemonsets", "deployments", "deployments/scale",
+              "deployments/rollback", "replicasets", "replicasets/scale"]
 
 _KV_RESOURCES = ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancepresets",
                  "virtualmachineinstancereplicasets", "virtualmachineinstancemigrations"]
@@ -219,68 +238,113 @@ _KV_OTHER = [("instancetype.kubevirt.io", ["virtualmachineinstancetypes", "virtu
              ("clone.kubevirt.io", ["virtualmachineclones"]),
              ("pool.kubevirt.io", ["virtualmachinepools"]),
              ("migrations.kubevirt.io", ["migrationpolicies"])]
+_CDI_OWNED = ["dataimportcrons", "datasources", "datavolumes", "volumeimportsources", "volumeuploadsources",
+              "volumeclonesources"]
 
 
-def default_cluster_roles():
-    roles = [
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-         "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                   {"nonResourceURLs": ["*"], "verbs": ["*"]}]},
+def _kubernetes_roles():
+    return [
+        _role("cluster-admin", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                                {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
         _role("admin", [], aggregate="admin"),
         _role("edit", [], labels=_agg("admin"), aggregate="edit"),
         _role("view", [], labels=_agg("edit"), aggregate="view"),
-        _role("system:aggregate-to-view", [
-            _r([""], _CORE_READ, _RO), _r([""], ["namespaces"], _RO),
-            _r(["apps"], ["controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets"], _RO),
-            _r(["networking.k8s.io"], ["networkpolicies", "ingresses"], _RO),
-            _r(["events.k8s.io"], ["events"], _RO)], labels=_agg("view")),
-        _role("system:aggregate-to-edit", [
-            _r([""], _CORE_WRITE, _RW), _r([""], ["secrets"], _RO), _r([""], ["serviceaccounts"], ["impersonate"]),
-            _r([""], ["serviceaccounts/token"], ["create"]),
-            _r(["apps"], ["controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets"], _RW),
-            _r(["networking.k8s.io"], ["networkpolicies", "ingresses"], _RW)], labels=_agg("edit")),
         _role("system:aggregate-to-admin", [
             _r(["authorization.k8s.io"], ["localsubjectaccessreviews"], ["create"]),
             _r(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], _ALL)], labels=_agg("admin")),
+        _role("system:aggregate-to-edit", [
+            _r([""], ["pods/attach", "pods/proxy", "pods/exec", "pods/portforward", "secrets", "services/proxy"],
+               _RO),
+            _r([""], ["serviceaccounts"], ["impersonate"]),
+            _r([""], ["pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"], _RW),
+            _r([""], ["pods/eviction"], ["create"]),
+            # events: writable for edit/admin on the reference v1.28.7 cluster (kube-apiserver-fidelity.md).
+            _r([""], ["replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services",
+                      "services/proxy", "persistentvolumeclaims", "configmaps", "secrets", "events"], _RW),
+            _r([""], ["serviceaccounts/token"], ["create"]),
+            _r(["apps"], _EDIT_APPS, _RW),
+            _r(["networking.k8s.io"], ["networkpolicies", "ingresses"], _RW)], labels=_agg("edit")),
+        _role("system:aggregate-to-view", [
+            _r([""], _VIEW_CORE, _RO), _r([""], _VIEW_CORE_STATUS, _RO), _r([""], ["namespaces"], _RO),
+            _r(["discovery.k8s.io"], ["endpointslices"], _RO),
+            _r(["apps"], _VIEW_APPS, _RO),
+            _r(["networking.k8s.io"], ["networkpolicies", "ingresses", "ingresses/status"], _RO)],
+            labels=_agg("view")),
+        _role("system:basic-user", [
+            _r(["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], ["create"]),
+            _r(["authentication.k8s.io"], ["selfsubjectreviews"], ["create"])]),
+        _role("system:discovery", [_urls(["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+                                          "/openapi/*", "/readyz", "/version", "/version/"])]),
+        _role("system:public-info-viewer", [_urls(["/healthz", "/livez", "/readyz", "/version", "/version/"])]),
+    ]
+
+
+def _kubevirt_roles():
+    app = {"app.kubernetes.io/component": "kubevirt", "app.kubernetes.io/managed-by": "virt-operator"}
+    return [
+        _role("kubevirt.io:default", [
+            _r(["subresources.kubevirt.io"], ["version", "guestfs"], ["get", "list"]),
+            _r(["kubevirt.io"], ["kubevirts"], ["get", "list"])], labels=app),
+        _role("instancetype.kubevirt.io:view", [
+            _r(["instancetype.kubevirt.io"], ["virtualmachineclusterinstancetypes",
+                                              "virtualmachineclusterpreferences"], _RO)], labels=app),
         _role("kubevirt.io:view", [
             _r(["kubevirt.io"], _KV_RESOURCES, _RO),
             _r(["subresources.kubevirt.io"], _KV_SUB_READ, ["get"]),
-            *[_r([g], res, _RO) for g, res in _KV_OTHER]], labels=_agg("view")),
+            *[_r([g], res, _RO) for g, res in _KV_OTHER]], labels={**app, **_agg("view")}),
         _role("kubevirt.io:edit", [
             _r(["kubevirt.io"], _KV_RESOURCES, _ALL),
             _r(["subresources.kubevirt.io"], _KV_SUB_VM + _KV_SUB_VMI, ["update"]),
             _r(["subresources.kubevirt.io"], _KV_SUB_READ + ["virtualmachineinstances/console",
                                                              "virtualmachineinstances/vnc"], ["get"]),
-            *[_r([g], res, _ALL) for g, res in _KV_OTHER]], labels=_agg("edit")),
+            _r(["kubevirt.io"], ["kubevirts"], ["get", "list"]),
+            *[_r([g], res, _ALL) for g, res in _KV_OTHER]], labels={**app, **_agg("edit")}),
         _role("kubevirt.io:admin", [
             _r(["kubevirt.io"], _KV_RESOURCES, _ALL),
             _r(["subresources.kubevirt.io"], _KV_SUB_VM + _KV_SUB_VMI, ["update"]),
             _r(["subresources.kubevirt.io"], _KV_SUB_READ + ["virtualmachineinstances/console",
                                                              "virtualmachineinstances/vnc"], ["get"]),
-            *[_r([g], res, _ALL) for g, res in _KV_OTHER]], labels=_agg("admin")),
+            *[_r([g], res, _ALL) for g, res in _KV_OTHER]], labels={**app, **_agg("admin")}),
+    ]
+
+
+def _cdi_roles():
+    cdi = {"cdi.kubevirt.io": ""}
+    return [
+        _role("cdi.kubevirt.io:config-reader", [
+            _r(["cdi.kubevirt.io"], ["cdiconfigs", "storageprofiles"], _RO)], labels=cdi),
         # CDI as of v1.61 (the version kubesim reports): the aggregated view role still grants clone-from.
         _role("cdi.kubevirt.io:view", [
             _r(["cdi.kubevirt.io"], ["cdiconfigs", "dataimportcrons", "datasources", "datavolumes", "objecttransfers",
                                      "storageprofiles", "volumeimportsources", "volumeuploadsources",
                                      "volumeclonesources"], _RO),
-            _r(["cdi.kubevirt.io"], ["datavolumes/source"], ["create"])], labels=_agg("view")),
+            _r(["cdi.kubevirt.io"], ["datavolumes/source"], ["create"])], labels={**cdi, **_agg("view")}),
         _role("cdi.kubevirt.io:edit", [
-            _r(["cdi.kubevirt.io"], ["dataimportcrons", "datasources", "datavolumes", "volumeimportsources",
-                                     "volumeuploadsources", "volumeclonesources"], _ALL),
+            _r(["cdi.kubevirt.io"], _CDI_OWNED, _ALL),
             _r(["cdi.kubevirt.io"], ["datavolumes/source"], ["create"]),
-            _r(["upload.cdi.kubevirt.io"], ["uploadtokenrequests"], ["*"])], labels=_agg("edit")),
+            _r(["upload.cdi.kubevirt.io"], ["uploadtokenrequests"], ["*"])], labels={**cdi, **_agg("edit")}),
         _role("cdi.kubevirt.io:admin", [
-            _r(["cdi.kubevirt.io"], ["dataimportcrons", "datasources", "datavolumes", "volumeimportsources",
-                                     "volumeuploadsources", "volumeclonesources"], _ALL),
+            _r(["cdi.kubevirt.io"], _CDI_OWNED, _ALL),
             _r(["cdi.kubevirt.io"], ["datavolumes/source"], ["create"]),
-            _r(["upload.cdi.kubevirt.io"], ["uploadtokenrequests"], ["*"])], labels=_agg("admin")),
-        _role("cdi.kubevirt.io:clone-sourcer", [_r(["cdi.kubevirt.io"], ["datavolumes/source"], ["create"])]),
+            _r(["upload.cdi.kubevirt.io"], ["uploadtokenrequests"], ["*"])], labels={**cdi, **_agg("admin")}),
+        _role("cdi.kubevirt.io:clone-sourcer", [_r(["cdi.kubevirt.io"], ["datavolumes/source"], ["create"])],
+              labels=cdi),
     ]
-    bindings = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                 "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                 "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}]
+
+
+def default_cluster_roles():
+    """The ClusterRoles and ClusterRoleBindings a cluster with KubeVirt and CDI installed starts with."""
+    roles = _kubernetes_roles() + _kubevirt_roles() + _cdi_roles()
+    everyone = ("system:authenticated",)
+    bindings = [
+        _crb("cluster-admin", "cluster-admin", ("system:masters",)),
+        _crb("system:basic-user", "system:basic-user", everyone),
+        _crb("system:discovery", "system:discovery", everyone),
+        _crb("system:public-info-viewer", "system:public-info-viewer", everyone + ("system:unauthenticated",)),
+        _crb("kubevirt.io:default", "kubevirt.io:default", everyone + ("system:unauthenticated",), labels={}),
+        _crb("instancetype.kubevirt.io:view", "instancetype.kubevirt.io:view", everyone, labels={}),
+        _crb("cdi.kubevirt.io:config-reader", "cdi.kubevirt.io:config-reader", everyone, labels={}),
+    ]
     return roles, bindings
 
 
@@ -293,7 +357,7 @@ class ClusterRoleAggregator:
     clusterrole-aggregation controller does)."""
 
     def __init__(self, sim):
-        self.store = sim.store
+        self.store = sim.internal
         self._seen_rv = None
 
     def admit(self, op, resource, obj, old, user):

@@ -26,6 +26,7 @@ class ResourceType:
     verbs: tuple = ALL_VERBS
     generation: bool = None  # maintains metadata.generation; defaults to ``custom``
     virtual: bool = False    # no storage (reviews): the server answers creates itself
+    scale: bool = False      # has a scale subresource (discovery only)
 
     @property
     def version(self):
@@ -103,6 +104,8 @@ TYPES = (
        verbs=CREATE_ONLY, virtual=True),
     _t("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
        verbs=CREATE_ONLY, virtual=True),
+    _t("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, verbs=CREATE_ONLY,
+       virtual=True),
     _t("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),
     # KubeVirt
     _crd("kubevirt.io", _KV, "virtualmachines", "VirtualMachine", short_names=("vm", "vms"), categories=("all",),
@@ -119,7 +122,9 @@ TYPES = (
          short_names=("vmim", "vmims"), categories=("all",),
          columns=(("Phase", "string", ".status.phase", 0), ("VMI", "string", ".spec.vmiName", 0))),
     _crd("kubevirt.io", _KV, "virtualmachineinstancereplicasets", "VirtualMachineInstanceReplicaSet",
-         short_names=("vmirs", "vmirss"), categories=("all",)),
+         short_names=("vmirs", "vmirss"), categories=("all",), scale=True),
+    _crd("kubevirt.io", _KV, "virtualmachineinstancepresets", "VirtualMachineInstancePreset",
+         short_names=("vmipreset", "vmipresets"), categories=("all",), status=False),
     _crd("kubevirt.io", _KV, "kubevirts", "KubeVirt", short_names=("kv", "kvs"), categories=("all",),
          columns=(AGE, ("Phase", "string", ".status.phase", 0))),
     _t("subresources.kubevirt.io", ("v1", "v1alpha3"), "virtualmachines", "VirtualMachine", verbs=(), virtual=True),
@@ -155,13 +160,19 @@ TYPES = (
          schema="cdi.kubevirt.io/datavolume_v1beta1.json",
          columns=(("Phase", "string", ".status.phase", 0), ("Progress", "string", ".status.progress", 0),
                   ("Restarts", "integer", ".status.restartCount", 0), AGE)),
-    _crd("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", False),
+    # CDI's CRDs declare no status subresource for storageprofiles, cdis, cdiconfigs and datasources.
+    _crd("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", False, status=False),
     _crd("cdi.kubevirt.io", "v1beta1", "objecttransfers", "ObjectTransfer", False, short_names=("ot", "ots"),
          columns=(("Phase", "string", ".status.phase", 0),)),
-    _crd("cdi.kubevirt.io", "v1beta1", "cdis", "CDI", False, short_names=("cdi", "cdis"),
+    _crd("cdi.kubevirt.io", "v1beta1", "cdis", "CDI", False, short_names=("cdi", "cdis"), status=False,
          columns=(AGE, ("Phase", "string", ".status.phase", 0))),
-    _crd("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "CDIConfig", False),
-    _crd("cdi.kubevirt.io", "v1beta1", "datasources", "DataSource", short_names=("das",), categories=("all",)),
+    _crd("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "CDIConfig", False, status=False),
+    _crd("cdi.kubevirt.io", "v1beta1", "datasources", "DataSource", short_names=("das",), categories=("all",),
+         status=False),
+    _crd("cdi.kubevirt.io", "v1beta1", "dataimportcrons", "DataImportCron", short_names=("dic", "dics"),
+         categories=("all",)),
+    _crd("cdi.kubevirt.io", "v1beta1", "volumeimportsources", "VolumeImportSource", status=False),
+    _crd("cdi.kubevirt.io", "v1beta1", "volumeuploadsources", "VolumeUploadSource", status=False),
     _crd("cdi.kubevirt.io", "v1beta1", "volumeclonesources", "VolumeCloneSource", status=False),
     # Multus
     _crd("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition",
@@ -182,7 +193,7 @@ TYPES = (
 # Subresources a served resource has besides status (served by handlers the controllers register).
 KUBEVIRT_VM_SUBRESOURCES = ("start", "stop", "restart", "migrate", "expand-spec")
 
-GROUP_ORDER = ("", "apps", "events.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
+GROUP_ORDER = ("", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
                "networking.k8s.io")
 
 
@@ -193,7 +204,7 @@ class Registry:
         if served_groups is not None:
             served_groups = set(served_groups) | {""}
             # A cluster always has the built-in groups the apiserver serves itself.
-            served_groups |= {"authorization.k8s.io"}
+            served_groups |= {"authorization.k8s.io", "authentication.k8s.io"}
         self.types = tuple(t for t in TYPES if served_groups is None or t.group in served_groups)
         self._by_key = {t.key: t for t in self.types if not t.virtual or t.verbs}
         self._by_gvr = {}

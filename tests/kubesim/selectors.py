@@ -70,6 +70,7 @@ def parse_label_selector(text):
                 key, _, val = part.partition(op)
                 key, val = key.strip(), val.strip()
                 _check_key(key, text)
+                _check_operand(val)
                 _check_value(val, text)
                 reqs.append(Requirement(key, op, (val,)))
                 break
@@ -90,6 +91,13 @@ def _check_key(key, text):
                           f"alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
                           f"character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
                           f"'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+
+
+def _check_operand(val):
+    """The value after an operator must be an identifier token, as labels.Parse's lexer reads it."""
+    if val[:1] and val[0] in "=!(),<>":
+        token = val[:2] if val[:2] in ("==", "!=") else val[0]
+        raise bad_request(f"unable to parse requirement: found '{token}', expected: identifier")
 
 
 def _check_value(val, text):

@@ -10,7 +10,7 @@ import urllib.parse
 
 import yaml
 
-from . import discovery, errors, openapi, protobuf, rbac, selectors, tables
+from . import discovery, errors, gojson, managedfields, openapi, protobuf, rbac, selectors, tables
 from .errors import ApiError
 from .negotiation import wanted_shape
 from .requestlog import Entry
@@ -242,8 +242,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if route == "discovery":
             return self._discovery(path)
         if route is None or (route.rtype is None):
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return self._page_not_found()
         return self._resource(method, route)
+
+    def _page_not_found(self):
+        """What the apiserver's last handler answers for a path no API serves (unknown group, version, resource)."""
+        self._send_bytes(404, b"404 page not found\n", "text/plain; charset=utf-8",
+                         headers=[("X-Content-Type-Options", "nosniff")])
+        return 404
 
     def _reply(self, status, obj, headers=()):
         self._send_json(status, obj, headers)
@@ -266,6 +272,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _discovery(self, path):
         parts = [p for p in path.strip("/").split("/") if p]
         reg = self.sim.registry
+        if parts in (["api"], ["apis"]) and discovery.wants_aggregated(self.headers.get("Accept")):
+            doc = discovery.aggregated(reg, legacy=parts == ["api"])
+            self._send_bytes(200, json.dumps(doc, separators=(",", ":")).encode(), discovery.AGGREGATED_V2BETA1)
+            return 200
         if parts == ["api"]:
             return self._reply(200, discovery.api_versions(f"127.0.0.1:{self.sim.port}"))
         if parts == ["apis"]:
@@ -277,7 +287,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             doc = discovery.resource_list(reg, parts[1], parts[2])
         if doc is None:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return self._page_not_found()
         return self._reply(200, doc)
 
     # ------------------------------------------------------------------ resources
@@ -354,6 +364,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _field_validation(self):
         return self.query.get("fieldValidation") or "Warn"
 
+    def _manager(self):
+        return self.query.get("fieldManager") or managedfields.manager_from_user_agent(self.headers.get("User-Agent"))
+
     def _out(self, t, obj, version):
         """An object in the requested version and shape."""
         if version != t.version:
@@ -391,8 +404,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             limit = int(self.query.get("limit") or 0)
         except ValueError:
             limit = 0
-        recs, rv, cont, remaining = self.sim.store.list_records(t, ns or None, lreqs, freqs, limit,
-                                                                self.query.get("continue") or None)
+        cont_token = self.query.get("continue") or None
+        match = self.query.get("resourceVersionMatch") or ""
+        want_rv = self.query.get("resourceVersion") or ""
+        if match == "Exact" and want_rv and want_rv != "0" and not cont_token:
+            recs, rv = self._exact_list(t, ns, lreqs, freqs, int(want_rv))
+            cont, remaining = None, None
+        else:
+            if want_rv and want_rv != "0" and not cont_token and want_rv.isdigit():
+                current = int(self.sim.store.resource_version)
+                if int(want_rv) > current:
+                    # NotOlderThan a revision the store has not reached (the apiserver gives up after 3 s).
+                    raise errors.too_large_resource_version(int(want_rv), current)
+            recs, rv, cont, remaining = self.sim.store.list_records(t, ns or None, lreqs, freqs, limit, cont_token)
         shape = wanted_shape(self.headers.get("Accept"))
         if shape == "table":
             objs = [self._versioned(t, r.obj, route.version) for r in recs]
@@ -400,8 +424,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                        self.query.get("includeObject", "PartialObjectMetadata"), remaining)
             return self._reply(200, table)
         meta = {"resourceVersion": rv}
-        if cont:
-            meta["continue"] = cont
+        if cont or t.custom:
+            meta["continue"] = cont or ""   # custom resources are unstructured: the empty continue is kept
         if remaining:
             meta["remainingItemCount"] = remaining
         if shape == "partial":
@@ -418,6 +442,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              for r in recs)
         self._send_bytes(200, head[:-1] + b',"items":[' + body + b"]}")
         return 200
+
+    def _exact_list(self, t, ns, lreqs, freqs, rv):
+        """resourceVersionMatch=Exact: the objects as they were at revision ``rv``."""
+        state = self.sim.store.records_at(t, rv)
+        recs = [state[k] for k in sorted(state) if (not ns or k[0] == ns)
+                and selectors.labels_match(lreqs, state[k].obj) and selectors.fields_match(freqs, state[k].obj)]
+        return recs, str(rv)
 
     @staticmethod
     def _versioned(t, obj, version):
@@ -448,7 +479,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _do_create(self, route, t, ns):
         body, _ = self._read_json()
         obj, warnings = self.sim.pipeline.create(t, ns, body, self.user, self._dry_run(), self._field_validation(),
-                                                 route.version)
+                                                 route.version, manager=self._manager())
         return self._reply(201, self._out(t, obj, route.version), self._warn_headers(warnings))
 
     def _do_update(self, route, t, ns):
@@ -456,7 +487,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if route.subresource == "finalize":
             return self._finalize_namespace(route, body)
         obj, warnings = self.sim.pipeline.update(t, ns, route.name, body, self.user, route.subresource or None,
-                                                 self._dry_run(), self._field_validation(), route.version)
+                                                 self._dry_run(), self._field_validation(), route.version,
+                                                 manager=self._manager())
         return self._reply(200, self._out(t, obj, route.version), self._warn_headers(warnings))
 
     def _finalize_namespace(self, route, body):
@@ -471,16 +503,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         ptype = _PATCH_TYPES.get(ctype)
         if ptype is None:
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                                                        f"accepted media types include: "
-                                                        f"application/json-patch+json, application/merge-patch+json, "
-                                                        f"application/apply-patch+yaml")
+            # No PATCH route consumes this media type: go-restful's own plain-text answer.
+            self._send_bytes(415, b"415: Unsupported Media Type", "text/plain; charset=utf-8")
+            return 415
         if ptype == "apply" and not self.query.get("fieldManager"):
             raise ApiError(400, "BadRequest", "PATCH, PUT or POST request with an apply patch requires a field "
                                               "manager (fieldManager query parameter)")
+        if ptype in ("merge", "json", "strategic"):
+            why = gojson.syntax_error(self._body())
+            if why is not None:
+                raise ApiError(400, "BadRequest", f"error decoding patch: {why}")
         patch, _ = self._read_json()
         obj, warnings = self.sim.pipeline.patch(t, ns, route.name, patch, ptype, self.user, route.subresource or None,
-                                                self._dry_run(), self._field_validation(), route.version)
+                                                self._dry_run(), self._field_validation(), route.version,
+                                                manager=self._manager())
         return self._reply(200, self._out(t, obj, route.version), self._warn_headers(warnings))
 
     def _delete_options(self):
@@ -526,13 +562,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _kubevirt_subresource(self, method, route):
         if not route.name or not route.subresource or not route.namespace:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        verb = "get" if method == "GET" else "update"
+        verb = {"GET": "get", "PUT": "update", "POST": "create", "PATCH": "patch", "DELETE": "delete"}[method]
         self.entry_info["verb"] = verb
         self.sim.authorizer.check(self.user, rbac.Attributes(verb, route.group, route.plural, route.subresource,
                                                               route.namespace, route.name))
         handler = self.sim.subresource_handler(route.group, route.version, route.plural, route.subresource)
         if handler is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if method != self.sim.subresource_method(route.group, route.plural, route.subresource):
+            # virt-api registers each subresource for one method (PUT for start/stop/restart); go-restful answers
+            # any other with its plain-text 405.
+            self._send_bytes(405, b"405: Method Not Allowed", "text/plain; charset=utf-8")
+            return 405
         raw = self._body()
         try:
             body = json.loads(raw) if raw else {}
@@ -548,21 +589,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
         t = route.rtype
         spec = (body or {}).get("spec") or {}
         authz = self.sim.authorizer
+        self.sim.authorizer.check(self.user, rbac.Attributes("create", t.group, t.plural, "",
+                                                              route.namespace if t.namespaced else "", ""))
+        out = dict(body or {})
+        out["apiVersion"] = t.api_version_for(route.version)
+        out["kind"] = t.kind
+        out["metadata"] = dict(out.get("metadata") or {})
+        out["metadata"].setdefault("creationTimestamp", None)
+        managedfields.stamp(None, out, self._manager(), "Update", out["apiVersion"], self.sim.clock.timestamp(),
+                            False)
+        if t.plural == "selfsubjectreviews":
+            out["status"] = {"userInfo": {"username": self.user.name, "groups": list(self.user.groups)}}
+            return self._reply(201, out)
         if t.plural == "selfsubjectrulesreviews":
             ns = spec.get("namespace", "")
+            if not ns:
+                raise ApiError(400, "BadRequest", "no namespace on request")
             rules = [r for r, _ in authz.rules_for(self.user, ns)]
-            res_rules = [r for r in rules if r.get("resources")]
-            non_res = [r for r in rules if r.get("nonResourceURLs")]
-            if "system:masters" in self.user.groups:
-                res_rules.append({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})
-            body = dict(body)
-            body["status"] = {"resourceRules": res_rules, "nonResourceRules": non_res, "incomplete": False}
-            return self._reply(201, body)
+            res_rules = [{k: r[k] for k in ("verbs", "apiGroups", "resources", "resourceNames") if r.get(k)}
+                         for r in rules if r.get("resources")]
+            non_res = [{"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]} for r in rules
+                       if r.get("nonResourceURLs")]
+            out["status"] = {"resourceRules": res_rules, "nonResourceRules": non_res, "incomplete": False}
+            return self._reply(201, out)
         if t.plural == "selfsubjectaccessreviews":
             subject = self.user
         else:
-            self.sim.authorizer.check(self.user, rbac.Attributes("create", t.group, t.plural, "",
-                                                                  route.namespace if t.namespaced else "", ""))
             name = spec.get("user") or ""
             subject = rbac.UserInfo(name, rbac.user_groups(name, spec.get("groups") or ()))
         ra = spec.get("resourceAttributes")
@@ -576,14 +628,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif nra:
             attrs = rbac.Attributes(nra.get("verb", ""), path=nra.get("path", ""))
         else:
-            raise errors.invalid(t.kind, t.group, "", [("spec.resourceAttributes",
-                                                        "Required value: exactly one of nonResourceAttributes or "
-                                                        "resourceAttributes must be specified")])
+            # The review handler reports the internal object's (empty) kind, hence the bare ".authorization.k8s.io".
+            raise errors.invalid("", t.group, "", [("spec.resourceAttributes",
+                                                    'Invalid value: "null": exactly one of nonResourceAttributes or '
+                                                    'resourceAttributes must be specified')])
         allowed, reason = authz.decide(subject, attrs)
-        out = dict(body)
-        out.setdefault("apiVersion", "authorization.k8s.io/v1")
-        out.setdefault("kind", t.kind)
-        out.setdefault("metadata", {})
         out["status"] = {"allowed": allowed}
         if reason:
             out["status"]["reason"] = reason

@@ -5,8 +5,8 @@ subresource semantics, finalizers and deletionTimestamp, ownerReference bookkeep
 bounded event history for watches, and paging.  Objects are plain dicts; a stored dict is never mutated (every
 write stores a new one), so readers inside kubesim may share it and serialised JSON can be cached per version.
 
-Admission, validation and RBAC are not here: they belong to the request pipeline (``api.py``).  Controllers that
-write through the store directly behave like privileged in-process controllers.
+Admission, validation and RBAC are not here: they belong to the request pipeline (``api.py``).  kubesim's
+controllers write through ``internal.InternalWriter``, which documents what such writes skip.
 """
 
 import base64
@@ -115,7 +115,8 @@ class Store:
             raise KeyError(f"{resource} has no storage")
         return t
 
-    def _type_of(self, obj):
+    def type_of(self, obj):
+        """The served kind of ``obj`` (by apiVersion and kind), or 404 when none."""
         api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
         t = self.registry.by_api_version_kind(api_version, kind)
         if t is None:
@@ -233,7 +234,7 @@ class Store:
     def create(self, obj, dry_run=False):
         with self.lock:
             obj = copy.deepcopy(obj)
-            t = self._type_of(obj)
+            t = self.type_of(obj)
             self._normalise(t, obj)
             meta = obj["metadata"]
             ns = meta.get("namespace", "") if t.namespaced else ""
@@ -331,6 +332,29 @@ class Store:
                 cont = _encode_continue(rv, last)
             return out, str(rv), cont, (remaining if remaining and not label_reqs and not field_reqs else None)
 
+    def records_at(self, t, rv):
+        """{(ns, name): Record} of ``t`` as they were at revision ``rv`` (a list with resourceVersionMatch=Exact),
+        rebuilt from the watch history; 410 Expired when that revision is no longer retained."""
+        with self.lock:
+            floor = max(self._history_floor, self._compacted)
+            if rv < floor:
+                raise errors.gone(f"too old resource version: {rv} ({floor + 1})")
+            if rv > self._rv:
+                raise errors.too_large_resource_version(rv, self._rv)
+            state = dict(self._data[t.key])
+            for ev in reversed(self._history):
+                if ev.rv <= rv:
+                    break
+                if ev.rtype.key != t.key:
+                    continue
+                meta = ev.record.obj["metadata"]
+                key = (meta.get("namespace", "") if t.namespaced else "", meta["name"])
+                if ev.old is None:
+                    state.pop(key, None)
+                else:
+                    state[key] = ev.old
+            return state
+
     def list(self, resource, namespace=None, label_selector=None, field_selector=None):
         t = self.resolve(resource)
         lreqs = selectors.parse_label_selector(label_selector) if isinstance(label_selector, str) else \
@@ -366,7 +390,7 @@ class Store:
         """
         with self.lock:
             obj = copy.deepcopy(obj)
-            t = self._type_of(obj)
+            t = self.type_of(obj)
             self._normalise(t, obj)
             meta = obj["metadata"]
             ns = meta.get("namespace", "") if t.namespaced else ""
@@ -466,14 +490,10 @@ class Store:
             old = rec.obj
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != old["metadata"]["uid"]:
-                raise errors.conflict(t.plural, t.group, name,
-                                      f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: "
-                                      f"{old['metadata']['uid']}")
+                raise errors.precondition_conflict(t.kind, t.group, name, "UID", pre["uid"], old["metadata"]["uid"])
             if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"]["resourceVersion"]:
-                raise errors.conflict(t.plural, t.group, name,
-                                      f"Precondition failed: ResourceVersion in precondition: "
-                                      f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                                      f"{old['metadata']['resourceVersion']}")
+                raise errors.precondition_conflict(t.kind, t.group, name, "ResourceVersion", pre["resourceVersion"],
+                                                   old["metadata"]["resourceVersion"])
             new = copy.deepcopy(old)
             meta = new["metadata"]
             finalizers = list(meta.get("finalizers") or [])
@@ -606,18 +626,28 @@ def apply_patch(obj, patch, patch_type):
 def _encode_continue(rv, last_key):
     start = f"{last_key[0]}/{last_key[1]}" if last_key[0] else last_key[1]
     body = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start + "\u0000"}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(body.encode()).decode()
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")   # RawURLEncoding, as the apiserver's
+
+
+_B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _invalid_continue(why):
+    return errors.bad_request(f"invalid continue token: continue key is not valid: {why}")
 
 
 def _decode_continue(token):
+    bad = next((i for i, ch in enumerate(token) if ch not in _B64URL), None)
+    if bad is None and len(token) % 4 == 1:
+        bad = len(token) - 1   # Go's RawURLEncoding: a lone trailing character cannot encode a byte
+    if bad is not None:
+        raise _invalid_continue(f"illegal base64 data at input byte {bad}")
     try:
-        pad = "=" * (-len(token) % 4)
-        body = json.loads(base64.urlsafe_b64decode(token + pad))
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if body.get("v") != "meta.k8s.io/v1":
             raise ValueError
         start = body["start"].rstrip("\u0000")
         ns, _, name = start.rpartition("/")
         return int(body["rv"]), (ns, name)
-    except (ValueError, KeyError, TypeError):
-        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion (version "
-                                 "meta.k8s.io/v1)")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise _invalid_continue("incorrect encoded start resourceVersion (version meta.k8s.io/v1)") from None

@@ -4,10 +4,40 @@ core kinds and the additionalPrinterColumns of the CRDs."""
 import json
 import re
 
-# AGE as the apiserver's table convertor prints it: the same HumanDuration the plugin uses for its own tables.
-from kubectl_vmmove.printers import human_duration
-
 from .clock import parse_rfc3339
+
+
+def human_duration(seconds):
+    """AGE as the apiserver prints it: apimachinery's duration.HumanDuration, kubesim's own copy (the plugin has
+    another, so a difference between the two shows in tests)."""
+    whole = int(seconds)          # Go's int(d.Seconds()) truncates toward zero
+    if whole < -1:
+        return "<invalid>"
+    if whole < 0:
+        return "0s"
+    if whole < 60 * 2:
+        return f"{whole}s"
+    minutes = whole // 60
+    if minutes < 10:
+        sec = whole % 60
+        return f"{minutes}m" if sec == 0 else f"{minutes}m{sec}s"
+    if minutes < 60 * 3:
+        return f"{minutes}m"
+    hours = whole // 3600
+    if hours < 8:
+        mins = minutes % 60
+        return f"{hours}h" if mins == 0 else f"{hours}h{mins}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
+    return f"{hours // 24 // 365}y"
 
 
 def _age(ts, now):
@@ -17,6 +47,16 @@ def _age(ts, now):
         return human_duration((now - parse_rfc3339(ts)).total_seconds())
     except ValueError:
         return "<unknown>"
+
+
+def _controller(obj):
+    """The controller owner as kubectl's printers name it: ``kind.group/name`` in lower case, or <none>."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller"):
+            group = ref.get("apiVersion", "").rpartition("/")[0]
+            kind = f"{ref.get('kind', '')}.{group}" if group else ref.get("kind", "")
+            return f"{kind.lower()}/{ref.get('name', '')}"
+    return "<none>"
 
 
 # ------------------------------------------------------------------ JSONPath subset used by printer columns
@@ -178,6 +218,8 @@ def _core(kind):
                                lambda o, now: [meta(o)["name"], f"{(o.get('roleRef') or {}).get('kind')}/"
                                                                 f"{(o.get('roleRef') or {}).get('name')}",
                                                age(o, now)]),
+        "ControllerRevision": ([NAME, _col("Controller"), _col("Revision", "integer"), AGE],
+                               lambda o, now: [meta(o)["name"], _controller(o), o.get("revision", 0), age(o, now)]),
         "Role": ([NAME, _col("Created At")], lambda o, now: [meta(o)["name"], meta(o).get("creationTimestamp")]),
         "ClusterRole": ([NAME, _col("Created At")],
                         lambda o, now: [meta(o)["name"], meta(o).get("creationTimestamp")]),

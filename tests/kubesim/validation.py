@@ -6,7 +6,7 @@ import binascii
 import json
 import re
 
-from . import quantity, schema
+from . import errors, quantity, schema
 from .errors import ApiError
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -310,10 +310,27 @@ def _validate_quota(obj, causes):
         _quantity_ok(v, f"spec.hard[{k}]", causes)
 
 
+_QUANTITY_FIELDS = {
+    "persistentvolumeclaims": (("spec", "resources", "requests"), ("spec", "resources", "limits")),
+    "persistentvolumes": (("spec", "capacity"),),
+    "resourcequotas": (("spec", "hard"),),
+}
+
+
 def decode(t, obj):
     """Decoding-time rules (400 BadRequest on failure), before defaulting and validation."""
     if t.key == "secrets":
         _decode_secret(t, obj)
+    for path in _QUANTITY_FIELDS.get(t.key, ()):
+        node = obj
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        for value in (node or {}).values() if isinstance(node, dict) else ():
+            if not quantity.is_valid(value):
+                # A resource.Quantity that does not parse fails the JSON decoding of the whole object.
+                raise errors.ApiError(400, "BadRequest", f'{t.kind} in version "{t.version}" cannot be handled as a '
+                                                         f"{t.kind}: quantities must match the regular expression "
+                                                         f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
 
 
 def validate_core(t, obj, old, causes):

@@ -48,14 +48,14 @@ def _seed(sim, objs):
             if t.key == "namespaces":   # through the API server's defaulting: status.phase Active, the name label
                 created.append(sim.pipeline.create(t, None, obj)[0])
             else:
-                created.append(sim.store.create(obj))
+                created.append(sim.internal.create(obj))
     return created
 
 
 def _set_status(sim, resource, namespace, name, status):
     obj = sim.store.get(resource, namespace, name)
     if obj is not None and obj.get("status") != status:
-        sim.store.update({**obj, "status": status}, subresource="status")
+        sim.internal.update({**obj, "status": status}, subresource="status")
 
 
 def install_controllers(sim):

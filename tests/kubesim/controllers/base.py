@@ -158,7 +158,7 @@ class Reconciler:
 
     def __init__(self, sim):
         self.sim = sim
-        self.store = sim.store
+        self.store = sim.internal   # writes go through the documented internal writer
         self._qlock = threading.Lock()
         self._queue = set()
         self._timers = []
@@ -273,19 +273,8 @@ class Reconciler:
         """Create what a real controller creates through the API server: ResourceQuota admission applies to it
         (a CDI temporary claim counts against the source namespace's quota), so a full quota refuses it with the
         API server's 403 ``exceeded quota`` error, which the caller handles as its upstream counterpart does."""
-        with self.store.lock:
-            quota = getattr(self.sim, "quota", None)
-            if quota is not None:
-                t = self.store._type_of(obj)
-                quota.admit(t, (obj.get("metadata") or {}).get("namespace", ""), obj, None)
-            return self.store.create(obj)
+        return self.store.create_admitted(obj)
 
     def update_status(self, obj, status):
         """Write ``status`` when it differs from what is stored; True if written."""
-        if obj.get("status") == status:
-            return False
-        new = dict(obj)
-        new["status"] = status
-        t = self.store._type_of(new)
-        self.store.update(new, subresource="status" if t.status else None)
-        return True
+        return self.store.update_status(obj, status)

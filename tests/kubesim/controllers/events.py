@@ -60,7 +60,7 @@ def recorder_for(sim):
     """The one recorder of a sim (so that repeated events are counted, whoever records them)."""
     rec = getattr(sim, "_event_recorder", None)
     if rec is None:
-        rec = EventRecorder(sim.store)
+        rec = EventRecorder(sim.internal)
         sim._event_recorder = rec
     return rec
 

@@ -40,7 +40,7 @@ def _write_spec(sim, vm, running, dry_run):
     else:
         new["spec"]["running"] = running
     if not dry_run:
-        sim.store.update(new)
+        sim.internal.update(new)
 
 
 def _add_requests(sim, vm, requests, dry_run):
@@ -56,7 +56,7 @@ def _add_requests(sim, vm, requests, dry_run):
                                              "already underway")
     status.pop("startFailure", None)
     if not dry_run:
-        sim.store.update({**vm, "status": status}, subresource="status")
+        sim.internal.update({**vm, "status": status}, subresource="status")
 
 
 def start(sim, namespace, name, body, user):
@@ -103,7 +103,7 @@ def stop(sim, namespace, name, body, user):
         new = copy.deepcopy(vmi)
         new["spec"]["terminationGracePeriodSeconds"] = int(grace)
         if not dry:
-            sim.store.update(new)
+            sim.internal.update(new)
     if rs == "Halted":
         if vmi is None or vmi_is_final(vmi):
             raise _conflict(name, VM_NOT_RUNNING)
@@ -139,7 +139,7 @@ def restart(sim, namespace, name, body, user):
     if grace is not None and not dry:
         new = copy.deepcopy(vmi)
         new["spec"]["terminationGracePeriodSeconds"] = 1
-        sim.store.update(new)
+        sim.internal.update(new)
     _add_requests(sim, vm, [_req("Stop", uid=vmi["metadata"]["uid"]), _req("Start")], dry)
     return 202, {}
 

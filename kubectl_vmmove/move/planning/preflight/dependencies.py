@@ -4,6 +4,7 @@ from typing import List
 
 from ....kube import kinds
 from ..inventory import SOURCE, TARGET
+from ..moveplan import PER_NAMESPACE
 from .base import finding, vm_names
 
 
@@ -13,6 +14,8 @@ def references(ctx) -> List[dict]:
         for kind, ref, where in node.missing:
             if kind in ("NetworkAttachmentDefinition", "PersistentVolumeClaim"):
                 continue   # reported by networks() and storage()
+            if (kind, ref) in PER_NAMESPACE:
+                continue   # the target has its own (Kubernetes' controllers make it); nothing to copy
             out.append(finding("error", "MissingDependency",
                                f'VM "{name}" refers to {kind} "{ref}" ({where}), which does not exist in "{ctx.src}"',
                                "create it, or remove the reference from the VM", kind, ref, ctx.src))
