@@ -25,6 +25,7 @@ class Options:
     quotas: bool = False
     role_map: Dict[str, List[str]] = field(default_factory=lambda: tenancy.parse_role_map([]))
     subject_prefix: str = ""
+    subject_template: str = tenancy.SUBJECT_TEMPLATE
     run_strategy: Optional[str] = None
     instancetypes: bool = False
     disk_source: str = "pvc"

@@ -61,6 +61,8 @@ class RoleAssignment(Record):
     actor_kind: str = "user"  # user | group
     actor_id: str = ""
     actor_name: Optional[str] = None
+    actor_domain_id: Optional[str] = None  # the actor's owning domain, when the assignment names it
+    actor_domain_name: Optional[str] = None
     scope_kind: str = "project"  # project | domain | system
     scope_id: str = ""
     inherited: bool = False

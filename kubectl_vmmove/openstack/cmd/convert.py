@@ -4,6 +4,7 @@ import os
 import sys
 
 from ...errors import UsageError, UserError
+from ..mapping.tenancy import SUBJECT_TEMPLATE
 
 DESCRIPTION = """Turn OpenStack exports (export documents, raw API JSON, openstack ... -f json output) into KubeVirt
 VirtualMachines, DataVolumes, NetworkPolicies, Services, Namespaces, Secrets and RoleBindings, with a report of every
@@ -60,6 +61,10 @@ def add_arguments(parser):
                         "kubevirt.io:*)")
     g.add_argument("--subject-prefix", default="", metavar="PREFIX",
                    help="Prefix of user and group names in the cluster's identity provider, e.g. oidc:")
+    g.add_argument("--subject-template", default=SUBJECT_TEMPLATE, metavar="TEMPLATE",
+                   help="RoleBinding subject per Keystone user or group, after the prefix: {name}, {domain}, "
+                        "{domain_id}, {id} (default %(default)s; names are unique only within a domain, and a "
+                        "template that gives two identities one subject is an error)")
 
     g = parser.add_argument_group("virtual machines")
     g.add_argument("--run-strategy", choices=("Always", "Halted", "Manual", "RerunOnFailure", "Once"),
@@ -105,7 +110,7 @@ def add_arguments(parser):
 def options_from_args(args):
     from ..convert import Options, _split_map
     from ..mapping.networks import parse_network_map
-    from ..mapping.tenancy import parse_role_map
+    from ..mapping.tenancy import check_subject_template, parse_role_map
 
     templates = {"http": ("disk_url_template", "--disk-url-template"),
                  "registry": ("registry_template", "--registry-template"),
@@ -124,9 +129,11 @@ def options_from_args(args):
         if args.namespace_template != NAMESPACE_TEMPLATE:
             raise UsageError("-n and --namespace-template cannot be used together: -n puts every project into one "
                              "namespace, --namespace-template names a namespace per project")
+    check_subject_template(args.subject_template)
     return Options(
         namespace_template=args.namespace_template, namespace=namespace, quotas=args.quotas,
-        role_map=parse_role_map(args.role_map), subject_prefix=args.subject_prefix, run_strategy=args.run_strategy,
+        role_map=parse_role_map(args.role_map), subject_prefix=args.subject_prefix,
+        subject_template=args.subject_template, run_strategy=args.run_strategy,
         instancetypes=args.instancetypes, disk_source=args.disk_source, disk_url_template=args.disk_url_template,
         registry_template=args.registry_template, s3_template=args.s3_template, pvc_template=args.pvc_template,
         pvc_namespace=args.pvc_namespace, disk_secret=args.disk_secret, disk_cert_configmap=args.disk_cert_configmap,

@@ -128,10 +128,12 @@ class _Builder:
         if not role.get("id") or not actor.get("id") or not target.get("id"):
             raise UserError(f"{origin}: role assignment lacks role.id, {actor_kind}.id or scope.{scope_kind}.id")
         ident = f"{role['id']}/{actor_kind}:{actor['id']}/{scope_kind}:{target['id']}"
+        actor_domain = actor.get("domain") if isinstance(actor.get("domain"), dict) else {}
         self.e.role_assignments.append(m.RoleAssignment(
             ident, ident, raw, origin, role_id=str(role["id"]), role_name=role.get("name"), actor_kind=actor_kind,
-            actor_id=str(actor["id"]), actor_name=actor.get("name"), scope_kind=scope_kind, scope_id=str(target["id"]),
-            inherited=bool(scope.get("OS-INHERIT:inherited_to"))))
+            actor_id=str(actor["id"]), actor_name=actor.get("name"),
+            actor_domain_id=actor_domain.get("id") or None, actor_domain_name=actor_domain.get("name") or None,
+            scope_kind=scope_kind, scope_id=str(target["id"]), inherited=bool(scope.get("OS-INHERIT:inherited_to"))))
         if scope_kind == "project" and target.get("name") and target["id"] not in self.e.projects:
             dom = target.get("domain") or {}
             self.project({"id": target["id"], "name": target["name"], "domain_id": dom.get("id")}, origin)
