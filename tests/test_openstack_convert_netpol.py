@@ -4,6 +4,7 @@ from kubectl_vmmove.openstack.convert import Options, convert
 from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
 from kubectl_vmmove.openstack.report import iter_entries
+from tests.netpol_eval import External, Probe, cluster_of, pods_of
 
 NET = "net-1"
 
@@ -181,3 +182,102 @@ def test_unassociated_floating_ip_is_reported():
     assert not [o for o in r.objects if o["kind"] == "Service"]
     assert [s for k, _, f, s, _, _ in iter_entries(r.report) if k == "FloatingIP" and f == "floating_ip_address"] == \
         ["dropped"]
+
+
+# ------------------------------------------------------------------------------ port security as Neutron enforces it
+# Neutron: a port with port_security_enabled and no security groups drops all traffic (the firewall driver installs
+# its default drop and no allow); a port with port security off is not filtered at all (Neutron refuses to disable
+# it while groups are attached). NetworkPolicy filters the pod network only, so groups on a Multus NIC say nothing
+# about the pod NIC.
+
+STORAGE = "net-storage"
+
+
+def two_nic_server(name, n, pod_groups, multus_groups, pod_security=True, multus_security=True, project="p1"):
+    srv, port = server(name, n, pod_groups, project, pod_security)
+    mac2 = f"fa:16:3e:00:01:0{n}"
+    srv["addresses"]["storage"] = [{"addr": f"192.168.50.{n}", "OS-EXT-IPS-MAC:mac_addr": mac2}]
+    port2 = {"id": f"port-s{n}", "network_id": STORAGE, "mac_address": mac2, "device_id": srv["id"],
+             "device_owner": "compute:nova", "fixed_ips": [{"ip_address": f"192.168.50.{n}"}],
+             "security_groups": multus_groups, "port_security_enabled": multus_security, "project_id": project}
+    return srv, port, port2
+
+
+def run_multi(entries, groups, options=None, **resources):
+    servers, ports = [], []
+    for srv, *p in entries:
+        servers.append(srv)
+        ports.extend(p)
+    doc = {"apiVersion": "vmmove.io/v1alpha1", "kind": "OpenStackExport", "resources": {
+        "servers": servers, "ports": ports, "security_groups": groups,
+        "networks": [{"id": NET, "name": "private"}, {"id": STORAGE, "name": "storage"}],
+        "projects": [{"id": "p1", "name": "a", "domain_id": "d"}, {"id": "p2", "name": "b", "domain_id": "d"}],
+        "domains": [{"id": "d", "name": "dom"}], **resources}}
+    out = RawInput()
+    read_data(doc, "t.yaml", out)
+    opts = options or Options()
+    opts.network_map = {"private": ("pod", None), "storage": ("multus", "infra/storage")}
+    return convert(normalise(out), opts)
+
+
+def server_notes(result, field="security_groups"):
+    return [(s, r_) for k, i, f, s, _, r_ in iter_entries(result.report) if k == "Server" and f == field]
+
+
+WEB = {"id": "sg-web", "name": "web", "security_group_rules": [rule("w1", protocol="tcp", lo=80, hi=80),
+                                                                rule("w2", "egress")]}
+STORE = {"id": "sg-store", "name": "store", "security_group_rules": [rule("s1", protocol="tcp", lo=3260, hi=3260)]}
+
+
+def test_port_security_on_without_groups_denies_all_traffic_of_the_vm():
+    r = run([server("sealed", 1, []), server("client", 2, ["sg-default"])], [default_group()])
+    pods = pods_of(r.objects, {"sealed": "10.244.0.1", "client": "10.244.0.2"})
+    net = cluster_of(r.objects)
+    outside = External("198.51.100.7")
+    for proto, port in (("TCP", 22), ("UDP", 53), ("TCP", 443)):
+        assert not net.allowed(Probe(outside, pods["sealed"], proto, port))
+        assert not net.allowed(Probe(pods["client"], pods["sealed"], proto, port))
+        assert not net.allowed(Probe(pods["sealed"], outside, proto, port))
+    assert not net.allowed(Probe(pods["sealed"], outside, "ICMP"))
+    notes = [x for x in server_notes(r) if "deny" in x[1]]
+    assert notes and "as in OpenStack" not in notes[0][1] and "port security" in notes[0][1]
+
+
+def test_port_security_off_on_the_pod_nic_leaves_the_vm_open():
+    r = run([server("open", 1, [], port_security=False)], [])
+    pods = pods_of(r.objects, {"open": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["open"], "TCP", 22))
+    assert net.allowed(Probe(pods["open"], External("198.51.100.7"), "UDP", 53))
+
+
+def test_groups_on_a_multus_nic_never_filter_the_pod_network():
+    r = run_multi([two_nic_server("vm", 1, [], ["sg-store"], pod_security=False)], [STORE])
+    vm = next(o for o in r.objects if o["kind"] == "VirtualMachine")
+    assert "vmmove.io/sg-store" not in vm["spec"]["template"]["metadata"]["labels"]
+    pods = pods_of(r.objects, {"vm": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 22)), "the pod NIC is open in OpenStack"
+    assert net.allowed(Probe(pods["vm"], External("198.51.100.7"), "TCP", 443))
+    notes = [rsn for s, rsn in server_notes(r) if s == "approximated"]
+    assert notes and "storage" in notes[0] and "store" in notes[0] and "Multus" in notes[0]
+
+
+def test_pod_nic_groups_filter_the_pod_network_and_multus_groups_do_not_add_to_them():
+    r = run_multi([two_nic_server("vm", 1, ["sg-web"], ["sg-store"])], [WEB, STORE])
+    vm = next(o for o in r.objects if o["kind"] == "VirtualMachine")
+    labels = vm["spec"]["template"]["metadata"]["labels"]
+    assert labels.get("vmmove.io/sg-web") == "true" and "vmmove.io/sg-store" not in labels
+    pods = pods_of(r.objects, {"vm": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 80))
+    assert not net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 3260)), "iSCSI is open on storage only"
+
+
+def test_multus_nic_with_port_security_and_no_groups_is_reported_not_applied_to_the_pod_nic():
+    r = run_multi([two_nic_server("vm", 1, ["sg-web"], [], multus_security=True)], [WEB])
+    pods = pods_of(r.objects, {"vm": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 80))
+    notes = [rsn for s, rsn in server_notes(r) if s == "approximated"]
+    assert notes and "storage" in notes[0] and "drops all" in notes[0]

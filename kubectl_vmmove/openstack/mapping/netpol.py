@@ -4,8 +4,13 @@ OpenStack semantics, reproduced: a port with security groups drops all ingress i
 the union of what they allow; egress is dropped unless an egress rule allows it (the default group's allow-all egress
 rules make it open). So each group becomes one policy per namespace that selects the VMs labelled with the group,
 with both policyTypes set (an empty egress list then denies egress, as an SG without egress rules does), and the
-union across policies gives the union across groups. A VM without groups (or with port security off) is selected
-by no policy, so nothing is filtered, again as in OpenStack.
+union across policies gives the union across groups.
+
+Port security as Neutron enforces it, per port: port security off means no filtering (the VM is selected by no
+policy); port security on with no security group drops everything (the VM gets the `vmmove.io/deny-all` label, and
+a policy selecting that label with both policyTypes and no rules denies all its traffic). Only the port on the pod
+network decides: NetworkPolicy selects pods, not interfaces, and filters the pod network only, so the groups of a
+Multus-mapped port never filter the pod NIC; each such port is reported with what OpenStack enforced on it.
 
 Core NetworkPolicy has TCP, UDP and SCTP only; ICMP and other IP protocols go into a Calico
 `projectcalico.org/v3` NetworkPolicy with `--calico`, otherwise they are reported as dropped. NetworkPolicy filters
@@ -13,9 +18,10 @@ the pod network only: groups on ports mapped to Multus networks are reported as 
 """
 
 import ipaddress
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import names
+from . import names, networks
 from ..report import APPROXIMATED, DROPPED, MAPPED
 
 CORE = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP", "6": "TCP", "17": "UDP", "132": "SCTP"}
@@ -25,6 +31,114 @@ PROTOCOL_NUMBERS = {"ah": 51, "dccp": 33, "egp": 8, "esp": 50, "gre": 47, "igmp"
                     "rsvp": 46, "udplite": 136, "vrrp": 112}
 ANY = {"IPv4": "0.0.0.0/0", "IPv6": "::/0"}
 NAME_LABEL = "kubernetes.io/metadata.name"
+DENY_ALL_LABEL = "vmmove.io/deny-all"
+
+
+@dataclass
+class PodFilter:
+    """What filters one VM's pod network, as OpenStack filtered the port that becomes the pod NIC."""
+
+    groups: List[str] = field(default_factory=list)  # security group ids whose policies select the VM
+    deny_all: bool = False  # port security on and no group: OpenStack drops all traffic
+    status: str = MAPPED
+    reason: str = ""
+    notes: List[str] = field(default_factory=list)  # approximations: other NICs, groups not in the input
+
+
+def pod_filter(server, ifaces, network_map, estate) -> PodFilter:
+    """The security of the pod NIC from its port, else (no port listing) from the server's group names."""
+    out = PodFilter()
+    pod = [i for i in ifaces if (networks.lookup(network_map, i) or ("",))[0] == networks.POD]
+    if any(i.port is not None for i in ifaces):
+        if pod:
+            _from_port(pod[0], estate, out)
+        else:
+            out.reason = "no NIC on the pod network: no NetworkPolicy applies"
+    else:
+        _from_names(server, ifaces, estate, out)
+    for iface in ifaces:
+        kind = (networks.lookup(network_map, iface) or ("",))[0]
+        if kind == networks.MULTUS and iface.port is not None and iface.port.port_security_enabled:
+            _note_multus(iface, network_map, estate, out)
+    if out.notes:
+        out.status = APPROXIMATED
+    return out
+
+
+def _group_names(ids, estate) -> str:
+    return ", ".join(estate.security_groups[g].name if g in estate.security_groups else g for g in ids)
+
+
+def _from_port(iface, estate, out: PodFilter) -> None:
+    port = iface.port
+    where = f"pod NIC ({iface.network_name}, port {port.id})"
+    if not port.port_security_enabled:
+        out.reason = f"port security off on the {where}: no NetworkPolicy selects it, all traffic is allowed, as in OpenStack"
+        return
+    known = [g for g in port.security_group_ids if g in estate.security_groups]
+    missing = [g for g in port.security_group_ids if g not in estate.security_groups]
+    if missing:
+        out.notes.append(f"security groups {', '.join(missing)} of the {where} are not in the input: their rules "
+                         "are not converted (add 'openstack security group show <group> -f json')")
+    out.groups = sorted(dict.fromkeys(known), key=lambda g: (estate.security_groups[g].name, g))
+    if not out.groups:
+        out.deny_all = True
+        why = "no security group" if not missing else "no security group in the input"
+        out.reason = (f"port security on and {why} on the {where}: OpenStack drops all its traffic, so a deny-all "
+                      f"NetworkPolicy selects it (label {DENY_ALL_LABEL})")
+        return
+    out.reason = f"selected by the NetworkPolicies of {_group_names(out.groups, estate)} ({where})"
+
+
+def _from_names(server, ifaces, estate, out: PodFilter) -> None:
+    """Without ports, Nova's `security_groups` lists group names of all the server's ports together."""
+    ask = f"'openstack port list --server {server.id} --long -f json' or 'openstack port show <port> -f json'"
+    for sg_name in server.security_group_names:
+        candidates = [g for g in estate.security_groups.values() if g.name == sg_name]
+        same_project = [g for g in candidates if g.project_id == server.project_id]
+        pick = sorted(same_project or candidates, key=lambda g: g.id)
+        if pick and pick[0].id not in out.groups:
+            out.groups.append(pick[0].id)
+        elif not pick:
+            out.notes.append(f"security group {sg_name!r} is not in the input: its rules are not converted")
+    out.groups.sort(key=lambda g: (estate.security_groups[g].name, g))
+    if not out.groups and not server.security_group_names:
+        out.reason = (f"no security group named and no port in the input: port security unknown (unknown: {ask} "
+                      "tells); left unfiltered, which is right only if port security is off: with it on, OpenStack "
+                      "drops all this VM's traffic")
+        out.status = APPROXIMATED
+        return
+    if out.groups:
+        out.reason = f"selected by the NetworkPolicies of {_group_names(out.groups, estate)}"
+    if len(ifaces) > 1:
+        out.notes.append(f"groups read by name from the server, not per port: which NIC has which group is unknown "
+                         f"({ask} tells); all of them are applied to the pod network")
+
+
+def _note_multus(iface, network_map, estate, out: PodFilter) -> None:
+    nad = networks.lookup(network_map, iface)[1]
+    where = f"NIC on {iface.network_name} (Multus {nad}, port {iface.port.id})"
+    if iface.security_group_ids:
+        out.notes.append(f"{where}: security groups {_group_names(iface.security_group_ids, estate)} are not "
+                         "enforced: NetworkPolicy filters the pod network only (filter it in the NAD's CNI or with "
+                         "a MultiNetworkPolicy)")
+    else:
+        out.notes.append(f"{where}: port security on and no security group, so OpenStack drops all its traffic; "
+                         "not enforced: NetworkPolicy filters the pod network only")
+
+
+def deny_all_policies(ctx, namespaces, common_labels: dict) -> List[dict]:
+    """One policy per namespace that selects the VMs whose pod NIC OpenStack closed entirely."""
+    out = []
+    for ns in sorted(namespaces):
+        name = ctx.allocate(ns, "NetworkPolicy", "openstack-deny-all", "deny-all")
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": name, "namespace": ns, "labels": dict(common_labels),
+                                 "annotations": {"vmmove.io/openstack-reason": "port security on and no security "
+                                                                                "group: all traffic dropped"}},
+                    "spec": {"podSelector": {"matchLabels": {DENY_ALL_LABEL: "true"}},
+                             "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}})
+    return out
 
 
 def sg_label_keys(groups) -> Dict[str, str]:
