@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from . import names, networks
-from ..report import APPROXIMATED, DROPPED, MAPPED
+from ..report import APPROXIMATED, DROPPED, MAPPED, UNKNOWN
 
 CORE = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP", "6": "TCP", "17": "UDP", "132": "SCTP"}
 ICMP = {"icmp": "ICMP", "1": "ICMP", "ipv6-icmp": "ICMPv6", "icmpv6": "ICMPv6", "58": "ICMPv6"}
@@ -58,9 +58,9 @@ def pod_filter(server, ifaces, network_map, estate) -> PodFilter:
         _from_names(server, ifaces, estate, out)
     for iface in ifaces:
         kind = (networks.lookup(network_map, iface) or ("",))[0]
-        if kind == networks.MULTUS and iface.port is not None and iface.port.port_security_enabled:
+        if kind == networks.MULTUS and iface.port is not None and iface.port.port_security_enabled is not False:
             _note_multus(iface, network_map, estate, out)
-    if out.notes:
+    if out.notes and out.status == MAPPED:
         out.status = APPROXIMATED
     return out
 
@@ -72,8 +72,15 @@ def _group_names(ids, estate) -> str:
 def _from_port(iface, estate, out: PodFilter) -> None:
     port = iface.port
     where = f"pod NIC ({iface.network_name}, port {port.id})"
-    if not port.port_security_enabled:
+    if port.port_security_enabled is False:
         out.reason = f"port security off on the {where}: no NetworkPolicy selects it, all traffic is allowed, as in OpenStack"
+        return
+    if port.port_security_enabled is None and not port.security_group_ids:
+        out.deny_all = True
+        out.status = UNKNOWN
+        out.reason = (f"port security of the {where} unknown (the port listing does not print it; 'openstack port "
+                      f"show {port.id} -f json' tells) and no security group: denied all traffic, as OpenStack does "
+                      "with port security on; if it is off there, remove the label " + DENY_ALL_LABEL)
         return
     known = [g for g in port.security_group_ids if g in estate.security_groups]
     missing = [g for g in port.security_group_ids if g not in estate.security_groups]
@@ -103,10 +110,11 @@ def _from_names(server, ifaces, estate, out: PodFilter) -> None:
             out.notes.append(f"security group {sg_name!r} is not in the input: its rules are not converted")
     out.groups.sort(key=lambda g: (estate.security_groups[g].name, g))
     if not out.groups and not server.security_group_names:
-        out.reason = (f"no security group named and no port in the input: port security unknown (unknown: {ask} "
-                      "tells); left unfiltered, which is right only if port security is off: with it on, OpenStack "
-                      "drops all this VM's traffic")
-        out.status = APPROXIMATED
+        out.deny_all = True
+        out.status = UNKNOWN
+        out.reason = (f"no security group named and no port in the input, so port security is unknown ({ask} "
+                      "tells): denied all traffic, as OpenStack does with port security on and no group; if it is "
+                      "off there, remove the label " + DENY_ALL_LABEL)
         return
     if out.groups:
         out.reason = f"selected by the NetworkPolicies of {_group_names(out.groups, estate)}"
@@ -122,6 +130,9 @@ def _note_multus(iface, network_map, estate, out: PodFilter) -> None:
         out.notes.append(f"{where}: security groups {_group_names(iface.security_group_ids, estate)} are not "
                          "enforced: NetworkPolicy filters the pod network only (filter it in the NAD's CNI or with "
                          "a MultiNetworkPolicy)")
+    elif iface.port.port_security_enabled is None:
+        out.notes.append(f"{where}: port security unknown ('openstack port show {iface.port.id} -f json' tells) and "
+                         "no security group; not filtered: NetworkPolicy filters the pod network only")
     else:
         out.notes.append(f"{where}: port security on and no security group, so OpenStack drops all its traffic; "
                          "not enforced: NetworkPolicy filters the pod network only")

@@ -112,6 +112,13 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
             server_id = by_ip.get(fip.fixed_ip)
         if server_id is None and isinstance(fip.raw.get("port_details"), dict):
             server_id = fip.raw["port_details"].get("device_id")
+        if not fip.port_id and not fip.fixed_ip and not fip.forwardings_known:
+            report.unknown(fip, "port_forwardings", "not associated with a port, and 'openstack floating ip list' "
+                                                    "does not print port forwardings: whether it forwards ports is "
+                                                    f"unknown ('{fip.unknown.get('port_forwardings')}' tells, saved "
+                                                    "in a file named after the address); no Service written")
+            report.claim(fip, "floating_ip_address")
+            continue
         if not fip.port_id and not fip.fixed_ip:
             report.dropped(fip, "floating_ip_address", "not associated with any port: nothing to expose")
             continue
