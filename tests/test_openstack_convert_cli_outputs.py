@@ -441,3 +441,94 @@ def test_cli_directory_converts_through_the_command_line(tmp_path, capsys):
     assert code == 0, err
     assert "Traceback" not in err and "kind: VirtualMachine" in out
     assert os.path.isdir(d)
+
+
+def test_image_listing_alone_reports_the_properties_unknown(tmp_path):
+    r = convert_cli(tmp_path, "new", drop=("image-cirros.json",))
+    notes = [reason for k, f, reason in unknown_entries(r) if k == "Server" and f == "image.properties"]
+    assert len(notes) == 2 and f"openstack image show {IMAGE} -f json" in notes[0]
+
+
+# ------------------------------------------------------------------------------------------ show commands
+
+
+def read_one(tmp_path, name, obj):
+    (tmp_path / name).write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return read_paths([str(tmp_path / name)])
+
+
+def test_port_show_with_sdk_attribute_names(tmp_path):
+    # 5.5: fixed key list since 6.4.0, underscore binding names, security_group_ids
+    show = {"admin_state_up": True, "allowed_address_pairs": [], "binding_host_id": None, "binding_profile": {},
+            "binding_vif_details": {}, "binding_vif_type": None, "binding_vnic_type": "direct",
+            "device_id": SERVER_ID, "device_owner": "compute:nova", "fixed_ips": [{"subnet_id": SUBNET,
+                                                                                   "ip_address": "10.0.0.5"}],
+            "id": PORT_WEB, "mac_address": MAC_WEB, "name": "", "network_id": NET, "port_security_enabled": False,
+            "project_id": PROJECT, "security_group_ids": [], "status": "ACTIVE"}
+    e = normalise(read_one(tmp_path, "port.json", show))
+    p = e.ports[PORT_WEB]
+    assert (p.device_id, p.vnic_type, p.port_security_enabled, p.security_group_ids) == (SERVER_ID, "direct", False, [])
+
+
+def test_port_show_of_the_string_era(tmp_path):
+    show = {"admin_state_up": "UP", "device_id": SERVER_ID, "fixed_ips": f"ip_address='10.0.0.5', subnet_id='{SUBNET}'",
+            "id": PORT_WEB, "mac_address": MAC_WEB, "network_id": NET, "port_security_enabled": True,
+            "security_group_ids": f"{SG_DEFAULT}, {SG_WEB}"}
+    p = normalise(read_one(tmp_path, "port.json", show)).ports[PORT_WEB]
+    assert [(f.ip_address, f.subnet_id) for f in p.fixed_ips] == [("10.0.0.5", SUBNET)]
+    assert p.security_group_ids == [SG_DEFAULT, SG_WEB]
+
+
+def test_security_group_show_of_both_eras(tmp_path):
+    new = {"id": SG_WEB, "name": "web", "project_id": PROJECT, "stateful": True, "rules": [
+        {"id": "w1", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 80,
+         "port_range_max": 80, "remote_ip_prefix": None, "remote_group_id": None, "security_group_id": SG_WEB}]}
+    old = {"id": SG_WEB, "name": "web", "project_id": PROJECT,  # 5.7 <= 3.19: one format_dict line per rule
+           "rules": "direction='ingress', ethertype='IPv4', id='w1', port_range_max='80', port_range_min='80', "
+                    "protocol='tcp'\ndirection='egress', ethertype='IPv4', id='w2'"}
+    for i, show in enumerate((new, old)):
+        d = tmp_path / str(i)
+        d.mkdir()
+        sg = normalise(read_one(d, "sg.json", show)).security_groups[SG_WEB]
+        w1 = next(r for r in sg.rules if r.id == "w1")
+        assert (w1.direction, w1.protocol, w1.port_min, w1.port_max, w1.remote_ip_prefix) == ("ingress", "tcp", 80, 80,
+                                                                                               None)
+
+
+def test_subnet_show_of_the_string_era(tmp_path):
+    show = {"allocation_pools": "10.0.0.2-10.0.0.254", "cidr": "10.0.0.0/24", "dns_nameservers": "10.0.0.2, 10.0.0.3",
+            "enable_dhcp": True, "gateway_ip": "10.0.0.1", "host_routes": "", "id": SUBNET, "ip_version": 4,
+            "name": "private-v4", "network_id": NET}
+    s = normalise(read_one(tmp_path, "subnet.json", show)).subnets[SUBNET]
+    assert s.dns_nameservers == ["10.0.0.2", "10.0.0.3"]
+
+
+def test_server_group_and_volume_show_of_the_string_era(tmp_path):
+    group = {"id": "sg-anti", "members": f"{DB_ID}, {SERVER_ID}", "name": "spread", "policies": "anti-affinity",
+             "project_id": PROJECT}
+    volume = {"attachments": [{"server_id": DB_ID, "device": "/dev/vdb"}], "bootable": "false", "id": VOLUME,
+              "name": "data", "properties": "", "size": 10, "status": "in-use", "type": "ssd"}
+    (tmp_path / "group.json").write_text(json.dumps(group))
+    (tmp_path / "volume.json").write_text(json.dumps(volume))
+    e = normalise(read_paths([str(tmp_path)]))
+    assert (e.server_groups["sg-anti"].policy, sorted(e.server_groups["sg-anti"].members)) == (
+        "anti-affinity", sorted([DB_ID, SERVER_ID]))
+    assert (e.volumes[VOLUME].volume_type, e.volumes[VOLUME].bootable) == ("ssd", False)
+
+
+def test_keypair_show_both_forms(tmp_path):
+    hidden = {"created_at": "2024-01-01T00:00:00Z", "fingerprint": "aa:bb", "id": "ops", "is_deleted": False,
+              "name": "ops", "private_key": None, "type": "ssh", "user_id": USER}  # 2.6, >= 5.5 without --public-key
+    e = normalise(read_one(tmp_path, "keypair.json", hidden))
+    assert e.keypairs["ops"].public_key == ""
+    d = tmp_path / "pub"
+    d.mkdir()
+    e = normalise(read_one(d, "keypair-ops.json", PUBKEY + "\n{}"))
+    assert e.keypairs["ops"].public_key == PUBKEY
+
+
+def test_server_group_list_of_the_string_era(tmp_path):
+    rows = [{"ID": "sg-anti", "Name": "spread", "Policies": "anti-affinity", "Members": f"{SERVER_ID}, {DB_ID}",
+             "Project Id": PROJECT, "User Id": USER}]  # 2.7 <= 5.4
+    g = normalise(read_one(tmp_path, "server-groups.json", rows)).server_groups["sg-anti"]
+    assert g.policy == "anti-affinity" and g.members == [SERVER_ID, DB_ID]

@@ -242,10 +242,12 @@ def _server_settings(ctx, server):
     """Image properties for the server: the image record, the embedded properties (2.100), or the boot volume's."""
     e = ctx.estate
     props, field = {}, "image"
+    hidden = None
     if server.image_id:
         image = e.images.get(server.image_id)
         if image is not None:
             props.update(image.properties)
+            hidden = image.unknown.get("properties")
         props.update(server.image_properties)
     else:
         attached = disks.attached_volumes(server, e)
@@ -253,6 +255,11 @@ def _server_settings(ctx, server):
         if root is not None:
             props.update({k: v for k, v in root.image_metadata.items()})
             field = "boot_volume.volume_image_metadata"
+            hidden = root.unknown.get("volume_image_metadata")
+    if hidden and not server.image_properties:
+        ctx.report.unknown(server, f"{field}.properties", f"the {field.split('.')[0].replace('_', ' ')} was read from "
+                                                          "a listing, which does not print image properties (disk "
+                                                          f"bus, firmware, OS type): defaults used; '{hidden}' tells")
     return vms.Settings(server, props, server.flavor.extra_specs, ctx.report, image_field=field)
 
 

@@ -310,6 +310,8 @@ def guess_kind(raw: dict) -> Optional[str]:
         return "flavors"
     if "security_group_rules" in k or ("rules" in k and "stateful" in k):
         return "security_groups"
+    if "rules" in k and isinstance(raw.get("rules"), (str, list)) and not ({"policy", "policies", "members"} & k):
+        return "security_groups"  # `security group show` of OSC <= 3.19: no stateful key, rules as text
     if {"direction", "ethertype"} <= k:
         return "security_group_rules"
     if {"ip_protocol", "parent_group_id"} <= k:
