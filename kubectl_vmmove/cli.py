@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 
-from . import __version__
 from .errors import UsageError, UserError
 
 PROG = "kubectl vmmove"
@@ -130,17 +129,8 @@ def _add_verb(sub, verb, module_name, summary, flags, prefix):
         formatter_class=_Formatter,
     )
     module.add_arguments(parser)
-    parser.set_defaults(_run=module.run, _prog=parser.prog)
+    parser.set_defaults(_run=module.run, _prog=parser.prog, build_parser=build_parser)
     return parser
-
-
-def add_output_flag(parser, formats=("table", "wide", "yaml", "json", "name"), default="table"):
-    """`-o/--output` and `--no-headers`, shared by every verb that prints objects or tables."""
-    parser.add_argument("-o", "--output", default=default, metavar="FORMAT",
-                        help="Output format: " + "|".join(formats))
-    if "table" in formats:
-        parser.add_argument("--no-headers", action="store_true", help="Do not print table headers")
-    parser.set_defaults(_output_formats=tuple(formats))
 
 
 def _restore_frozen_environment():

@@ -6,7 +6,7 @@ last one being the word under the cursor, "" for a new word) and reads candidate
 followed by a tab and a description, then a last line `:<directive>` (cobra's ShellCompDirective bits below). The
 `kubectl_complete-vmmove` helper and the scripts printed here all call `kubectl-vmmove completion __complete WORDS`.
 
-The verbs and flags come from cli.build_parser(), so nothing here repeats the verb list. Namespaces and VM names
+The verbs and flags come from cli.build_parser() (handed to the verb as args.build_parser), so nothing here repeats the verb list. Namespaces and VM names
 come from the cluster, contexts, clusters and users from the kubeconfig; a lookup that fails offers nothing rather
 than an error, because a TAB press must never print a traceback into the user's command line.
 """
@@ -358,7 +358,7 @@ def add_arguments(parser):
 
 def run(args):
     if args.shell == PROTOCOL_WORD:
-        return complete_main(args.words)
+        return complete_main(args.words, args.build_parser)
     if args.shell is None:
         raise UsageError(f"name the shell: {', '.join(SHELLS)}, e.g. 'source <(kubectl vmmove completion bash)'\n"
                          "See 'kubectl vmmove completion --help' for usage.")
@@ -372,10 +372,10 @@ def run(args):
     return 0
 
 
-def complete_main(words: Sequence[str], lookup: Lookup = cluster_lookup) -> int:
-    """Answer one completion request on stdout. Always exit 0: kubectl ignores the output of a failed helper."""
-    from .cli import build_parser
+def complete_main(words: Sequence[str], build_parser, lookup: Lookup = cluster_lookup) -> int:
+    """Answer one completion request on stdout. Always exit 0: kubectl ignores the output of a failed helper.
 
+    `build_parser` is cli.build_parser, handed down by the dispatcher (nothing below cli.py imports it)."""
     try:
         result = complete(build_parser(), words, lookup)
     except Exception:  # noqa: BLE001 - completion must never break the user's command line

@@ -2,9 +2,12 @@
 
 import platform
 import sys
+from dataclasses import dataclass
+from typing import Any
 
 from . import __version__
 from .printers import OutputOptions, print_document
+from .verbs import Streams, VerbOptions, run_verb
 
 DESCRIPTION = ("Print the client version and, with a reachable cluster, the Kubernetes server version and the KubeVirt "
                "and CDI versions installed on it.")
@@ -15,7 +18,7 @@ EXAMPLES = """Examples:
 
 
 def add_arguments(parser):
-    from .cli import add_output_flag
+    from .flags import add_output_flag
 
     parser.add_argument("--client", action="store_true", help="Print the client version only; no cluster contact")
     add_output_flag(parser, formats=("table", "yaml", "json"))
@@ -35,18 +38,34 @@ def client_version() -> dict:
     }
 
 
-def run(args):
-    doc = {"clientVersion": client_version()}
-    if not args.client:
-        from .kube.session import Session
+@dataclass
+class VersionOptions(VerbOptions):
+    args: Any
+    client_only: bool
+    output: OutputOptions
+    streams: Streams
 
-        doc.update(Session.from_args(args).cluster_versions())
-    if args.output in ("yaml", "json"):
-        print_document(doc, OutputOptions(args.output))
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, client_only=bool(args.client), output=OutputOptions(args.output), streams=streams)
+
+    def run(self):
+        doc = {"clientVersion": client_version()}
+        if not self.client_only:
+            from .kube.session import Session
+
+            doc.update(Session.from_args(self.args).cluster_versions())
+        if self.output.format in ("yaml", "json"):
+            print_document(doc, self.output, stream=self.streams.out)
+            return 0
+        out = self.streams.out
+        out.write(f"Client Version: v{doc['clientVersion']['version']}\n")
+        if "serverVersion" in doc:
+            out.write(f"Server Version: {doc['serverVersion'].get('gitVersion', 'unknown')}\n")
+            out.write(f"KubeVirt Version: {doc['kubevirtVersion']}\n")
+            out.write(f"CDI Version: {doc['cdiVersion']}\n")
         return 0
-    print(f"Client Version: v{doc['clientVersion']['version']}")
-    if "serverVersion" in doc:
-        print(f"Server Version: {doc['serverVersion'].get('gitVersion', 'unknown')}")
-        print(f"KubeVirt Version: {doc['kubevirtVersion']}")
-        print(f"CDI Version: {doc['cdiVersion']}")
-    return 0
+
+
+def run(args):
+    return run_verb(VersionOptions, args)

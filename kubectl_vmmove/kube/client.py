@@ -105,7 +105,7 @@ def build_configuration(resolved: Resolved):
             persist_config=False,
         )
     except k8s_config.ConfigException as err:
-        raise errors.ApiError(f"invalid kubeconfig for context \"{resolved.context_name}\": {err}") from None
+        raise errors.ApiError(f"invalid kubeconfig for context \"{resolved.context_name}\": {err}") from err
     user = resolved.config["users"][0]["user"]
     has_credentials = cfg.api_key or cfg.cert_file or user.get("username")
     if user.get("exec") and not has_credentials:
@@ -183,17 +183,17 @@ class Api:
         except urllib3.exceptions.NewConnectionError as err:
             raise _Transient(errors.Unavailable(
                 f"The connection to the server {self._base} was refused - did you specify the right host or port? "
-                f"({err.__class__.__name__})")) from None
+                f"({err.__class__.__name__})")) from err
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError,
                 urllib3.exceptions.SSLError, urllib3.exceptions.MaxRetryError, ConnectionError) as err:
             if _untrusted_certificate(err):
                 raise errors.Unavailable(
                     f"unable to connect to the server {self._base}: the server's TLS certificate is not trusted "
-                    f"({err}); check certificate-authority in the kubeconfig") from None
+                    f"({err}); check certificate-authority in the kubeconfig") from err
             # Anything else, a TLS handshake cut short by a reset included, is a transport hiccup worth a retry.
             transient = _Transient(errors.Unavailable(f"unable to reach the server {self._base}: {err}"))
             transient.sent = True
-            raise transient from None
+            raise transient from err
         log.debug("%s %s %s in %d milliseconds", method, url, response.status,
                   (time.monotonic() - started) * 1000)
         if response.status < 400:
@@ -234,10 +234,10 @@ class Api:
             except _Transient as transient:
                 unsafe = getattr(transient, "sent", False) and method not in IDEMPOTENT_METHODS
                 if unsafe and not retry_unsafe:
-                    raise transient.error from None
+                    raise transient.error from transient.__cause__
                 attempt += 1
                 if attempt >= self.retry.attempts:
-                    raise _gave_up(transient.error, attempt, self._base) from None
+                    raise _gave_up(transient.error, attempt, self._base) from transient.__cause__
                 delay = self.retry.delay(attempt - 1, transient.retry_after)
                 log.info("retrying %s %s in %.2fs after: %s", method, path, delay, transient.error)
                 self.retry.sleep(delay)

@@ -113,9 +113,9 @@ def _read(path: str) -> dict:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
     except yaml.YAMLError as err:
-        raise UserError(f"error loading config file \"{path}\": {err}") from None
+        raise UserError(f"error loading config file \"{path}\": {err}") from err
     except OSError as err:
-        raise UserError(f"error loading config file \"{path}\": {err.strerror}") from None
+        raise UserError(f"error loading config file \"{path}\": {err.strerror}") from err
     if not isinstance(data, dict):
         raise UserError(f"error loading config file \"{path}\": not a kubeconfig (expected a mapping)")
     return data

@@ -104,3 +104,7 @@ def for_object(obj: dict) -> Kind:
 
 def all_kinds():
     return list(_ALL.values())
+
+
+# spec.runStrategy values KubeVirt accepts (kubevirt.io/v1 VirtualMachineRunStrategy).
+RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")

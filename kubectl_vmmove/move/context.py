@@ -3,10 +3,13 @@ and the error a step raises when its VM cannot go on."""
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import UserError
 from .rewrite import MOVE_ID_LABEL, SOURCE_ANNOTATION
+
+if TYPE_CHECKING:
+    from ..kube.client import Api
 
 
 class StepFailed(UserError):
@@ -19,13 +22,13 @@ class Interrupted(Exception):
 
 @dataclass
 class RunContext:
-    api: object
+    api: "Api"
     plan: dict
-    journal: object = None
+    journal: Any = None           # state.journal.Journal; Any so that tests may hand in a stand-in
     timeout: Optional[float] = 3600.0
     user: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
-    lease: object = None        # lease.Lease while this process holds the move
+    lease: Any = None           # state.lease.Lease while this process holds the move
     report: Callable[..., None] = lambda vm, **fields: None
 
     @property

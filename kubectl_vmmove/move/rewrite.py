@@ -6,6 +6,7 @@ bound to the old object's uid, and the Service fields the cluster allocates. Ide
 MAC addresses) is kept on purpose: the guest's cloud-init instance-id and its NIC configuration depend on it.
 """
 
+import hashlib
 import json
 import uuid
 from typing import Dict, Optional
@@ -38,9 +39,6 @@ _CLAIM_BINDING_ANNOTATIONS = (
 
 # KubeVirt derives the default firmware UUID from the VM name only (firmware.go CalculateLegacyUUID).
 _FIRMWARE_UUID_NAMESPACE = uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895")
-
-RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
-
 
 def legacy_firmware_uuid(vm_name: str) -> str:
     return str(uuid.uuid5(_FIRMWARE_UUID_NAMESPACE, vm_name))
@@ -349,3 +347,16 @@ FOR_KIND = {
     "NetworkPolicy": networkpolicy_for_target,
     "Service": service_for_target,
 }
+
+
+# Provenance: which objects a move made from which source objects.
+
+def copied_from(obj: dict, namespace: str, name: str) -> bool:
+    """Whether `obj` is a copy a move made of namespace/name (its `vmmove.io/source` annotation says so)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(SOURCE_ANNOTATION) == f"{namespace}/{name}"
+
+
+def data_digest(obj: Optional[dict]) -> str:
+    payload = {k: (obj or {}).get(k) or {} for k in ("data", "binaryData", "stringData")}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

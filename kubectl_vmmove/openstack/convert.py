@@ -132,7 +132,7 @@ class Context:
                                                      "allows them (e.g. no MAC/IP spoof check on the NAD)")
 
 
-def _split_map(values: Optional[List[str]], flag: str) -> Dict[str, str]:
+def split_map(values: Optional[List[str]], flag: str) -> Dict[str, str]:
     from ..errors import UsageError
 
     out = {}

@@ -8,10 +8,11 @@ that a VM outside the move has started to use since the plan is kept.
 
 from typing import Dict, List, Set, Tuple
 
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
+from ..context import RunContext
 from ..planning import graph as graphmod
 from ..state import journal as journalmod
-from ..context import RunContext
 
 
 def delete_steps(plan: dict) -> List[dict]:

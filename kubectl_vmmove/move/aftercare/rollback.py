@@ -9,11 +9,12 @@ else), and give the source VM its original run strategy back. Safe to run again.
 import copy
 from typing import List, Optional
 
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 from ...kube.wait import WaitTimeout, wait_for
+from ..context import RunContext, StepFailed
 from ..execution import disks, lifecycle
 from ..state import journal as journalmod
-from ..context import RunContext, StepFailed
 
 # Kinds a move creates in the target, deleted in this order (the VM first: it owns DataVolumes and revisions).
 CREATED_KINDS = (kinds.VM, kinds.DATAVOLUME, kinds.PVC, kinds.SERVICE, kinds.NETWORKPOLICY, kinds.SECRET,
@@ -23,12 +24,6 @@ _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields"
 _BINDING_ANNOTATIONS = ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
                         "cdi.kubevirt.io/objectTransferName")
 
-
-def _get(api, kind, name, namespace=None) -> Optional[dict]:
-    try:
-        return api.get(kind, name, namespace)
-    except kerr.NotFound:
-        return None
 
 
 def original_claim(recorded: dict, api, namespace: str) -> dict:
@@ -50,7 +45,7 @@ def original_claim(recorded: dict, api, namespace: str) -> dict:
             kind = kinds.by_kind(ref.get("kind", ""))
         except KeyError:
             continue
-        owner = _get(api, kind, ref.get("name"), namespace)
+        owner = api.get_or_none(kind, ref.get("name"), namespace)
         if owner is not None and owner["metadata"].get("uid") == ref.get("uid"):
             owners.append(ref)
     if owners:
@@ -65,7 +60,7 @@ def original_claim(recorded: dict, api, namespace: str) -> dict:
 
 
 def _stop_target(ctx: RunContext, name: str) -> None:
-    vm = _get(ctx.api, kinds.VM, name, ctx.target)
+    vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
     if vm is None or not ctx.ours(vm):
         return
     vmi = lifecycle.target_vmi(ctx.api, name, ctx.target)
@@ -78,7 +73,7 @@ def _stop_target(ctx: RunContext, name: str) -> None:
         try:
             wait_for(ctx.api, kinds.VMI, name, ctx.target, lambda o: o is None, ctx.timeout, what="stop")
         except WaitTimeout as err:
-            raise StepFailed(str(err)) from None
+            raise StepFailed(str(err)) from err
 
 
 def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
@@ -88,8 +83,8 @@ def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
         if step["action"] != "transfer":
             continue
         claim = step["name"]
-        target = _get(ctx.api, kinds.PVC, claim, ctx.target)
-        source = _get(ctx.api, kinds.PVC, claim, ctx.source)
+        target = ctx.api.get_or_none(kinds.PVC, claim, ctx.target)
+        source = ctx.api.get_or_none(kinds.PVC, claim, ctx.source)
         if target is None and source is not None:
             _unmark_source_dv(ctx, claim)
             continue   # never transferred, or already handed back
@@ -105,7 +100,7 @@ def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
 
 
 def _unmark_source_dv(ctx: RunContext, claim: str) -> None:
-    dv = _get(ctx.api, kinds.DATAVOLUME, claim, ctx.source)
+    dv = ctx.api.get_or_none(kinds.DATAVOLUME, claim, ctx.source)
     ann = ((dv or {}).get("metadata") or {}).get("annotations") or {}
     if ann.get("vmmove.io/pre-populated-by") == ctx.move_id:
         ctx.api.patch(kinds.DATAVOLUME, claim, {"metadata": {"annotations": {
@@ -115,7 +110,7 @@ def _unmark_source_dv(ctx: RunContext, claim: str) -> None:
 def restore_source(ctx: RunContext, entry: dict) -> str:
     """Give the source VM the run strategy it had before the move (the stop is the only change a move makes)."""
     api, name, ns = ctx.api, entry["name"], ctx.source
-    vm = _get(api, kinds.VM, name, ns)
+    vm = api.get_or_none(kinds.VM, name, ns)
     if vm is None:
         return "source VM gone"
     if entry.get("source", {}).get("uid") and vm["metadata"].get("uid") != entry["source"]["uid"]:
@@ -182,7 +177,7 @@ def created_namespace(ctx: RunContext) -> bool:
     planned = any(s["action"] == "create" and s["kind"] == "Namespace"
                   for s in ctx.plan["spec"].get("prepare") or ())
     try:
-        return ctx.ours(_get(ctx.api, kinds.NAMESPACE, ctx.target))
+        return ctx.ours(ctx.api.get_or_none(kinds.NAMESPACE, ctx.target))
     except kerr.Forbidden:
         return planned
 

@@ -10,17 +10,17 @@ A read the user may not make (403) does not abort verify: the check it feeds is 
 missing and the `kubectl auth can-i` line to check it, since a check that could not be made is not a pass.
 """
 
-import hashlib
 import json
 from typing import Dict, List, Optional
 
-from ...kube import errors as kerr, kinds
-from ..planning import graph as graphmod
+from ...kube import errors as kerr
+from ...kube import kinds
 from .. import quantities
 from ..context import RunContext
-from ..execution.copies import copied_from
 from ..execution.lifecycle import started
+from ..planning import graph as graphmod
 from ..planning.permissions import Permission
+from ..rewrite import copied_from, data_digest
 
 CREATED_BY_STEP = ("create", "copy", "clone", "transfer")
 
@@ -42,8 +42,8 @@ def _get(api, kind, name, namespace=None) -> Optional[dict]:
         return api.get(kind, name, namespace)
     except kerr.NotFound:
         return None
-    except kerr.Forbidden:
-        raise Unreadable(kind, namespace) from None
+    except kerr.Forbidden as cause:
+        raise Unreadable(kind, namespace) from cause
 
 
 def differences(want, have, path="") -> List[str]:
@@ -65,9 +65,6 @@ def differences(want, have, path="") -> List[str]:
     return [] if want == have else [path]
 
 
-def data_digest(obj: Optional[dict]) -> str:
-    payload = {k: (obj or {}).get(k) or {} for k in ("data", "binaryData", "stringData")}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def _body(obj: dict) -> dict:

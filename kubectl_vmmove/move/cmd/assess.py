@@ -1,6 +1,13 @@
 """`kubectl vmmove assess`: Show VMs, their disks and dependencies, what they share with VMs that stay, and whether
 each can move."""
 
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ...errors import UsageError
+from ...printers import OutputOptions
+from ...verbs import Streams, VerbOptions, run_verb
+
 DESCRIPTION = """Show VMs, their disks and dependencies, what they share with VMs that stay, and whether each can move.
 
 The verdict is "movable", "needs attention" (warnings: a running VM, snapshots that stay behind, a slow copy)
@@ -19,8 +26,8 @@ EXAMPLES = """Examples:
 
 
 def add_arguments(parser):
-    from ...cli import add_output_flag
-    from .plan import add_selection_arguments
+    from ...flags import add_output_flag
+    from .flags import add_selection_arguments
 
     add_selection_arguments(parser)
     parser.add_argument("-A", "--all-namespaces", action="store_true",
@@ -28,51 +35,65 @@ def add_arguments(parser):
     add_output_flag(parser, formats=("table", "wide", "yaml", "json"))
 
 
-def run(args):
-    from ...kube.session import Session
-    from ...printers import OutputOptions
-    from ..planning import pipeline as planner, selection
-    from . import views
+@dataclass
+class AssessOptions(VerbOptions):
+    args: Any
+    selection: Any
+    all_namespaces: bool
+    namespace_flag: Optional[str]
+    output: OutputOptions
+    streams: Streams
 
-    all_namespaces = bool(getattr(args, "all_namespaces", False))
-    if all_namespaces:
-        _check_all_namespaces(args)
-    sel = selection.from_args(args, default_all=True)
-    session = Session.from_args(args)
-    output = OutputOptions(args.output, getattr(args, "no_headers", False))
-    try:
-        if all_namespaces:
-            reports = [views.assessment(*found) for found in planner.assess_all_namespaces(session.api, sel)]
-        else:
-            reports = [views.assessment(*planner.assess(session.api, session.namespace, sel))]
-    except selection.NothingSelected:
-        # assess lists, as `kubectl get vm` does: nothing to show is an empty result, not an error.
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, selection=None, all_namespaces=bool(getattr(args, "all_namespaces", False)),
+                   namespace_flag=getattr(args, "namespace", None),
+                   output=OutputOptions(args.output, getattr(args, "no_headers", False)), streams=streams)
+
+    def validate(self):
+        from ..planning import selection
+
+        if self.all_namespaces:
+            if self.namespace_flag:
+                raise UsageError("-A/--all-namespaces and -n/--namespace cannot be used together; "
+                                 "leave out -n to assess every namespace")
+            if getattr(self.args, "vms", None) or getattr(self.args, "move_list", None):
+                raise UsageError("VM names need one namespace: use -n NAMESPACE with names, or -A with "
+                                 "-l/--selector or --all")
+        # The selection's own checks (names with -l, an unreadable move list) come after the flag combinations.
+        self.selection = selection.from_args(self.args, default_all=True)
+
+    def run(self):
+        from ...kube.session import Session
         from ...printers import as_list, no_resources_message, print_document
+        from ..planning import pipeline as planner
+        from ..planning import selection
+        from . import views
 
-        if output.structured:
-            print_document(as_list([]), output)
+        session = Session.from_args(self.args)
+        try:
+            if self.all_namespaces:
+                reports = [views.assessment(*found) for found in planner.assess_all_namespaces(session.api,
+                                                                                              self.selection)]
+            else:
+                reports = [views.assessment(*planner.assess(session.api, session.namespace, self.selection))]
+        except selection.NothingSelected:
+            # assess lists, as `kubectl get vm` does: nothing to show is an empty result, not an error.
+            if self.output.structured:
+                print_document(as_list([]), self.output, stream=self.streams.out)
+            else:
+                namespace = None if self.all_namespaces else session.namespace
+                self.streams.err.write(no_resources_message(namespace) + "\n")
+            return 0
+        if self.output.structured:
+            print_document(as_list(reports) if self.all_namespaces else reports[0], self.output,
+                           stream=self.streams.out)
+        elif self.all_namespaces:
+            views.print_assessments(reports, self.output, stream=self.streams.out)
         else:
-            import sys
-
-            sys.stderr.write(no_resources_message(None if all_namespaces else session.namespace) + "\n")
+            views.print_assessment(reports[0], self.output, stream=self.streams.out)
         return 0
-    if output.structured:
-        from ...printers import as_list, print_document
-
-        print_document(as_list(reports) if all_namespaces else reports[0], output)
-    elif all_namespaces:
-        views.print_assessments(reports, output)
-    else:
-        views.print_assessment(reports[0], output)
-    return 0
 
 
-def _check_all_namespaces(args):
-    from ...errors import UsageError
-
-    if getattr(args, "namespace", None):
-        raise UsageError("-A/--all-namespaces and -n/--namespace cannot be used together; "
-                         "leave out -n to assess every namespace")
-    if getattr(args, "vms", None) or getattr(args, "move_list", None):
-        raise UsageError("VM names need one namespace: use -n NAMESPACE with names, or -A with -l/--selector or "
-                         "--all")
+def run(args):
+    return run_verb(AssessOptions, args)

@@ -26,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--dry-run", action="store_true",
                         help="Show what would be deleted (each delete checked by the server with dryRun); "
                              "delete nothing")
-    from .run import add_takeover_flag
+    from .flags import add_takeover_flag
 
     add_takeover_flag(parser)
 
@@ -49,8 +49,8 @@ def run(args):
     from ...errors import UserError
     from ...printers import OutputOptions
     from ..aftercare import cleanup as cleanupmod
-    from .rollback import hold_lease
-    from .verify import open_move, print_checks, run_checks
+    from .common import hold_lease, open_move, run_checks
+    from .views import print_checks
 
     _, jr, ctx = open_move(args)
     move = jr.move()

@@ -16,32 +16,21 @@ def add_arguments(parser):
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     parser.add_argument("--timeout", default="1h", metavar="DURATION",
                         help="How long stopping a VM or handing back a volume may take (default 1h)")
-    from .run import add_takeover_flag
+    from .flags import add_takeover_flag
 
     add_takeover_flag(parser)
 
 
-def hold_lease(ctx, command, force):
-    """The move's lease for the duration of a `with` block (see lease.py); refuses while another process holds it."""
-    import sys
-
-    from ..state.lease import Lease
-
-    lease = Lease(ctx.journal, command, ctx.user, notice=lambda text: sys.stderr.write(text + "\n"))
-    lease.acquire(force=force)
-    ctx.lease = lease
-    lease.start_heartbeat()
-    return lease
 
 
 def run(args):
     import sys
 
+    from ...durations import parse_duration
     from ...errors import UserError
     from ...printers import Column, OutputOptions, Table, print_table
     from ..aftercare import rollback as rollbackmod
-    from ...durations import parse_duration
-    from .verify import open_move
+    from .common import hold_lease, open_move
 
     timeout = parse_duration(args.timeout, "--timeout")
     _, jr, ctx = open_move(args)

@@ -47,7 +47,7 @@ DEFAULT_TIMEOUT = "1h"
 
 
 def add_arguments(parser):
-    from .plan import add_move_options, add_selection_arguments
+    from .flags import add_move_options, add_selection_arguments, add_takeover_flag
 
     add_selection_arguments(parser, move_list_flag=False)
     parser.add_argument("--move-list", dest="move_list", metavar="FILE",
@@ -67,10 +67,6 @@ def add_arguments(parser):
     parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing")
 
 
-def add_takeover_flag(parser):
-    parser.add_argument("--force-takeover", action="store_true",
-                        help="Take the move over even when another kubectl-vmmove holds its lease (that process "
-                             "stops at its next step). A holder that died is taken over without this flag")
 
 
 def _read(path: str) -> str:
@@ -79,10 +75,10 @@ def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read()
-    except FileNotFoundError:
-        raise UserError(f'the plan file "{path}" does not exist') from None
+    except FileNotFoundError as cause:
+        raise UserError(f'the plan file "{path}" does not exist') from cause
     except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f'cannot read the plan file "{path}": {getattr(err, "strerror", None) or err}') from None
+        raise UserError(f'cannot read the plan file "{path}": {getattr(err, "strerror", None) or err}') from err
 
 
 def _options_from_plan(doc):
@@ -100,14 +96,16 @@ def _options_from_plan(doc):
 def recheck(api, doc, user):
     """Re-plan a saved plan's VMs as the cluster is now: refuse it when the source changed since or when the
     checks now find errors."""
-    from ..planning import moveplan as planmod, pipeline as planner, selection
+    from ..planning import moveplan as planmod
+    from ..planning import pipeline as planner
+    from ..planning import selection
 
     opts = _options_from_plan(doc)
     sel = selection.Selection(names=[v["name"] for v in doc["spec"]["vms"]])
     try:
         _, _, fresh = planner.make_plan(api, opts, sel, user=user)
     except UserError as err:
-        raise UserError(f"the plan no longer fits the cluster: {err}") from None
+        raise UserError(f"the plan no longer fits the cluster: {err}") from err
     changes = planmod.stale(doc, _inventory_of(fresh, api, doc))
     if changes:
         shown = ", ".join(f'{c["kind"].lower()}/{c["name"]} {c["change"]}' for c in changes[:5])
@@ -171,12 +169,14 @@ def _confirm(doc, assume_yes: bool) -> None:
 
 
 def _plan_now(session, args):
-    from ..planning import moveplan as planmod, pipeline as planner, selection
-    from .plan import _check_move_id, parse_storage_class_map
+    from ..planning import moveplan as planmod
+    from ..planning import pipeline as planner
+    from ..planning import selection
+    from .flags import check_move_id, parse_storage_class_map
 
     if not args.target:
         raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to (or run a plan with -f)")
-    _check_move_id(args.move_id)
+    check_move_id(args.move_id)
     sel = selection.from_args(args)
     source = session.namespace
     opts = planmod.PlanOptions(source=source, target=args.target, strategy=args.strategy,
@@ -196,7 +196,8 @@ def _plan_now(session, args):
 
 
 def _existing_journal(api, doc):
-    from ...kube import errors as kerr, kinds
+    from ...kube import errors as kerr
+    from ...kube import kinds
     from ..state import journal as journalmod
 
     spec = doc["spec"]
@@ -209,8 +210,8 @@ def _existing_journal(api, doc):
 
 def run(args):
     from ...kube.session import Session
-    from ..state import journal as journalmod
     from ..planning import moveplan as planmod
+    from ..state import journal as journalmod
 
     selecting = bool(args.vms or args.selector or args.all or args.move_list)
     if sum(bool(x) for x in (args.plan_file, args.resume, selecting)) > 1:
@@ -255,9 +256,9 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     lease.Lease (tests inject clocks and durations)."""
     from ...printers import Column, OutputOptions, Table, human_duration, print_table
     from ...progress import Progress
-    from ..state import journal as journalmod
     from ..context import RunContext
     from ..execution.executor import Executor
+    from ..state import journal as journalmod
     from ..state.lease import Lease, LeaseLost
 
     spec = doc["spec"]

@@ -27,7 +27,7 @@ FINAL_PHASES = ("Succeeded", "Failed", "Interrupted")
 
 
 def add_arguments(parser):
-    from ...cli import add_output_flag
+    from ...flags import add_output_flag
 
     parser.add_argument("move_id", nargs="?", metavar="MOVE_ID", help="The move to show")
     parser.add_argument("-w", "--watch", action="store_true", help="Follow the move until it ends")
@@ -131,7 +131,8 @@ def print_move(jr, output, stream=None) -> None:
 
 def watch(jr, stream=None) -> None:
     """Follow the journal by watch until the move ends; a live table on a terminal, lines otherwise."""
-    from ...kube import errors as kerr, kinds
+    from ...kube import errors as kerr
+    from ...kube import kinds
     from ...progress import Progress
     from ..state import journal as journalmod
 

@@ -4,8 +4,8 @@ import sys
 from typing import List
 
 from ...printers import Column, Table, print_table
-from ..planning import estimates, graph as graphmod
 from .. import quantities
+from ..planning import estimates
 
 SHORT_KIND = {"Secret": "secret", "ConfigMap": "cm", "ServiceAccount": "sa", "NetworkAttachmentDefinition": "nad",
               "VirtualMachineInstancetype": "instancetype", "VirtualMachinePreference": "preference",
@@ -156,3 +156,46 @@ def print_plan(doc, output, stream=None) -> None:
             stream.write("Fix the errors and plan again; run refuses a plan with errors.\n")
         else:
             stream.write("Save it with -o yaml > plan.yaml, then: kubectl vmmove run -f plan.yaml\n")
+
+
+def print_checks(checks, output, stream=None):
+    from ...printers import Column, Table, dump_json, dump_yaml, print_table
+
+    stream = stream or sys.stdout
+    if output.structured:
+        doc = {"apiVersion": "vmmove.io/v1alpha1", "kind": "Verification", "passed": checks.passed,
+               "checks": checks.rows}
+        stream.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
+        return
+    table = Table([Column("VM"), Column("Check"), Column("Result"), Column("Reason")])
+    rows = checks.rows if output.format == "wide" else compact_rows(checks.rows)
+    for row in rows:
+        table.add(row["vm"], row["check"], "pass" if row["passed"] else "FAIL", row["reason"] or "-")
+    print_table(table, output, stream=stream)
+
+
+def compact_rows(rows):
+    """The default table: per VM, each failing check and each passing one that says something (an IP address, an
+    expected change), then one row counting the other checks that passed. A move of many VMs stays readable and a
+    failure is never buried; -o wide lists every check."""
+    out, quiet = [], {}
+    for row in rows:
+        if not row["passed"] or row["reason"]:
+            out.append(row)
+        quiet.setdefault(row["vm"], 0)
+        if row["passed"] and not row["reason"]:
+            quiet[row["vm"]] += 1
+    shown = {}
+    for row in out:
+        shown[row["vm"]] = shown.get(row["vm"], 0) + 1
+    result = []
+    for vm, count in quiet.items():
+        result += [row for row in out if row["vm"] == vm]
+        if count:
+            noun = "check" if count == 1 else "checks"
+            if shown.get(vm):
+                label = f"{count} other {noun}"
+            else:
+                label = f"all {count} {noun}" if count > 1 else "1 check"
+            result.append({"vm": vm, "check": label, "passed": True, "reason": ""})
+    return result

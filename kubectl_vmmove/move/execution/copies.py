@@ -6,9 +6,9 @@ Secrets and ConfigMaps are read from the source at the moment they are copied (p
 """
 
 import copy
-from typing import Optional
 
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 from .. import rewrite
 from ..context import RunContext, StepFailed
 
@@ -17,35 +17,29 @@ def _kind(name: str):
     return kinds.by_kind(name)
 
 
-def _get(api, kind, name, namespace=None) -> Optional[dict]:
-    try:
-        return api.get(kind, name, namespace)
-    except kerr.NotFound:
-        return None
-
 
 def ensure(ctx: RunContext, kind_name: str, obj: dict) -> str:
     """Create `obj` in the target unless this move already did. Returns "created" or "exists"."""
     kind = _kind(kind_name)
     name = obj["metadata"]["name"]
     namespace = ctx.target if kind.namespaced else None
-    existing = _get(ctx.api, kind, name, namespace)
+    existing = ctx.api.get_or_none(kind, name, namespace)
     if existing is not None:
         if kind_name == "Namespace" or ctx.ours(existing):
             return "exists"
         raise ctx.not_ours(kind_name, name, existing)
     try:
         ctx.api.create(kind, obj, namespace=namespace, retry_unsafe=True)
-    except kerr.AlreadyExists:
+    except kerr.AlreadyExists as exists:
         existing = ctx.api.get(kind, name, namespace)
         if kind_name != "Namespace" and not ctx.ours(existing):
-            raise ctx.not_ours(kind_name, name, existing) from None
+            raise ctx.not_ours(kind_name, name, existing) from exists
         return "exists"
     except kerr.Invalid as err:
-        raise StepFailed(f"the server refused {kind_name.lower()} {ctx.target}/{name}: {err.message}") from None
+        raise StepFailed(f"the server refused {kind_name.lower()} {ctx.target}/{name}: {err.message}") from err
     except kerr.Forbidden as err:
         raise StepFailed(f"not allowed to create {kind_name.lower()} {name} in namespace {ctx.target}: "
-                         f"{err.message}") from None
+                         f"{err.message}") from err
     return "created"
 
 
@@ -58,27 +52,25 @@ def create(ctx: RunContext, step: dict) -> str:
     except kerr.ApiError as err:
         if isinstance(err, StepFailed):
             raise
-        raise StepFailed(f"cannot create {step['kind'].lower()} {ctx.target}/{step['name']}: {err.message}") from None
+        raise StepFailed(f"cannot create {step['kind'].lower()} {ctx.target}/{step['name']}: {err.message}") from err
 
 
 def copy_at_run_time(ctx: RunContext, step: dict) -> str:
     """Secrets and ConfigMaps: read now from the source, rewritten for the target, never printed or journaled."""
     kind = _kind(step["kind"])
-    existing = _get(ctx.api, kind, step["name"], ctx.target)
+    existing = ctx.api.get_or_none(kind, step["name"], ctx.target)
     if existing is not None and ctx.ours(existing):
         return "exists"
-    if existing is not None and not copied_from(existing, ctx.source, step["name"]):
+    if existing is not None and not rewrite.copied_from(existing, ctx.source, step["name"]):
         raise ctx.not_ours(step["kind"], step["name"], existing)
-    source = _get(ctx.api, kind, step["name"], ctx.source)
+    source = ctx.api.get_or_none(kind, step["name"], ctx.source)
     if source is None:
         raise StepFailed(f'{step["kind"].lower()} "{step["name"]}" no longer exists in namespace "{ctx.source}"; '
                          "the VM needs it")
     if existing is not None:
         # An earlier move (moving VMs in waves) copied this shared object from the same source: use its copy when
         # the data is still the same, never overwrite it.
-        from ..aftercare.verification import data_digest
-
-        if data_digest(existing) == data_digest(source):
+        if rewrite.data_digest(existing) == rewrite.data_digest(source):
             return "exists"
         other = ((existing.get("metadata") or {}).get("labels") or {}).get(rewrite.MOVE_ID_LABEL) or "an earlier move"
         raise StepFailed(f'{step["kind"].lower()} "{step["name"]}" in namespace "{ctx.target}" was copied from '
@@ -88,16 +80,12 @@ def copy_at_run_time(ctx: RunContext, step: dict) -> str:
     return ensure(ctx, step["kind"], obj)
 
 
-def copied_from(obj: dict, namespace: str, name: str) -> bool:
-    """Whether `obj` is a copy a move made of namespace/name (its `vmmove.io/source` annotation says so)."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return annotations.get(rewrite.SOURCE_ANNOTATION) == f"{namespace}/{name}"
 
 
 def label(ctx: RunContext, step: dict) -> str:
     kind = _kind(step["kind"])
     namespace = ctx.target if kind.namespaced else None
-    obj = _get(ctx.api, kind, step["name"], namespace)
+    obj = ctx.api.get_or_none(kind, step["name"], namespace)
     if obj is None:
         raise StepFailed(f"{step['kind'].lower()} {step['name']} does not exist; cannot label it")
     have = (obj.get("metadata") or {}).get("labels") or {}
@@ -119,10 +107,10 @@ def set_owner(ctx: RunContext, step: dict) -> str:
            "uid": owner["metadata"]["uid"]}
     kind = _kind(step["kind"])
     if step["kind"] == "PersistentVolumeClaim":
-        dv = _get(ctx.api, kinds.DATAVOLUME, step["name"], ctx.target)
+        dv = ctx.api.get_or_none(kinds.DATAVOLUME, step["name"], ctx.target)
         if dv is not None and ctx.ours(dv):
             kind = kinds.DATAVOLUME
-    obj = _get(ctx.api, kind, step["name"], ctx.target)
+    obj = ctx.api.get_or_none(kind, step["name"], ctx.target)
     if obj is None:
         raise StepFailed(f"{kind.kind.lower()} {step['name']} does not exist in {ctx.target}; cannot set its owner")
     refs = list((obj.get("metadata") or {}).get("ownerReferences") or [])

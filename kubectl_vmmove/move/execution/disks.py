@@ -10,11 +10,11 @@ import copy
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ...kube import errors as kerr, kinds
-from ...kube.wait import WaitTimeout, wait_for
+from ...kube import errors as kerr
+from ...kube import kinds
+from ...kube.wait import SetFailed, WaitTimeout, wait_for, wait_for_all
 from ..context import RunContext, StepFailed
 from ..rewrite import MOVE_ID_LABEL
-from .watching import SetFailed, wait_for_all
 
 VM_LABEL = "vmmove.io/vm"
 PRE_POPULATED = "cdi.kubevirt.io/storage.prePopulated"
@@ -26,12 +26,6 @@ RECLAIM_ANNOTATION = "vmmove.io/reclaim-policy"
 OBJECT_TRANSFER_DEPRECATED_IN = (1, 61)
 OBJECT_TRANSFER_REMOVED_IN: Optional[tuple] = None
 
-
-def _get(api, kind, name, namespace=None) -> Optional[dict]:
-    try:
-        return api.get(kind, name, namespace)
-    except kerr.NotFound:
-        return None
 
 
 def percent(dv: Optional[dict]) -> float:
@@ -82,17 +76,17 @@ def warning_events(api, kind: str, name: str, namespace: str, limit: int = 3) ->
 
 def _ensure_created(ctx: RunContext, kind, obj: dict) -> dict:
     name = obj["metadata"]["name"]
-    existing = _get(ctx.api, kind, name, ctx.target)
+    existing = ctx.api.get_or_none(kind, name, ctx.target)
     if existing is not None:
         if not ctx.ours(existing):
             raise ctx.not_ours(kind.kind, name, existing)
         return existing
     try:
         return ctx.api.create(kind, obj, namespace=ctx.target, retry_unsafe=True)
-    except kerr.AlreadyExists:
+    except kerr.AlreadyExists as exists:
         existing = ctx.api.get(kind, name, ctx.target)
         if not ctx.ours(existing):
-            raise ctx.not_ours(kind.kind, name, existing) from None
+            raise ctx.not_ours(kind.kind, name, existing) from exists
         return existing
 
 
@@ -103,8 +97,8 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
     """Create the DataVolumes of all `steps` (one VM's disks) and wait until every one succeeded."""
     vm = entry["name"]
     for step in steps:
-        pvc = _get(ctx.api, kinds.PVC, step["name"], ctx.target)
-        if pvc is not None and not ctx.ours(pvc) and _get(ctx.api, kinds.DATAVOLUME, step["name"], ctx.target) is None:
+        pvc = ctx.api.get_or_none(kinds.PVC, step["name"], ctx.target)
+        if pvc is not None and not ctx.ours(pvc) and ctx.api.get_or_none(kinds.DATAVOLUME, step["name"], ctx.target) is None:
             raise ctx.not_ours("PersistentVolumeClaim", step["name"], pvc)
         obj = copy.deepcopy(step["object"])
         obj["metadata"].setdefault("labels", {})[VM_LABEL] = vm
@@ -124,9 +118,9 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
                      done=lambda dv: (dv.get("status") or {}).get("phase") == "Succeeded",
                      failed=clone_failure, timeout=ctx.timeout, on_change=on_change)
     except SetFailed as err:
-        raise StepFailed(_clone_cause(ctx, err.name, err.reason)) from None
-    except WaitTimeout:
-        raise StepFailed(_clone_timeout(ctx, vm, names)) from None
+        raise StepFailed(_clone_cause(ctx, err.name, err.reason)) from err
+    except WaitTimeout as cause:
+        raise StepFailed(_clone_timeout(ctx, vm, names)) from cause
     return f"{len(names)} disk(s) cloned"
 
 
@@ -135,7 +129,7 @@ def _discard_failed_clone(ctx: RunContext, vm: str, name: str) -> None:
     retry, so waiting on it would fail again at once; the half-copied target is this move's own and holds nothing
     the user owns. The claim must be gone before the new DataVolume exists, or CDI would find a claim it did not
     make (and must never adopt a partial copy)."""
-    dv = _get(ctx.api, kinds.DATAVOLUME, name, ctx.target)
+    dv = ctx.api.get_or_none(kinds.DATAVOLUME, name, ctx.target)
     if dv is None or not ctx.ours(dv):
         return
     cause = clone_failure(dv)
@@ -152,7 +146,7 @@ def _discard_failed_clone(ctx: RunContext, vm: str, name: str) -> None:
                      what="be deleted before the disk is copied again")
         except WaitTimeout as err:
             raise StepFailed(f"step clone of {ctx.target}/{vm}: the failed copy {name} could not be removed: "
-                             f"{err}") from None
+                             f"{err}") from err
 
 
 def dv_state(dv: Optional[dict]) -> str:
@@ -172,7 +166,7 @@ def dv_state(dv: Optional[dict]) -> str:
 def _clone_timeout(ctx: RunContext, vm: str, names: List[str]) -> str:
     from ...printers import human_duration
 
-    stuck = {n: _get(ctx.api, kinds.DATAVOLUME, n, ctx.target) for n in names}
+    stuck = {n: ctx.api.get_or_none(kinds.DATAVOLUME, n, ctx.target) for n in names}
     stuck = {n: dv for n, dv in stuck.items() if percent(dv) < 100}
     seen = "; ".join(f"datavolume {ctx.target}/{n}: {dv_state(dv)}" for n, dv in sorted(stuck.items()))
     events = [e for n in stuck for e in warning_events(ctx.api, "DataVolume", n, ctx.target)]
@@ -183,11 +177,11 @@ def _clone_timeout(ctx: RunContext, vm: str, names: List[str]) -> str:
 
 
 def _clone_cause(ctx: RunContext, name: str, reason: str) -> str:
-    dv = _get(ctx.api, kinds.DATAVOLUME, name, ctx.target) or {}
+    dv = ctx.api.get_or_none(kinds.DATAVOLUME, name, ctx.target) or {}
     src = ((dv.get("spec") or {}).get("source") or {}).get("pvc") or {}
     origin = f"{src.get('namespace', ctx.source)}/{src.get('name', name)}"
     parts = [f"clone of {origin} into datavolume {ctx.target}/{name} failed: {reason}"]
-    pvc = _get(ctx.api, kinds.PVC, name, ctx.target) or {}
+    pvc = ctx.api.get_or_none(kinds.PVC, name, ctx.target) or {}
     clone_error = ((pvc.get("metadata") or {}).get("annotations") or {}).get("cdi.kubevirt.io/cloneError")
     if clone_error and clone_error not in reason:
         parts.append(f"claim annotation cloneError: {clone_error}")
@@ -273,7 +267,7 @@ def transfer(ctx: RunContext, entry: dict, steps: List[dict], use_object_transfe
 def _source_dv_prepopulated(ctx: RunContext, claim: str, namespace: str) -> None:
     """A DataVolume whose claim disappears re-creates it (and imports again); marked pre-populated, CDI waits for
     the claim to come back instead, which is what a rollback does."""
-    dv = _get(ctx.api, kinds.DATAVOLUME, claim, namespace)
+    dv = ctx.api.get_or_none(kinds.DATAVOLUME, claim, namespace)
     if dv is None:
         return
     if PRE_POPULATED in ((dv.get("metadata") or {}).get("annotations") or {}):
@@ -298,13 +292,13 @@ def _mark_target_claim(ctx: RunContext, step: dict) -> None:
 
 def _object_transfer(ctx: RunContext, entry: dict, step: dict) -> None:
     claim = step["name"]
-    target = _get(ctx.api, kinds.PVC, claim, ctx.target)
+    target = ctx.api.get_or_none(kinds.PVC, claim, ctx.target)
     if target is not None and (target.get("status") or {}).get("phase") == "Bound" and \
-            _get(ctx.api, kinds.PVC, claim, ctx.source) is None:
+            ctx.api.get_or_none(kinds.PVC, claim, ctx.source) is None:
         return
     if target is not None and not ctx.ours(target) and \
             ((target.get("metadata") or {}).get("annotations") or {}).get("vmmove.io/source") is None and \
-            _get(ctx.api, kinds.PVC, claim, ctx.source) is not None:
+            ctx.api.get_or_none(kinds.PVC, claim, ctx.source) is not None:
         raise ctx.not_ours("PersistentVolumeClaim", claim, target)
     _source_dv_prepopulated(ctx, claim, ctx.source)
     name = transfer_name(ctx.move_id, ctx.source, claim)
@@ -312,7 +306,7 @@ def _object_transfer(ctx: RunContext, entry: dict, step: dict) -> None:
           "metadata": {"name": name, "labels": {MOVE_ID_LABEL: ctx.move_id}},
           "spec": {"source": {"kind": "PersistentVolumeClaim", "namespace": ctx.source, "name": claim},
                    "target": {"namespace": ctx.target, "name": claim}}}
-    if _get(ctx.api, kinds.OBJECTTRANSFER, name) is None:
+    if ctx.api.get_or_none(kinds.OBJECTTRANSFER, name) is None:
         try:
             ctx.api.create(kinds.OBJECTTRANSFER, ot, retry_unsafe=True)
         except kerr.AlreadyExists:
@@ -326,7 +320,7 @@ def _object_transfer(ctx: RunContext, entry: dict, step: dict) -> None:
                         lambda o: o is not None and ((o.get("status") or {}).get("phase") in ("Complete", "Error")),
                         ctx.timeout, what="complete")
     except WaitTimeout as err:
-        raise StepFailed(str(err)) from None
+        raise StepFailed(str(err)) from err
     if failed(done):
         cond = next((c for c in (done.get("status") or {}).get("conditions") or () if c.get("type") == "Complete"),
                     {})
@@ -348,15 +342,15 @@ def rebind(ctx: RunContext, claim: str, from_ns: str, to_ns: str, pv_name: Optio
     original policy in an annotation) from before the source claim is deleted until the target claim is bound.
     """
     api = ctx.api
-    source = _get(api, kinds.PVC, claim, from_ns)
+    source = api.get_or_none(kinds.PVC, claim, from_ns)
     if pv_name is None and source is not None:
         pv_name = (source.get("spec") or {}).get("volumeName")
-    target = _get(api, kinds.PVC, claim, to_ns)
+    target = api.get_or_none(kinds.PVC, claim, to_ns)
     if pv_name is None and target is not None:
         pv_name = (target.get("spec") or {}).get("volumeName")
     if not pv_name:
         raise StepFailed(f"persistentvolumeclaim {from_ns}/{claim} is not bound to a volume; nothing to transfer")
-    pv = _get(api, kinds.PV, pv_name)
+    pv = api.get_or_none(kinds.PV, pv_name)
     if pv is None:
         raise StepFailed(f"persistentvolume {pv_name} of claim {from_ns}/{claim} does not exist")
     if target is not None and (target.get("spec") or {}).get("volumeName") != pv_name:
@@ -377,7 +371,7 @@ def rebind(ctx: RunContext, claim: str, from_ns: str, to_ns: str, pv_name: Optio
             wait_for(api, kinds.PVC, claim, from_ns, lambda o: o is None or
                      (o.get("spec") or {}).get("volumeName") != pv_name, ctx.timeout, what="be deleted")
         except WaitTimeout as err:
-            raise StepFailed(f"{err} (a pod may still use it)") from None
+            raise StepFailed(f"{err} (a pod may still use it)") from err
     ref = (pv["spec"].get("claimRef") or {})
     if target is None:
         if ref.get("namespace") != to_ns or ref.get("name") != claim or ref.get("uid"):
@@ -396,7 +390,7 @@ def rebind(ctx: RunContext, claim: str, from_ns: str, to_ns: str, pv_name: Optio
         wait_for(api, kinds.PVC, claim, to_ns, lambda o: o is not None and
                  (o.get("status") or {}).get("phase") == "Bound", ctx.timeout, what="be Bound")
     except WaitTimeout as err:
-        raise StepFailed(str(err)) from None
+        raise StepFailed(str(err)) from err
     pv = api.get(kinds.PV, pv_name)
     annotations = (pv.get("metadata") or {}).get("annotations") or {}
     if RECLAIM_ANNOTATION in annotations:

@@ -7,7 +7,8 @@ import datetime as _dt
 import hashlib
 import logging
 
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 
 log = logging.getLogger(__name__)
 COMPONENT = "kubectl-vmmove"

@@ -12,12 +12,13 @@ import time
 from typing import Dict, List, Optional
 
 from ...errors import UserError
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 from ...kube.wait import WaitTimeout
-from . import copies, disks, events, lifecycle
-from ..state import journal as journalmod
 from ..context import Interrupted, RunContext, StepFailed
+from ..state import journal as journalmod
 from ..state.lease import LeaseLost
+from . import copies, disks, events, lifecycle
 
 log = logging.getLogger(__name__)
 JOURNAL_PROGRESS_SECONDS = 2.0
@@ -93,7 +94,7 @@ class Executor:
                 elif step["action"] == "label":
                     copies.label_namespace(self.ctx, step)
             except StepFailed as err:
-                raise UserError(f"cannot prepare namespace {step['name']}: {err}") from None
+                raise UserError(f"cannot prepare namespace {step['name']}: {err}") from err
 
     def prepare_shared(self) -> None:
         for step in self.ctx.plan["spec"].get("prepare") or ():
@@ -102,7 +103,7 @@ class Executor:
             try:
                 self.run_step(None, step)
             except (StepFailed, kerr.ApiError) as err:
-                raise UserError(f"cannot prepare {describe(step)} (used by several VMs): {err}") from None
+                raise UserError(f"cannot prepare {describe(step)} (used by several VMs): {err}") from err
 
     # ------------------------------------------------------------------------------------------ one VM
 
@@ -207,7 +208,7 @@ class Executor:
                 finished = journalmod.now_text()
                 nxt = group[-1] + 1
 
-                def done(record, group=group, result=result, finished=finished, nxt=nxt):
+                def done(record, group=group, result=result, finished=finished, nxt=nxt, first=first):
                     for i in group:
                         record["steps"][i].update(state="Done", finished=finished, result=result)
                     record["step"] = describe(steps[nxt]) if nxt < len(steps) else "done"
@@ -228,7 +229,7 @@ class Executor:
             jr.vm_update(name, lambda r: r.update(phase=journalmod.FAILED, message=message,
                                                   finished=journalmod.now_text()))
             self.report(name, step="failed", progress=None)
-            vm = lifecycle._get(ctx.api, kinds.VM, name, ctx.target)
+            vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
             if vm is not None and ctx.ours(vm):
                 events.record(ctx.api, vm, ctx.move_id, "MoveFailed", message[:1000], "Warning")
             return jr.vm(name)
@@ -239,7 +240,7 @@ class Executor:
                                               step="done", progress=100.0,
                                               **({"downtimeSeconds": downtime} if downtime is not None else {})))
         self.report(name, step="done", progress=100.0)
-        vm = lifecycle._get(ctx.api, kinds.VM, name, ctx.target)
+        vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
         if vm is not None:
             events.record(ctx.api, vm, ctx.move_id, "MoveSucceeded",
                           f"Move {ctx.move_id} from {ctx.source} finished")

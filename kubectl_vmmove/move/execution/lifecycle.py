@@ -7,7 +7,8 @@ reports an IP address on its interfaces.
 
 from typing import Optional
 
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 from ...kube.wait import WaitTimeout, wait_for
 from ..context import RunContext, StepFailed
 
@@ -15,12 +16,6 @@ FINAL_VMI_PHASES = ("Succeeded", "Failed")
 VM_ERROR_STATES = ("ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff", "ErrorPvcNotFound",
                    "DataVolumeError", "CrashLoopBackOff")
 
-
-def _get(api, kind, name, namespace) -> Optional[dict]:
-    try:
-        return api.get(kind, name, namespace)
-    except kerr.NotFound:
-        return None
 
 
 def _condition(obj, ctype) -> Optional[dict]:
@@ -37,14 +32,14 @@ def vmi_active(vmi: Optional[dict]) -> bool:
 def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
     """Stop the source VM (if it runs) and wait until nothing uses its claims. Returns what was done."""
     api, name, ns = ctx.api, entry["name"], ctx.source
-    vm = _get(api, kinds.VM, name, ns)
+    vm = api.get_or_none(kinds.VM, name, ns)
     if vm is None:
         raise StepFailed(f'virtualmachine "{name}" no longer exists in namespace "{ns}"; nothing to move')
     planned_uid = (step.get("source") or entry.get("source") or {}).get("uid")
     if planned_uid and vm["metadata"].get("uid") != planned_uid:
         raise StepFailed(f'virtualmachine "{ns}/{name}" was deleted and re-created since the plan was made; '
                          "make a new plan")
-    vmi = _get(api, kinds.VMI, name, ns)
+    vmi = api.get_or_none(kinds.VMI, name, ns)
     if vmi is None:
         return "already stopped"
     vmi_uid = vmi["metadata"].get("uid")
@@ -53,13 +48,13 @@ def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
             api.put_subresource(kinds.VM, name, ns, "stop", {})
         except kerr.Conflict as err:
             # A retried stop whose first attempt went through meets a VM that is already stopping.
-            again = _get(api, kinds.VMI, name, ns)
-            vm = _get(api, kinds.VM, name, ns) or {}
+            again = api.get_or_none(kinds.VMI, name, ns)
+            vm = api.get_or_none(kinds.VM, name, ns) or {}
             stopping = again is None or again["metadata"].get("deletionTimestamp") or \
                 (vm.get("spec") or {}).get("runStrategy") == "Halted" or \
                 any(r.get("action") == "Stop" for r in (vm.get("status") or {}).get("stateChangeRequests") or ())
             if "not running" not in err.message.lower() and not stopping:
-                raise StepFailed(f"cannot stop {ns}/{name}: {err.message}") from None
+                raise StepFailed(f"cannot stop {ns}/{name}: {err.message}") from err
     ctx.report(name, step="stopping")
     try:
         wait_for(api, kinds.VMI, name, ns, lambda o: o is None, ctx.timeout, what="stop")
@@ -71,7 +66,7 @@ def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
                      lambda o: o is None or (o.get("status") or {}).get("phase") in ("Succeeded", "Failed"),
                      ctx.timeout, what="terminate")
     except WaitTimeout as err:
-        raise StepFailed(f"step stop of {ns}/{name} timed out: {err}") from None
+        raise StepFailed(f"step stop of {ns}/{name} timed out: {err}") from err
     return "stopped"
 
 
@@ -93,7 +88,7 @@ def started(vmi: Optional[dict]) -> bool:
 def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
     """Start the target VM and wait until it runs, is Ready and has its IP addresses."""
     api, name, ns = ctx.api, entry["name"], ctx.target
-    vmi = _get(api, kinds.VMI, name, ns)
+    vmi = api.get_or_none(kinds.VMI, name, ns)
     if not vmi_active(vmi):
         try:
             api.put_subresource(kinds.VM, name, ns, "start", {})
@@ -101,7 +96,7 @@ def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
             text = err.message.lower()
             # Already running, or a run strategy that starts it by itself: both mean there is nothing to ask.
             if "already running" not in text and "does not support manual start" not in text:
-                raise StepFailed(f"cannot start {ns}/{name}: {err.message}") from None
+                raise StepFailed(f"cannot start {ns}/{name}: {err.message}") from err
 
     def on_change(obj):
         phase = (obj or {}).get("status", {}).get("phase") if obj else None
@@ -111,13 +106,13 @@ def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
         wait_for(api, kinds.VMI, name, ns, started, ctx.timeout, what="be Running and Ready with an IP address",
                  on_change=on_change)
     except WaitTimeout as err:
-        vm = _get(api, kinds.VM, name, ns) or {}
+        vm = api.get_or_none(kinds.VM, name, ns) or {}
         status = vm.get("status") or {}
         failure = _condition(vm, "Failure")
         extra = f"; VM status {status.get('printableStatus', 'unknown')}"
         if failure and failure.get("message"):
             extra += f": {failure['message']}"
-        raise StepFailed(f"step start of {ns}/{name} timed out: {err}{extra}") from None
+        raise StepFailed(f"step start of {ns}/{name} timed out: {err}{extra}") from err
     return "running"
 
 
@@ -130,4 +125,4 @@ def set_run_strategy(ctx: RunContext, name: str, strategy: str) -> str:
 
 
 def target_vmi(api, name, namespace) -> Optional[dict]:
-    return _get(api, kinds.VMI, name, namespace)
+    return api.get_or_none(kinds.VMI, name, namespace)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 from ...kube import kinds
-from .. import quantities, label_selectors as selectors
-from .inventory import SOURCE
+from .. import label_selectors as selectors
+from .. import quantities
 
 STATE_LABEL = "persistent-state-for"
 STATE_PREFIX = "persistent-state-for-"

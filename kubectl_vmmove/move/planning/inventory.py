@@ -140,9 +140,9 @@ def read_source_namespace(api, source) -> Optional[dict]:
 
     try:
         return api.get(kinds.NAMESPACE, source)
-    except kerr.NotFound:
+    except kerr.NotFound as cause:
         raise UserError(f'namespace "{source}" not found; check the name with "kubectl get namespaces" '
-                        "or choose another with -n") from None
+                        "or choose another with -n") from cause
     except kerr.Forbidden:
         return None
 
@@ -159,7 +159,7 @@ def collect_vms(api, source) -> Inventory:
         inv.put(kinds.VM, SOURCE, api.list(kinds.VM, namespace=source, limit=ONE_PAGE).items)
     except kerr.Forbidden as err:
         raise UserError(f"{err.message}; assess and plan need to list VirtualMachines in the source namespace") \
-            from None
+            from err
     if inv.of(kinds.VM):
         inv.source_namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": source}}
     else:
@@ -228,7 +228,7 @@ def collect_vms_all_namespaces(api) -> Dict[str, Inventory]:
         vms = api.list(kinds.VM, limit=ONE_PAGE).items
     except kerr.Forbidden as err:
         raise UserError(f"{err.message}; --all-namespaces needs to list VirtualMachines at the cluster scope: "
-                        "assess one namespace at a time with -n NAMESPACE") from None
+                        "assess one namespace at a time with -n NAMESPACE") from err
     out: Dict[str, Inventory] = {}
     for vm in vms:
         ns = vm["metadata"]["namespace"]

@@ -14,8 +14,9 @@ from typing import Dict, List, Optional
 
 from ...errors import UserError
 from ...kube import kinds
-from . import estimates, graph as graphmod
 from .. import rewrite
+from . import estimates
+from . import graph as graphmod
 from .inventory import SOURCE, TARGET
 
 API_VERSION = "vmmove.io/v1alpha1"
@@ -166,7 +167,7 @@ def build(inv, graph, opts: PlanOptions, *, user: str = "", now: Optional[_dt.da
             plan_cleanup += dependency_cleanup(kind, dep)
 
     vms = []
-    for name, node in graph.nodes.items():
+    for node in graph.nodes.values():
         vms.append(_vm_entry(inv, graph, node, opts, move_id, mac_policy, dep_users, dependency_steps,
                              dependency_cleanup))
 
@@ -327,7 +328,7 @@ def load(text: str, origin: str = "plan") -> dict:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise UserError(f"{origin} is not valid YAML{where}; save a plan with "
-                        "'kubectl vmmove plan ... -o yaml > plan.yaml'") from None
+                        "'kubectl vmmove plan ... -o yaml > plan.yaml'") from err
     validate(doc, origin)
     return doc
 

@@ -9,8 +9,10 @@ from typing import List, Optional, Tuple
 
 from ...errors import UserError
 from ...kube import kinds
-from . import estimates, graph as graphmod, inventory, permissions, moveplan as planmod, preflight, selection
-from .inventory import CLUSTER, SOURCE, TARGET
+from . import graph as graphmod
+from . import inventory, permissions, preflight, selection
+from . import moveplan as planmod
+from .inventory import CLUSTER
 
 log = logging.getLogger(__name__)
 

@@ -41,13 +41,13 @@ def read_move_list(path: str) -> List[str]:
         else:
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
-    except FileNotFoundError:
-        raise UserError(f'the move list "{path}" does not exist') from None
-    except IsADirectoryError:
-        raise UserError(f'the move list "{path}" is a directory; give a file with one VM name per line') from None
+    except FileNotFoundError as cause:
+        raise UserError(f'the move list "{path}" does not exist') from cause
+    except IsADirectoryError as cause:
+        raise UserError(f'the move list "{path}" is a directory; give a file with one VM name per line') from cause
     except (OSError, UnicodeDecodeError) as err:
         reason = getattr(err, "strerror", None) or str(err)
-        raise UserError(f'cannot read the move list "{path}": {reason}') from None
+        raise UserError(f'cannot read the move list "{path}": {reason}') from err
     names = []
     for number, line in enumerate(text.splitlines(), 1):
         entry = line.split("#", 1)[0].strip()

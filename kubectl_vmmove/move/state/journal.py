@@ -36,7 +36,8 @@ import threading
 from typing import Callable, Dict, List, Optional
 
 from ...errors import UserError
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 
 JOURNAL_LABEL = "vmmove.io/journal"
 MOVE_ID_LABEL = "vmmove.io/move-id"
@@ -278,11 +279,11 @@ class Journal:
             cm["binaryData"] = {PLAN_KEY: base64.b64encode(packed).decode("ascii")}
         try:
             obj = api.create(kinds.CONFIGMAP, cm, namespace=namespace, retry_unsafe=True)
-        except kerr.AlreadyExists:
+        except kerr.AlreadyExists as exists:
             obj = api.get(kinds.CONFIGMAP, cm["metadata"]["name"], namespace)
             if ((obj.get("metadata") or {}).get("labels") or {}).get(MOVE_ID_LABEL) != move_id:
                 raise UserError(f"configmap {namespace}/{cm['metadata']['name']} exists and is not the journal of "
-                                f"move {move_id}; choose another move id") from None
+                                f"move {move_id}; choose another move id") from exists
         jr = cls(api, namespace, move_id, obj, user)
         jr._create_parts(chunks, {**labels, JOURNAL_LABEL: PART})
         return jr

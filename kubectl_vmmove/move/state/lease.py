@@ -30,7 +30,8 @@ import time
 from typing import Callable, Optional
 
 from ...errors import UserError
-from ...kube import errors as kerr, kinds
+from ...kube import errors as kerr
+from ...kube import kinds
 from . import journal as journalmod
 
 log = logging.getLogger(__name__)

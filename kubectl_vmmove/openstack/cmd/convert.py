@@ -36,7 +36,7 @@ REPORT_FORMATS = ("yaml", "json", "markdown")
 
 
 def add_arguments(parser):
-    from ...cli import add_output_flag
+    from ...flags import add_output_flag
 
     parser.add_argument("paths", nargs="*", metavar="FILE|DIR", help="Export documents, API JSON or CLI JSON "
                                                                      "files, or directories of them; - for stdin")
@@ -108,7 +108,7 @@ def add_arguments(parser):
 
 
 def options_from_args(args):
-    from ..convert import Options, _split_map
+    from ..convert import Options, split_map
     from ..mapping.networks import parse_network_map
     from ..mapping.tenancy import check_subject_template, parse_role_map
 
@@ -137,10 +137,10 @@ def options_from_args(args):
         instancetypes=args.instancetypes, disk_source=args.disk_source, disk_url_template=args.disk_url_template,
         registry_template=args.registry_template, s3_template=args.s3_template, pvc_template=args.pvc_template,
         pvc_namespace=args.pvc_namespace, disk_secret=args.disk_secret, disk_cert_configmap=args.disk_cert_configmap,
-        storage_class_map=_split_map(args.storage_class_map, "--storage-class-map"),
+        storage_class_map=split_map(args.storage_class_map, "--storage-class-map"),
         network_map=parse_network_map(args.network_map), static_ips=args.static_ips, calico=args.calico,
-        lb_ip_annotation=args.lb_ip_annotation, zones=args.zones, zone_map=_split_map(args.zone_map, "--zone-map"),
-        pci_alias_map=_split_map(args.pci_alias_map, "--pci-alias-map"),
+        lb_ip_annotation=args.lb_ip_annotation, zones=args.zones, zone_map=split_map(args.zone_map, "--zone-map"),
+        pci_alias_map=split_map(args.pci_alias_map, "--pci-alias-map"),
         omit_secret_values=args.omit_secret_values)
 
 

@@ -11,9 +11,8 @@ import re
 from typing import Dict, Optional, Tuple
 
 from . import names
+from ...kube.kinds import RUN_STRATEGIES
 from ..report import APPROXIMATED, DROPPED, IGNORED, MAPPED
-
-RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 
 # Image properties that only describe how the image was made or stored.
 IMAGE_BOOKKEEPING = re.compile(

@@ -1,0 +1,53 @@
+"""What several move verbs do alike: open a move from its journal, verify it now, hold its lease."""
+
+import sys
+
+
+def open_move(args):
+    """(session, journal, RunContext) of the move named on the command line."""
+    from ...kube.session import Session
+    from ..context import RunContext
+    from ..state import journal as journalmod
+
+    session = Session.from_args(args)
+    jr = journalmod.find(session.api, args.move_id, [getattr(args, "namespace", None), session.namespace])
+    ctx = RunContext(api=session.api, plan=jr.plan(), journal=jr, user=session.user)
+    return session, jr, ctx
+
+
+def run_checks(ctx, jr, record: bool = True):
+    """Verify now and, unless `record` is False (a dry run), record the result in the journal."""
+    from ..aftercare import verification
+    from ..state import journal as journalmod
+
+    checks = verification.verify(ctx, jr.vms())
+    if not record:
+        return checks
+    failures = [f"{r['vm']}: {r['check']}: {r['reason']}" for r in checks.failures()]
+
+    def note(move):
+        move["verify"] = {"passed": checks.passed, "finished": journalmod.now_text(), "user": ctx.user,
+                          "checks": len(checks.rows), "failures": failures[:20]}
+
+    from ...kube import errors as kerr
+
+    try:
+        jr.move_update(note)
+    except kerr.Forbidden:
+        # A read-only user may still verify; the journal just does not learn the result.
+        sys.stderr.write(f'(the result was not recorded in the journal: you may not patch configmaps in namespace '
+                         f'"{jr.namespace}"; check with \'kubectl auth can-i patch configmaps -n {jr.namespace}\')\n')
+    return checks
+
+
+def hold_lease(ctx, command, force):
+    """The move's lease for the duration of a `with` block (see lease.py); refuses while another process holds it."""
+    import sys
+
+    from ..state.lease import Lease
+
+    lease = Lease(ctx.journal, command, ctx.user, notice=lambda text: sys.stderr.write(text + "\n"))
+    lease.acquire(force=force)
+    ctx.lease = lease
+    lease.start_heartbeat()
+    return lease

@@ -1,0 +1,144 @@
+"""Rules about disks: storage classes, clone methods and their cost, volume transfer prerequisites."""
+
+from typing import List
+
+from ....kube import kinds
+from ... import quantities
+from .. import estimates
+from ..inventory import CLUSTER, SOURCE
+from .base import finding, vm_names
+
+
+def storage(ctx) -> List[dict]:
+    inv, out = ctx.inv, []
+    spec = ctx.spec
+    if spec["strategy"] == "clone" and not inv.serves(kinds.DATAVOLUME):
+        out.append(finding("error", "CdiMissing", "the cluster does not serve DataVolumes (CDI is not installed); "
+                           "--strategy clone needs CDI",
+                           "install CDI, or use --strategy transfer (cluster-admin)"))
+    used_classes = set()
+    classes = inv.by_name(kinds.STORAGECLASS, CLUSTER)
+    # A user who may not list StorageClasses (the namespace `view`/`edit` roles cannot) must not be told that the
+    # classes do not exist: say once that they could not be checked.
+    classes_known = (kinds.STORAGECLASS.kind, CLUSTER) not in inv.unreadable
+    if not classes_known and spec["strategy"] == "clone":
+        out.append(finding("warning", "StorageClassUnknown",
+                           "StorageClasses cannot be read with these credentials: whether each target class exists "
+                           "and which clone method CDI will use were not checked",
+                           "ask for read access to storageclasses.storage.k8s.io and storageprofiles.cdi.kubevirt.io, "
+                           "or have an administrator run the plan"))
+    # Claims the user may not list are neither missing nor waiting for their DataVolume: say they could not be read.
+    claims_unreadable = inv.unreadable.get((kinds.PVC.kind, SOURCE))
+    for vm in spec["vms"]:
+        node = ctx.graph.nodes[vm["name"]]
+        for disk, entry in zip(node.disks, vm["disks"]):
+            used_classes.add(disk.storage_class or "")
+            subject = ("PersistentVolumeClaim", disk.claim, ctx.src)
+            if disk.pvc is None:
+                if claims_unreadable is not None:
+                    out.append(finding("error", "ListForbidden",
+                                       f'claim "{disk.claim}" of VM "{vm["name"]}" could not be read: '
+                                       f"{claims_unreadable}",
+                                       "ask for list access to persistentvolumeclaims in "
+                                       f'"{ctx.src}" (kubectl auth can-i list persistentvolumeclaims -n {ctx.src}), '
+                                       "then assess again", *subject))
+                elif disk.dv is None:
+                    out.append(finding("error", "ClaimMissing",
+                                       f'VM "{vm["name"]}" uses claim "{disk.claim}", which does not exist',
+                                       "create or restore the claim, or remove the volume from the VM", *subject))
+                else:
+                    out.append(finding("error", "DataVolumeNotReady",
+                                       f'DataVolume "{disk.claim}" of VM "{vm["name"]}" has no claim yet '
+                                       f'(phase {(disk.dv.get("status") or {}).get("phase", "unknown")})',
+                                       "wait until the DataVolume has succeeded, then plan again",
+                                       "DataVolume", disk.claim, ctx.src))
+                continue
+            phase = (disk.pvc.get("status") or {}).get("phase")
+            if phase != "Bound":
+                out.append(finding("error", "ClaimNotBound",
+                                   f'claim "{disk.claim}" of VM "{vm["name"]}" is {phase or "not bound"}',
+                                   "wait until it is Bound (kubectl get pvc), then plan again", *subject))
+            if disk.dv is not None and (disk.dv.get("status") or {}).get("phase") not in (None, "Succeeded"):
+                out.append(finding("error", "DataVolumeNotReady",
+                                   f'DataVolume "{disk.claim}" of VM "{vm["name"]}" is '
+                                   f'{disk.dv["status"]["phase"]}, not Succeeded',
+                                   "wait until the import or clone has finished, then plan again",
+                                   "DataVolume", disk.claim, ctx.src))
+            staying = ctx.graph.claim_staying_users(disk.claim)
+            if staying:
+                out.append(finding("error", "DiskShared",
+                                   f'claim "{disk.claim}" is also used by {vm_names(staying)}, which '
+                                   "is not moving", "move those VMs in the same plan", *subject))
+            if spec["strategy"] == "transfer":
+                continue
+            target_class = entry.get("targetStorageClass")
+            if not classes_known:
+                continue
+            if entry["method"] == "unknown":
+                code = "StorageClassMissing" if target_class else "NoStorageClass"
+                out.append(finding("error", code, f'claim "{disk.claim}": {entry["methodReason"]}',
+                                   "create the StorageClass, or map it with --storage-class-map OLD=NEW", *subject))
+            elif entry["method"] == "copy":
+                out.append(finding("warning", "SlowClone",
+                                   f'claim "{disk.claim}" ({quantities.human_bytes(disk.size)}) will be copied '
+                                   f'through a pod: {entry["methodReason"]}; about '
+                                   f'{estimates.human_seconds(entry["estimateSeconds"])}',
+                                   "map to a class on the same CSI driver with snapshot or clone support "
+                                   "(--storage-class-map), or use --strategy transfer", *subject))
+            elif target_class and target_class not in classes:
+                out.append(finding("error", "StorageClassMissing", f'StorageClass "{target_class}" does not exist',
+                                   "create it or map it with --storage-class-map", *subject))
+    for old in sorted(spec.get("storageClassMap") or {}):
+        if spec["strategy"] == "transfer":
+            out.append(finding("warning", "StorageClassMapIgnored",
+                               "--storage-class-map has no effect with --strategy transfer: a rebound volume "
+                               "keeps its class", "use --strategy clone to change storage classes"))
+            break
+        if old not in used_classes:
+            out.append(finding("warning", "StorageClassMapUnused",
+                               f'--storage-class-map names "{old}", which no moving disk uses',
+                               "check the class names with 'kubectl get pvc -n " + ctx.src + "'"))
+    return out
+
+
+_CLONE_FINALIZERS = ("provisioner.storage.kubernetes.io/cloning-protection",
+                     "snapshot.storage.kubernetes.io/pvc-as-source-protection")
+
+
+def transfer(ctx) -> List[dict]:
+    inv, out = ctx.inv, []
+    if ctx.spec["strategy"] != "transfer":
+        return out
+    if inv.serves(kinds.OBJECTTRANSFER):
+        out.append(finding("info", "ObjectTransferDeprecated",
+                           "CDI ObjectTransfer is deprecated since CDI v1.61; run uses it while it is served"))
+    pvs = inv.by_name(kinds.PV, CLUSTER)
+    for vm in ctx.spec["vms"]:
+        for disk in ctx.graph.nodes[vm["name"]].disks:
+            if disk.pvc is None:
+                continue
+            for fin in disk.pvc["metadata"].get("finalizers") or ():
+                if fin in _CLONE_FINALIZERS:
+                    out.append(finding("error", "ClaimInUseByClone",
+                                       f'claim "{disk.claim}" is the source of a clone or snapshot ({fin})',
+                                       "wait until that clone or snapshot finishes",
+                                       "PersistentVolumeClaim", disk.claim, ctx.src))
+            pv = pvs.get((disk.pvc.get("spec") or {}).get("volumeName") or "")
+            if pv is None:
+                continue
+            if (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy", "Delete") == "Delete":
+                out.append(finding("info", "ReclaimPolicyDelete",
+                                   f'volume "{pv["metadata"]["name"]}" of claim "{disk.claim}" has reclaim policy '
+                                   "Delete; run sets Retain while the claim is rebound and restores it after",
+                                   kind="PersistentVolume", name=pv["metadata"]["name"]))
+            csi = (pv.get("spec") or {}).get("csi") or {}
+            for key in ("nodeStageSecretRef", "nodePublishSecretRef", "controllerExpandSecretRef",
+                        "controllerPublishSecretRef", "nodeExpandSecretRef"):
+                if (csi.get(key) or {}).get("namespace") == ctx.src:
+                    out.append(finding("warning", "CsiSecretInSourceNamespace",
+                                       f'volume "{pv["metadata"]["name"]}" refers to Secret '
+                                       f'"{csi[key].get("name")}" in "{ctx.src}" ({key}); after the move it still '
+                                       "does", f'keep that Secret in "{ctx.src}" as long as the volume exists',
+                                       "PersistentVolume", pv["metadata"]["name"]))
+                    break
+    return out
