@@ -173,6 +173,11 @@ def test_port_forwardings_map_external_to_internal_ports():
     r = run([server("mail", 1, [])], [], floating_ips=[fip])
     (svc,) = [o for o in r.objects if o["kind"] == "Service"]
     assert svc["spec"]["ports"] == [{"name": "tcp-2225", "port": 2225, "protocol": "TCP", "targetPort": 25}]
+    # spec.loadBalancerIP is deprecated (Kubernetes 1.24): the address goes into an annotation by default
+    assert "loadBalancerIP" not in svc["spec"]
+    assert svc["metadata"]["annotations"]["metallb.universe.tf/loadBalancerIPs"] == "203.0.113.6"
+    r = run([server("mail", 1, [])], [], Options(lb_ip_annotation="spec.loadBalancerIP"), floating_ips=[fip])
+    (svc,) = [o for o in r.objects if o["kind"] == "Service"]
     assert svc["spec"]["loadBalancerIP"] == "203.0.113.6"
 
 
@@ -281,3 +286,23 @@ def test_multus_nic_with_port_security_and_no_groups_is_reported_not_applied_to_
     assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 80))
     notes = [rsn for s, rsn in server_notes(r) if s == "approximated"]
     assert notes and "storage" in notes[0] and "drops all" in notes[0]
+
+
+def test_mixed_tcp_and_udp_service_is_reported_as_needing_mixed_protocol_load_balancers():
+    dns = {"id": "sg-dns", "name": "dns", "security_group_rules": [rule("t", protocol="tcp", lo=53, hi=53),
+                                                                    rule("u", protocol="udp", lo=53, hi=53)]}
+    fip = {"id": "f1", "floating_ip_address": "203.0.113.8", "port_id": "port-1", "fixed_ip_address": "10.0.0.1"}
+    r = run([server("dns", 1, ["sg-dns"])], [dns], floating_ips=[fip])
+    (svc,) = [o for o in r.objects if o["kind"] == "Service"]
+    assert sorted(p["protocol"] for p in svc["spec"]["ports"]) == ["TCP", "UDP"]
+    (status, reason), = [(s, r_) for k, _, f, s, _, r_ in iter_entries(r.report) if k == "FloatingIP"
+                         and f == "floating_ip_address"]
+    assert status == "approximated" and "MixedProtocolLBService" in reason
+
+
+def test_icmp_rule_summary_names_type_and_code():
+    g = {"id": "sg-x", "name": "x", "security_group_rules": [rule("x1", protocol="icmp", lo=8, hi=0),
+                                                              rule("x2", protocol="icmp", lo=3)]}
+    r = run([server("a", 1, ["sg-x"])], [g], Options(calico=True))
+    assert "icmp type 8 code 0" in rule_status(r)["x1"][1]
+    assert "icmp type 3 " in rule_status(r)["x2"][1] and "code" not in rule_status(r)["x2"][1].split("from/to")[0]

@@ -4,6 +4,7 @@ import os
 import sys
 
 from ...errors import UsageError, UserError
+from ..mapping.services import DEFAULT_LB_IP_ANNOTATION
 from ..mapping.tenancy import SUBJECT_TEMPLATE
 
 DESCRIPTION = """Turn OpenStack exports (export documents, raw API JSON, openstack ... -f json output) into KubeVirt
@@ -101,8 +102,9 @@ def add_arguments(parser):
                    help="Keep fixed IPs of Multus interfaces as cloud-init network data")
     g.add_argument("--calico", action="store_true",
                    help="Write ICMP and other non-TCP/UDP/SCTP rules as projectcalico.org/v3 NetworkPolicies")
-    g.add_argument("--lb-ip-annotation", metavar="KEY",
-                   help="Annotation that asks the load balancer for the floating IP (default spec.loadBalancerIP)")
+    g.add_argument("--lb-ip-annotation", metavar="KEY", default=DEFAULT_LB_IP_ANNOTATION,
+                   help="Annotation that asks the load balancer for the floating IP (default %(default)s; "
+                        "spec.loadBalancerIP writes that deprecated field instead)")
     g.add_argument("--omit-secret-values", action="store_true",
                    help="Write Secrets without data (annotated with what to fill in), e.g. for a public repository")
 

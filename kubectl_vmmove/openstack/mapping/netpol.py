@@ -356,8 +356,12 @@ class PolicyBuilder:
 
 
 def rule_summary(rule) -> str:
-    ports = "" if rule.port_min is None else f" {rule.port_min}" + (
-        f"-{rule.port_max}" if rule.port_max not in (None, rule.port_min) else "")
+    if rule.protocol in ICMP:  # Neutron keeps the ICMP type in port_range_min and the code in port_range_max
+        ports = "" if rule.port_min is None else f" type {rule.port_min}" + (
+            f" code {rule.port_max}" if rule.port_max is not None else "")
+    else:
+        ports = "" if rule.port_min is None else f" {rule.port_min}" + (
+            f"-{rule.port_max}" if rule.port_max not in (None, rule.port_min) else "")
     remote = rule.remote_ip_prefix or (f"group {rule.remote_group_id}" if rule.remote_group_id else "") or (
         f"address group {rule.remote_address_group_id}" if rule.remote_address_group_id else "any")
     return f"{rule.direction} {rule.ethertype} {rule.protocol or 'any'}{ports} from/to {remote}"
