@@ -10,7 +10,8 @@ converter writes) for traffic probes, written from the API's documented semantic
   namespaces (all pods if podSelector is absent); an ipBlock matches by address (`except` carves out), here for pods
   too (what most CNIs do; the API leaves it to the implementation).
 - Calico policies (projectcalico.org/v3, no order): evaluated after the Kubernetes ones (order 1000); with only Allow
-  rules the outcome is again the union, and a Calico policy that selects a pod isolates the types it lists.
+  rules the outcome is again the union, and a Calico policy that selects a pod isolates the types it lists. A rule's
+  `destination.ports` (ints or "lo:hi") are the destination's ports in both directions.
   Selectors handled: `key == 'value'`, `key in {'a', 'b'}`, joined by `&&`.
 
 Namespaces carry `kubernetes.io/metadata.name` (set by the apiserver since 1.21).
@@ -132,6 +133,10 @@ class Cluster:
                 return False
             if "code" in icmp and icmp["code"] != probe.icmp_code:
                 return False
+        ports = (rule.get("destination") or {}).get("ports")  # ports are the destination's in both directions
+        if ports is not None:
+            if probe.port is None or not any(_calico_port_matches(p, probe.port) for p in ports):
+                return False
         side = rule.get("source" if direction == "Ingress" else "destination") or {}
         if "nets" in side:
             addr = ipaddress.ip_address(_ip_of(peer))
@@ -149,6 +154,13 @@ class Cluster:
             if "selector" in side and not _calico_selector_matches(side["selector"], peer.labels):
                 return False
         return True
+
+
+def _calico_port_matches(spec, port: int) -> bool:
+    if isinstance(spec, int):
+        return spec == port
+    lo, _, hi = str(spec).partition(":")
+    return int(lo) <= port <= int(hi or lo)
 
 
 def _ip_of(endpoint) -> str:

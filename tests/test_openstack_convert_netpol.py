@@ -306,3 +306,71 @@ def test_icmp_rule_summary_names_type_and_code():
     r = run([server("a", 1, ["sg-x"])], [g], Options(calico=True))
     assert "icmp type 8 code 0" in rule_status(r)["x1"][1]
     assert "icmp type 3 " in rule_status(r)["x2"][1] and "code" not in rule_status(r)["x2"][1].split("from/to")[0]
+
+
+# ------------------------------------------------------------------------------ addresses that change meaning
+
+
+SUBNETS = [{"id": "sub", "network_id": NET, "cidr": "10.0.0.0/24", "ip_version": 4}]
+
+
+def test_prefix_covering_a_pod_mapped_tenant_subnet_is_reported_with_the_selector_that_expresses_it():
+    admin = {"id": "sg-admin", "name": "admin", "security_group_rules": [
+        rule("a1", protocol="tcp", lo=22, hi=22, prefix="10.0.0.0/24")]}
+    r = run([server("bastion", 1, ["sg-default"]), server("app", 2, ["sg-admin"])], [admin, default_group()],
+            subnets=SUBNETS)
+    status, reason = rule_status(r)["a1"]
+    assert status == "approximated" and "pod network" in reason and "--translate-tenant-cidrs" in reason
+    assert "bastion" in reason
+    pods = pods_of(r.objects, {"bastion": "10.244.1.7", "app": "10.244.2.9"})
+    assert not cluster_of(r.objects).allowed(Probe(pods["bastion"], pods["app"], "TCP", 22)), \
+        "without the flag the ipBlock stays: pod addresses are outside it"
+
+
+def test_translate_tenant_cidrs_selects_the_vms_that_had_those_addresses():
+    admin = {"id": "sg-admin", "name": "admin", "security_group_rules": [
+        rule("a1", protocol="tcp", lo=22, hi=22, prefix="10.0.0.0/25")]}
+    r = run([server("bastion", 1, ["sg-default"]), server("app", 2, ["sg-admin"])], [admin, default_group()],
+            Options(translate_tenant_cidrs=True), subnets=SUBNETS)
+    pods = pods_of(r.objects, {"bastion": "10.244.1.7", "app": "10.244.2.9"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(pods["bastion"], pods["app"], "TCP", 22))
+    assert not net.allowed(Probe(pods["bastion"], pods["app"], "TCP", 23))
+    assert net.allowed(Probe(External("10.0.0.77"), pods["app"], "TCP", 22)), "the prefix itself is kept"
+    assert rule_status(r)["a1"][0] == "approximated"
+
+
+def test_prefix_outside_tenant_subnets_is_not_touched():
+    g = {"id": "sg-x", "name": "x", "security_group_rules": [rule("x1", protocol="tcp", lo=22, hi=22,
+                                                                   prefix="192.0.2.0/24")]}
+    r = run([server("a", 1, ["sg-x"])], [g], Options(translate_tenant_cidrs=True), subnets=SUBNETS)
+    assert rule_status(r)["x1"][0] == "mapped"
+
+
+def ipv4_only_db():
+    return {"id": "sg-db", "name": "db", "security_group_rules": [
+        rule("d1", protocol="tcp", lo=5432, hi=5432, group="sg-web")]}
+
+
+def test_single_family_remote_group_rule_becomes_a_family_restricted_calico_rule():
+    web = {"id": "sg-web", "name": "web", "security_group_rules": [rule("w-e", "egress"), rule("w-e6", "egress",
+                                                                                                 "IPv6")]}
+    r = run([server("web", 1, ["sg-web"]), server("db", 2, ["sg-db"])], [ipv4_only_db(), web], Options(calico=True))
+    core = policies(r)[("dom-a", "sg-db")]["spec"]
+    assert core["ingress"] == [], "the family-restricted rule is not widened to both families in core policy"
+    (cal,) = [p for p in policies(r, "projectcalico.org/v3").values()]
+    (crule,) = cal["spec"]["ingress"]
+    assert crule["ipVersion"] == 4 and crule["protocol"] == "TCP" and crule["destination"] == {"ports": [5432]}
+    pods = pods_of(r.objects, {"web": "10.244.0.5", "db": "10.244.0.6"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(pods["web"], pods["db"], "TCP", 5432))
+    pods["web"].ip = "fd00::5"
+    assert not net.allowed(Probe(pods["web"], pods["db"], "TCP", 5432)), "IPv6 from a member stays closed"
+    assert rule_status(r)["d1"][0] == "mapped"
+
+
+def test_single_family_remote_group_rule_without_calico_is_approximated_and_says_so():
+    web = {"id": "sg-web", "name": "web", "security_group_rules": []}
+    r = run([server("web", 1, ["sg-web"]), server("db", 2, ["sg-db"])], [ipv4_only_db(), web])
+    status, reason = rule_status(r)["d1"]
+    assert status == "approximated" and "--calico" in reason

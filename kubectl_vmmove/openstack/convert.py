@@ -40,6 +40,7 @@ class Options:
     network_map: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
     static_ips: bool = False
     calico: bool = False
+    translate_tenant_cidrs: bool = False
     lb_ip_annotation: Optional[str] = None
     zones: bool = False
     zone_map: Dict[str, str] = field(default_factory=dict)

@@ -101,7 +101,11 @@ def add_arguments(parser):
     g.add_argument("--static-ips", action="store_true",
                    help="Keep fixed IPs of Multus interfaces as cloud-init network data")
     g.add_argument("--calico", action="store_true",
-                   help="Write ICMP and other non-TCP/UDP/SCTP rules as projectcalico.org/v3 NetworkPolicies")
+                   help="Write ICMP and other non-TCP/UDP/SCTP rules, and remote-group rules of one IP family, as "
+                        "projectcalico.org/v3 NetworkPolicies")
+    g.add_argument("--translate-tenant-cidrs", action="store_true",
+                   help="Rules whose prefix covers a subnet of a network mapped to the pod network also select the "
+                        "VMs that had those addresses (after the move they have pod addresses); reported either way")
     g.add_argument("--lb-ip-annotation", metavar="KEY", default=DEFAULT_LB_IP_ANNOTATION,
                    help="Annotation that asks the load balancer for the floating IP (default %(default)s; "
                         "spec.loadBalancerIP writes that deprecated field instead)")
@@ -141,6 +145,7 @@ def options_from_args(args):
         pvc_namespace=args.pvc_namespace, disk_secret=args.disk_secret, disk_cert_configmap=args.disk_cert_configmap,
         storage_class_map=split_map(args.storage_class_map, "--storage-class-map"),
         network_map=parse_network_map(args.network_map), static_ips=args.static_ips, calico=args.calico,
+        translate_tenant_cidrs=args.translate_tenant_cidrs,
         lb_ip_annotation=args.lb_ip_annotation, zones=args.zones, zone_map=split_map(args.zone_map, "--zone-map"),
         pci_alias_map=split_map(args.pci_alias_map, "--pci-alias-map"),
         omit_secret_values=args.omit_secret_values)

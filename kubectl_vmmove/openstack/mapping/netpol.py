@@ -211,7 +211,8 @@ class PolicyBuilder:
         for rule in self.sg.rules:
             direction = "egress" if rule.direction == "egress" else "ingress"
             ports, status, reason = _ports(rule)
-            if status == "":
+            single_family_group = rule.remote_group_id and not self._mirrored(rule)
+            if status == "" or (single_family_group and self.ctx.options.calico):
                 self._calico_rule(rule, direction)
                 continue
             peers, pstatus, preason = self._peers(rule)
@@ -261,11 +262,8 @@ class PolicyBuilder:
             if rule.remote_address_group_id:
                 notes.append("remote_address_group_id ignored: remote_group_id is set too")
             notes.append(f"members of the group, {rule.ethertype} only in OpenStack; a pod selector matches both "
-                         "families")
-            mirrored = any(r is not rule and r.remote_group_id == rule.remote_group_id and r.direction == rule.direction
-                           and r.protocol == rule.protocol and r.port_min == rule.port_min
-                           and r.port_max == rule.port_max and r.ethertype != rule.ethertype for r in self.sg.rules)
-            if mirrored:
+                         "families (add --calico for a policy restricted to the family)")
+            if self._mirrored(rule):
                 return [peer], MAPPED, "members of the group (IPv4 and IPv6 rules)"
             return [peer], APPROXIMATED, "; ".join(notes)
         if rule.remote_address_group_id:
@@ -286,9 +284,73 @@ class PolicyBuilder:
                 return None, DROPPED, f"remote_ip_prefix {rule.remote_ip_prefix!r} is not a CIDR"
             if cidr in ("0.0.0.0/0", "::/0"):
                 return "any", MAPPED, ""
-            return [{"ipBlock": {"cidr": cidr}}], MAPPED if exact else APPROXIMATED, \
-                "" if exact else f"{rule.remote_ip_prefix} normalised to {cidr}"
+            peers = [{"ipBlock": {"cidr": cidr}}]
+            notes = [] if exact else [f"{rule.remote_ip_prefix} normalised to {cidr}"]
+            tenant = self._tenant_subnets(cidr)
+            if tenant:
+                selectors, who = self._vm_peers(cidr)
+                subnets = ", ".join(f"{sub.cidr} ({net_name})" for sub, net_name in tenant)
+                if self.ctx.options.translate_tenant_cidrs and selectors:
+                    peers += selectors
+                    notes.append(f"covers tenant subnet {subnets}, mapped to the pod network: translated, the VMs "
+                                 f"that had those addresses ({who}) are selected by name, the prefix is kept")
+                else:
+                    would = (f"selecting the VMs that had those addresses ({who}) would express it: add "
+                             "--translate-tenant-cidrs") if selectors else                         "no converted VM had an address there, so nothing would select them"
+                    notes.append(f"covers tenant subnet {subnets}, mapped to the pod network: after the move those "
+                                 f"peers have pod addresses, which this ipBlock does not match; {would}")
+                return peers, APPROXIMATED, "; ".join(notes)
+            return peers, MAPPED if exact else APPROXIMATED, "; ".join(notes)
         return "any", MAPPED, ""
+
+    def _mirrored(self, rule) -> bool:
+        """A remote-group rule with a twin of the other family: together they mean both families."""
+        return any(r is not rule and r.remote_group_id == rule.remote_group_id and r.direction == rule.direction
+                   and r.protocol == rule.protocol and r.port_min == rule.port_min and r.port_max == rule.port_max
+                   and r.ethertype != rule.ethertype for r in self.sg.rules)
+
+    def _tenant_subnets(self, cidr: str):
+        """Subnets of pod-mapped networks that the prefix overlaps: their addresses become pod addresses."""
+        net = ipaddress.ip_network(cidr)
+        out = []
+        for sub in self.ctx.estate.subnets.values():
+            network = self.ctx.estate.networks.get(sub.network_id)
+            iface = networks.Interface(sub.network_id, network.name if network else "", None)
+            if (networks.lookup(self.ctx.network_map, iface) or ("",))[0] != networks.POD:
+                continue
+            try:
+                sub_net = ipaddress.ip_network(sub.cidr, strict=False)
+            except ValueError:
+                continue
+            if sub_net.version == net.version and sub_net.overlaps(net):
+                out.append((sub, network.name if network else sub.network_id))
+        return sorted(out, key=lambda x: x[0].cidr)
+
+    def _vm_peers(self, cidr: str):
+        """(peers selecting the converted VMs with a pod-network address in the prefix, their names)."""
+        net = ipaddress.ip_network(cidr)
+        found: Dict[str, List[str]] = {}
+        for server in self.ctx.estate.servers.values():
+            if server.id not in self.ctx.vm_names:
+                continue
+            for a in server.addresses:
+                if a.kind != "fixed":
+                    continue
+                iface = networks.Interface(None, a.network_name, None)
+                if (networks.lookup(self.ctx.network_map, iface) or ("",))[0] != networks.POD:
+                    continue
+                try:
+                    inside = ipaddress.ip_address(a.address) in net
+                except ValueError:
+                    inside = False
+                if inside:
+                    found.setdefault(self.ctx.server_namespace[server.id], []).append(self.ctx.vm_names[server.id])
+        peers = [{"podSelector": {"matchExpressions": [{"key": "vmmove.io/vm", "operator": "In",
+                                                        "values": sorted(set(vms))}]},
+                  "namespaceSelector": {"matchExpressions": [{"key": NAME_LABEL, "operator": "In", "values": [ns]}]}}
+                 for ns, vms in sorted(found.items())]
+        who = ", ".join(f"{ns}/{vm}" for ns, vms in sorted(found.items()) for vm in sorted(set(vms)))
+        return peers, who
 
     def _calico_rule(self, rule, direction: str) -> None:
         proto = rule.protocol
@@ -296,7 +358,11 @@ class PolicyBuilder:
             self.notes.append((rule, DROPPED, f"protocol {proto} has no core NetworkPolicy equivalent; add --calico "
                                               "for a projectcalico.org/v3 policy"))
             return
-        if proto in ICMP:
+        if proto is None:
+            cproto = None
+        elif proto in CORE:
+            cproto = CORE[proto]
+        elif proto in ICMP:
             cproto = "ICMPv6" if rule.ethertype == "IPv6" else ICMP[proto]
         elif proto in PROTOCOL_NUMBERS:
             cproto = PROTOCOL_NUMBERS[proto]
@@ -305,9 +371,14 @@ class PolicyBuilder:
         else:
             self.notes.append((rule, DROPPED, f"unknown protocol {proto!r}"))
             return
-        crule: dict = {"action": "Allow", "protocol": cproto, "ipVersion": 6 if rule.ethertype == "IPv6" else 4}
+        crule: dict = {"action": "Allow", **({"protocol": cproto} if cproto is not None else {}),
+                       "ipVersion": 6 if rule.ethertype == "IPv6" else 4}
         if cproto in ("ICMP", "ICMPv6") and rule.port_min is not None:
             crule["icmp"] = {"type": rule.port_min, **({"code": rule.port_max} if rule.port_max is not None else {})}
+        dest_ports = None
+        if cproto in ("TCP", "UDP", "SCTP") and rule.port_min is not None:
+            hi = rule.port_max if rule.port_max is not None else rule.port_min
+            dest_ports = [rule.port_min if hi == rule.port_min else f"{rule.port_min}:{hi}"]
         peer: dict = {}
         reason = ""
         if rule.remote_group_id:
@@ -330,8 +401,12 @@ class PolicyBuilder:
                 self.notes.append((rule, DROPPED, f"remote_ip_prefix {rule.remote_ip_prefix!r} is not a CIDR"))
                 return
             peer = {"nets": [cidr]}
+        if rule.remote_group_id and not reason:
+            reason = f"members of the group, {rule.ethertype} only (ipVersion {crule['ipVersion']})"
         if peer:
             crule["source" if direction == "ingress" else "destination"] = peer
+        if dest_ports:
+            crule["destination"] = {**crule.get("destination", {}), "ports": dest_ports}
         if crule not in self.calico[direction]:
             self.calico[direction].append(crule)
         self.notes.append((rule, MAPPED, reason or "in the Calico policy"))
