@@ -144,6 +144,15 @@ def test_usage_errors_exit_2(capsys):
     assert code == 2 and "--report-format" in err
     assert main(["openstack", "convert"]) == 2
     assert "no input given" in capsys.readouterr().err
+    code, out, err = convert(capsys, SAMPLE, *SAMPLE_FLAGS, "--subject-template", "{user}")
+    assert code == 2 and out == "" and "--subject-template '{user}': unknown field {user}" in err
+
+
+def test_subject_template_flag_names_the_subjects(capsys):
+    code, out, err = convert(capsys, SAMPLE, *SAMPLE_FLAGS, "--subject-template", "{name}@{domain_id}")
+    assert code == 0, err
+    subjects = {s["name"] for o in objects_of(out) if o["kind"] == "RoleBinding" for s in o["subjects"]}
+    assert subjects and all(s.startswith("oidc:") and "@" in s for s in subjects)
 
 
 def test_strict_turns_warnings_into_an_error(capsys):

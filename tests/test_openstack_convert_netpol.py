@@ -4,6 +4,7 @@ from kubectl_vmmove.openstack.convert import Options, convert
 from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
 from kubectl_vmmove.openstack.report import iter_entries
+from tests.netpol_eval import External, Probe, cluster_of, pods_of
 
 NET = "net-1"
 
@@ -172,6 +173,11 @@ def test_port_forwardings_map_external_to_internal_ports():
     r = run([server("mail", 1, [])], [], floating_ips=[fip])
     (svc,) = [o for o in r.objects if o["kind"] == "Service"]
     assert svc["spec"]["ports"] == [{"name": "tcp-2225", "port": 2225, "protocol": "TCP", "targetPort": 25}]
+    # spec.loadBalancerIP is deprecated (Kubernetes 1.24): the address goes into an annotation by default
+    assert "loadBalancerIP" not in svc["spec"]
+    assert svc["metadata"]["annotations"]["metallb.universe.tf/loadBalancerIPs"] == "203.0.113.6"
+    r = run([server("mail", 1, [])], [], Options(lb_ip_annotation="spec.loadBalancerIP"), floating_ips=[fip])
+    (svc,) = [o for o in r.objects if o["kind"] == "Service"]
     assert svc["spec"]["loadBalancerIP"] == "203.0.113.6"
 
 
@@ -181,3 +187,190 @@ def test_unassociated_floating_ip_is_reported():
     assert not [o for o in r.objects if o["kind"] == "Service"]
     assert [s for k, _, f, s, _, _ in iter_entries(r.report) if k == "FloatingIP" and f == "floating_ip_address"] == \
         ["dropped"]
+
+
+# ------------------------------------------------------------------------------ port security as Neutron enforces it
+# Neutron: a port with port_security_enabled and no security groups drops all traffic (the firewall driver installs
+# its default drop and no allow); a port with port security off is not filtered at all (Neutron refuses to disable
+# it while groups are attached). NetworkPolicy filters the pod network only, so groups on a Multus NIC say nothing
+# about the pod NIC.
+
+STORAGE = "net-storage"
+
+
+def two_nic_server(name, n, pod_groups, multus_groups, pod_security=True, multus_security=True, project="p1"):
+    srv, port = server(name, n, pod_groups, project, pod_security)
+    mac2 = f"fa:16:3e:00:01:0{n}"
+    srv["addresses"]["storage"] = [{"addr": f"192.168.50.{n}", "OS-EXT-IPS-MAC:mac_addr": mac2}]
+    port2 = {"id": f"port-s{n}", "network_id": STORAGE, "mac_address": mac2, "device_id": srv["id"],
+             "device_owner": "compute:nova", "fixed_ips": [{"ip_address": f"192.168.50.{n}"}],
+             "security_groups": multus_groups, "port_security_enabled": multus_security, "project_id": project}
+    return srv, port, port2
+
+
+def run_multi(entries, groups, options=None, **resources):
+    servers, ports = [], []
+    for srv, *p in entries:
+        servers.append(srv)
+        ports.extend(p)
+    doc = {"apiVersion": "vmmove.io/v1alpha1", "kind": "OpenStackExport", "resources": {
+        "servers": servers, "ports": ports, "security_groups": groups,
+        "networks": [{"id": NET, "name": "private"}, {"id": STORAGE, "name": "storage"}],
+        "projects": [{"id": "p1", "name": "a", "domain_id": "d"}, {"id": "p2", "name": "b", "domain_id": "d"}],
+        "domains": [{"id": "d", "name": "dom"}], **resources}}
+    out = RawInput()
+    read_data(doc, "t.yaml", out)
+    opts = options or Options()
+    opts.network_map = {"private": ("pod", None), "storage": ("multus", "infra/storage")}
+    return convert(normalise(out), opts)
+
+
+def server_notes(result, field="security_groups"):
+    return [(s, r_) for k, i, f, s, _, r_ in iter_entries(result.report) if k == "Server" and f == field]
+
+
+WEB = {"id": "sg-web", "name": "web", "security_group_rules": [rule("w1", protocol="tcp", lo=80, hi=80),
+                                                                rule("w2", "egress")]}
+STORE = {"id": "sg-store", "name": "store", "security_group_rules": [rule("s1", protocol="tcp", lo=3260, hi=3260)]}
+
+
+def test_port_security_on_without_groups_denies_all_traffic_of_the_vm():
+    r = run([server("sealed", 1, []), server("client", 2, ["sg-default"])], [default_group()])
+    pods = pods_of(r.objects, {"sealed": "10.244.0.1", "client": "10.244.0.2"})
+    net = cluster_of(r.objects)
+    outside = External("198.51.100.7")
+    for proto, port in (("TCP", 22), ("UDP", 53), ("TCP", 443)):
+        assert not net.allowed(Probe(outside, pods["sealed"], proto, port))
+        assert not net.allowed(Probe(pods["client"], pods["sealed"], proto, port))
+        assert not net.allowed(Probe(pods["sealed"], outside, proto, port))
+    assert not net.allowed(Probe(pods["sealed"], outside, "ICMP"))
+    notes = [x for x in server_notes(r) if "deny" in x[1]]
+    assert notes and "as in OpenStack" not in notes[0][1] and "port security" in notes[0][1]
+
+
+def test_port_security_off_on_the_pod_nic_leaves_the_vm_open():
+    r = run([server("open", 1, [], port_security=False)], [])
+    pods = pods_of(r.objects, {"open": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["open"], "TCP", 22))
+    assert net.allowed(Probe(pods["open"], External("198.51.100.7"), "UDP", 53))
+
+
+def test_groups_on_a_multus_nic_never_filter_the_pod_network():
+    r = run_multi([two_nic_server("vm", 1, [], ["sg-store"], pod_security=False)], [STORE])
+    vm = next(o for o in r.objects if o["kind"] == "VirtualMachine")
+    assert "vmmove.io/sg-store" not in vm["spec"]["template"]["metadata"]["labels"]
+    pods = pods_of(r.objects, {"vm": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 22)), "the pod NIC is open in OpenStack"
+    assert net.allowed(Probe(pods["vm"], External("198.51.100.7"), "TCP", 443))
+    notes = [rsn for s, rsn in server_notes(r) if s == "approximated"]
+    assert notes and "storage" in notes[0] and "store" in notes[0] and "Multus" in notes[0]
+
+
+def test_pod_nic_groups_filter_the_pod_network_and_multus_groups_do_not_add_to_them():
+    r = run_multi([two_nic_server("vm", 1, ["sg-web"], ["sg-store"])], [WEB, STORE])
+    vm = next(o for o in r.objects if o["kind"] == "VirtualMachine")
+    labels = vm["spec"]["template"]["metadata"]["labels"]
+    assert labels.get("vmmove.io/sg-web") == "true" and "vmmove.io/sg-store" not in labels
+    pods = pods_of(r.objects, {"vm": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 80))
+    assert not net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 3260)), "iSCSI is open on storage only"
+
+
+def test_multus_nic_with_port_security_and_no_groups_is_reported_not_applied_to_the_pod_nic():
+    r = run_multi([two_nic_server("vm", 1, ["sg-web"], [], multus_security=True)], [WEB])
+    pods = pods_of(r.objects, {"vm": "10.244.0.1"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(External("198.51.100.7"), pods["vm"], "TCP", 80))
+    notes = [rsn for s, rsn in server_notes(r) if s == "approximated"]
+    assert notes and "storage" in notes[0] and "drops all" in notes[0]
+
+
+def test_mixed_tcp_and_udp_service_is_reported_as_needing_mixed_protocol_load_balancers():
+    dns = {"id": "sg-dns", "name": "dns", "security_group_rules": [rule("t", protocol="tcp", lo=53, hi=53),
+                                                                    rule("u", protocol="udp", lo=53, hi=53)]}
+    fip = {"id": "f1", "floating_ip_address": "203.0.113.8", "port_id": "port-1", "fixed_ip_address": "10.0.0.1"}
+    r = run([server("dns", 1, ["sg-dns"])], [dns], floating_ips=[fip])
+    (svc,) = [o for o in r.objects if o["kind"] == "Service"]
+    assert sorted(p["protocol"] for p in svc["spec"]["ports"]) == ["TCP", "UDP"]
+    (status, reason), = [(s, r_) for k, _, f, s, _, r_ in iter_entries(r.report) if k == "FloatingIP"
+                         and f == "floating_ip_address"]
+    assert status == "approximated" and "MixedProtocolLBService" in reason
+
+
+def test_icmp_rule_summary_names_type_and_code():
+    g = {"id": "sg-x", "name": "x", "security_group_rules": [rule("x1", protocol="icmp", lo=8, hi=0),
+                                                              rule("x2", protocol="icmp", lo=3)]}
+    r = run([server("a", 1, ["sg-x"])], [g], Options(calico=True))
+    assert "icmp type 8 code 0" in rule_status(r)["x1"][1]
+    assert "icmp type 3 " in rule_status(r)["x2"][1] and "code" not in rule_status(r)["x2"][1].split("from/to")[0]
+
+
+# ------------------------------------------------------------------------------ addresses that change meaning
+
+
+SUBNETS = [{"id": "sub", "network_id": NET, "cidr": "10.0.0.0/24", "ip_version": 4}]
+
+
+def test_prefix_covering_a_pod_mapped_tenant_subnet_is_reported_with_the_selector_that_expresses_it():
+    admin = {"id": "sg-admin", "name": "admin", "security_group_rules": [
+        rule("a1", protocol="tcp", lo=22, hi=22, prefix="10.0.0.0/24")]}
+    r = run([server("bastion", 1, ["sg-default"]), server("app", 2, ["sg-admin"])], [admin, default_group()],
+            subnets=SUBNETS)
+    status, reason = rule_status(r)["a1"]
+    assert status == "approximated" and "pod network" in reason and "--translate-tenant-cidrs" in reason
+    assert "bastion" in reason
+    pods = pods_of(r.objects, {"bastion": "10.244.1.7", "app": "10.244.2.9"})
+    assert not cluster_of(r.objects).allowed(Probe(pods["bastion"], pods["app"], "TCP", 22)), \
+        "without the flag the ipBlock stays: pod addresses are outside it"
+
+
+def test_translate_tenant_cidrs_selects_the_vms_that_had_those_addresses():
+    admin = {"id": "sg-admin", "name": "admin", "security_group_rules": [
+        rule("a1", protocol="tcp", lo=22, hi=22, prefix="10.0.0.0/25")]}
+    r = run([server("bastion", 1, ["sg-default"]), server("app", 2, ["sg-admin"])], [admin, default_group()],
+            Options(translate_tenant_cidrs=True), subnets=SUBNETS)
+    pods = pods_of(r.objects, {"bastion": "10.244.1.7", "app": "10.244.2.9"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(pods["bastion"], pods["app"], "TCP", 22))
+    assert not net.allowed(Probe(pods["bastion"], pods["app"], "TCP", 23))
+    assert net.allowed(Probe(External("10.0.0.77"), pods["app"], "TCP", 22)), "the prefix itself is kept"
+    assert rule_status(r)["a1"][0] == "approximated"
+
+
+def test_prefix_outside_tenant_subnets_is_not_touched():
+    g = {"id": "sg-x", "name": "x", "security_group_rules": [rule("x1", protocol="tcp", lo=22, hi=22,
+                                                                   prefix="192.0.2.0/24")]}
+    r = run([server("a", 1, ["sg-x"])], [g], Options(translate_tenant_cidrs=True), subnets=SUBNETS)
+    assert rule_status(r)["x1"][0] == "mapped"
+
+
+def ipv4_only_db():
+    return {"id": "sg-db", "name": "db", "security_group_rules": [
+        rule("d1", protocol="tcp", lo=5432, hi=5432, group="sg-web")]}
+
+
+def test_single_family_remote_group_rule_becomes_a_family_restricted_calico_rule():
+    web = {"id": "sg-web", "name": "web", "security_group_rules": [rule("w-e", "egress"), rule("w-e6", "egress",
+                                                                                                 "IPv6")]}
+    r = run([server("web", 1, ["sg-web"]), server("db", 2, ["sg-db"])], [ipv4_only_db(), web], Options(calico=True))
+    core = policies(r)[("dom-a", "sg-db")]["spec"]
+    assert core["ingress"] == [], "the family-restricted rule is not widened to both families in core policy"
+    (cal,) = [p for p in policies(r, "projectcalico.org/v3").values()]
+    (crule,) = cal["spec"]["ingress"]
+    assert crule["ipVersion"] == 4 and crule["protocol"] == "TCP" and crule["destination"] == {"ports": [5432]}
+    pods = pods_of(r.objects, {"web": "10.244.0.5", "db": "10.244.0.6"})
+    net = cluster_of(r.objects)
+    assert net.allowed(Probe(pods["web"], pods["db"], "TCP", 5432))
+    pods["web"].ip = "fd00::5"
+    assert not net.allowed(Probe(pods["web"], pods["db"], "TCP", 5432)), "IPv6 from a member stays closed"
+    assert rule_status(r)["d1"][0] == "mapped"
+
+
+def test_single_family_remote_group_rule_without_calico_is_approximated_and_says_so():
+    web = {"id": "sg-web", "name": "web", "security_group_rules": []}
+    r = run([server("web", 1, ["sg-web"]), server("db", 2, ["sg-db"])], [ipv4_only_db(), web])
+    status, reason = rule_status(r)["d1"]
+    assert status == "approximated" and "--calico" in reason

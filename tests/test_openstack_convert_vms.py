@@ -225,3 +225,26 @@ def test_every_raw_server_field_is_accounted_for():
     missing = set(raw) - fields
     assert not missing
     assert ("something_new", "dropped") in [(f, s) for f, s, _ in entries(r, "something_new")]
+
+
+def test_guest_numa_nodes_with_dedicated_cpus_and_hugepages_pass_the_host_layout_through():
+    # KubeVirt's guestMappingPassthrough needs dedicatedCpuPlacement and hugepages (KubeVirt NUMA user guide)
+    specs = {"hw:cpu_policy": "dedicated", "hw:mem_page_size": "1GB", "hw:numa_nodes": "2"}
+    r = run([server(flavor={"vcpus": 8, "extra_specs": specs})])
+    assert domain(the_vm(r))["cpu"]["numa"] == {"guestMappingPassthrough": {}}
+    (entry,) = entries(r, "flavor.extra_specs.hw:numa_nodes")
+    assert entry[1] == "approximated" and "2" in entry[2]
+
+
+def test_guest_numa_nodes_without_dedicated_cpus_stay_dropped():
+    r = run([server(flavor={"vcpus": 8, "extra_specs": {"hw:numa_nodes": "2"}})])
+    assert "numa" not in domain(the_vm(r))["cpu"]
+    assert entries(r, "flavor.extra_specs.hw:numa_nodes")[0][1] == "dropped"
+
+
+def test_guest_numa_passthrough_moves_into_the_instancetype():
+    specs = {"hw:cpu_policy": "dedicated", "hw:mem_page_size": "2048", "hw:numa_nodes": "1"}
+    r = run([server(flavor={"vcpus": 4, "extra_specs": specs})], options=Options(instancetypes=True))
+    (it,) = [o for o in r.objects if o["kind"] == "VirtualMachineInstancetype"]
+    assert it["spec"]["cpu"]["numa"] == {"guestMappingPassthrough": {}}
+    assert "cpu" not in domain(the_vm(r))

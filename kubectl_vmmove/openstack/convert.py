@@ -25,6 +25,7 @@ class Options:
     quotas: bool = False
     role_map: Dict[str, List[str]] = field(default_factory=lambda: tenancy.parse_role_map([]))
     subject_prefix: str = ""
+    subject_template: str = tenancy.SUBJECT_TEMPLATE
     run_strategy: Optional[str] = None
     instancetypes: bool = False
     disk_source: str = "pvc"
@@ -39,6 +40,7 @@ class Options:
     network_map: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
     static_ips: bool = False
     calico: bool = False
+    translate_tenant_cidrs: bool = False
     lb_ip_annotation: Optional[str] = None
     zones: bool = False
     zone_map: Dict[str, str] = field(default_factory=dict)
@@ -67,6 +69,7 @@ class Context:
         self.secrets: List[dict] = []
         self.shared: Dict[str, Tuple[str, str]] = {}  # volume id -> (DataVolume name, namespace)
         self.unmapped_volume_types = set()
+        self.deny_all_namespaces: set = set()  # namespaces with a VM whose pod NIC OpenStack closed entirely
         self._allocators: Dict[Tuple[str, str], names.NameAllocator] = {}
         self._keypair_secrets: Dict[Tuple[str, str], str] = {}
         self._reported = set()
@@ -121,9 +124,10 @@ class Context:
         if port.fixed_ips:
             r.mapped(port, "fixed_ips", target, "see the server's addresses")
         if port.security_group_ids:
-            r.mapped(port, "security_groups", "VM template labels", "selected by the groups' NetworkPolicies")
+            r.mapped(port, "security_groups", "VM template labels", "see the server's security_groups entry: only "
+                                                                    "the pod NIC's groups select the VM")
         if not port.port_security_enabled:
-            r.mapped(port, "port_security_enabled", "", "no filtering: no NetworkPolicy selects this VM")
+            r.mapped(port, "port_security_enabled", "", "off: this port was not filtered in OpenStack")
         if port.raw.get("allowed_address_pairs"):
             r.dropped(port, "allowed_address_pairs", "extra addresses on the NIC (VRRP, VIPs) need a CNI that "
                                                      "allows them (e.g. no MAC/IP spoof check on the NAD)")
@@ -176,6 +180,7 @@ def convert(estate, options: Options) -> Result:
 
     _plan_unattached_volumes(ctx, objects)
     objects += netpol.plan_policies(ctx, vm_groups, COMMON_LABELS)
+    objects += netpol.deny_all_policies(ctx, ctx.deny_all_namespaces, COMMON_LABELS)
     objects += services.plan_services(ctx, vm_groups, COMMON_LABELS)
     objects += tenancy.role_bindings(estate, options, ctx.project_ns, COMMON_LABELS, report)
     objects += tenancy.quota_objects(estate, options, ctx.project_ns, COMMON_LABELS, report)
@@ -238,10 +243,12 @@ def _server_settings(ctx, server):
     """Image properties for the server: the image record, the embedded properties (2.100), or the boot volume's."""
     e = ctx.estate
     props, field = {}, "image"
+    hidden = None
     if server.image_id:
         image = e.images.get(server.image_id)
         if image is not None:
             props.update(image.properties)
+            hidden = image.unknown.get("properties")
         props.update(server.image_properties)
     else:
         attached = disks.attached_volumes(server, e)
@@ -249,6 +256,11 @@ def _server_settings(ctx, server):
         if root is not None:
             props.update({k: v for k, v in root.image_metadata.items()})
             field = "boot_volume.volume_image_metadata"
+            hidden = root.unknown.get("volume_image_metadata")
+    if hidden and not server.image_properties:
+        ctx.report.unknown(server, f"{field}.properties", f"the {field.split('.')[0].replace('_', ' ')} was read from "
+                                                          "a listing, which does not print image properties (disk "
+                                                          f"bus, firmware, OS type): defaults used; '{hidden}' tells")
     return vms.Settings(server, props, server.flavor.extra_specs, ctx.report, image_field=field)
 
 
@@ -281,19 +293,16 @@ def _vm(ctx, server, ifaces, vm_groups, catalogue) -> dict:
         report.mapped(server, "addresses", "", "no NIC: KubeVirt is told not to add the pod network")
 
     template_labels = {"vmmove.io/vm": vm}
-    groups = _server_groups(ctx, server, ifaces)
-    vm_groups[server.id] = groups
-    for sg_id in groups:
+    pod_filter = netpol.pod_filter(server, ifaces, ctx.network_map, e)
+    vm_groups[server.id] = pod_filter.groups
+    for sg_id in pod_filter.groups:
         template_labels[ctx.sg_labels[sg_id]] = "true"
-    if groups:
-        report.mapped(server, "security_groups", f"{target} spec.template.metadata.labels",
-                      "selected by the NetworkPolicies of " + ", ".join(e.security_groups[g].name for g in groups))
-        if any(networks.lookup(ctx.network_map, i)[0] == networks.MULTUS and i.security_group_ids for i in ifaces):
-            report.approximated(server, "security_groups", "", "NetworkPolicy filters the pod network only: the "
-                                                               "groups are not enforced on Multus interfaces")
-    else:
-        report.mapped(server, "security_groups", "", "no security group or port security off: no NetworkPolicy "
-                                                     "selects it, all traffic is allowed, as in OpenStack")
+    if pod_filter.deny_all:
+        template_labels[netpol.DENY_ALL_LABEL] = "true"
+        ctx.deny_all_namespaces.add(ns)
+    report.add(server, "security_groups", pod_filter.status,
+               f"{target} spec.template.metadata.labels" if pod_filter.groups or pod_filter.deny_all else "",
+               "; ".join([pod_filter.reason] + pod_filter.notes))
     place_labels, affinity, node_selector = placement.plan_placement(ctx, server, target)
     template_labels.update(place_labels)
 
@@ -359,31 +368,6 @@ def _use_instancetypes(ctx, server, ns, spec, catalogue, settings, target):
     ctx.report.add(server, "image.settings", MAPPED if exact else APPROXIMATED, f"{target} spec.preference",
                    f"VirtualMachinePreference {ns}/{pref_name}" + (
                        "" if exact else "; a mixed sockets/cores/threads topology becomes preferredCPUTopology spread"))
-
-
-def _server_groups(ctx, server, ifaces) -> List[str]:
-    """Security group ids that filter this server: from its ports, else resolved from its group names."""
-    e = ctx.estate
-    out: List[str] = []
-    have_ports = any(i.port is not None for i in ifaces)
-    for i in ifaces:
-        if networks.lookup(ctx.network_map, i)[0] == networks.IGNORE:
-            continue
-        for g in i.security_group_ids:
-            if g in e.security_groups and g not in out:
-                out.append(g)
-    if have_ports:
-        return sorted(out, key=lambda g: e.security_groups[g].name)
-    for sg_name in server.security_group_names:
-        candidates = [g for g in e.security_groups.values() if g.name == sg_name]
-        same_project = [g for g in candidates if g.project_id == server.project_id]
-        pick = sorted(same_project or candidates, key=lambda g: g.id)
-        if pick and pick[0].id not in out:
-            out.append(pick[0].id)
-        elif not pick:
-            ctx.report.dropped(server, f"security_groups.{sg_name}", "the group is not in the input; its rules are "
-                                                                     "not converted")
-    return sorted(out, key=lambda g: e.security_groups[g].name)
 
 
 SERVER_NOTES = {

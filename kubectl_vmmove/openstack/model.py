@@ -16,6 +16,8 @@ class Record:
     name: str
     raw: dict = field(repr=False)
     origin: str = ""
+    # Fields the input could not tell (`openstack ... list` output lacks them): field -> the command that would.
+    unknown: Dict[str, str] = field(default_factory=dict)
 
     # The loss report groups entries by (kind, id); kind is the class name.
     @property
@@ -61,6 +63,8 @@ class RoleAssignment(Record):
     actor_kind: str = "user"  # user | group
     actor_id: str = ""
     actor_name: Optional[str] = None
+    actor_domain_id: Optional[str] = None  # the actor's owning domain, when the assignment names it
+    actor_domain_name: Optional[str] = None
     scope_kind: str = "project"  # project | domain | system
     scope_id: str = ""
     inherited: bool = False
@@ -152,7 +156,7 @@ class Port(Record):
     device_id: Optional[str] = None
     device_owner: Optional[str] = None
     security_group_ids: List[str] = field(default_factory=list)
-    port_security_enabled: bool = True
+    port_security_enabled: Optional[bool] = True  # None: unknown (`port list` does not print it)
     vnic_type: str = "normal"
     project_id: Optional[str] = None
     network_name: Optional[str] = None  # known when read from a server's addresses instead of a port listing
@@ -195,6 +199,7 @@ class PortForwarding:
 @dataclass
 class FloatingIP(Record):
     address: str = ""
+    forwardings_known: bool = True  # False when read from `floating ip list`, which does not print them
     port_id: Optional[str] = None
     fixed_ip: Optional[str] = None
     project_id: Optional[str] = None

@@ -16,7 +16,8 @@ MAPPED = "mapped"
 APPROXIMATED = "approximated"
 DROPPED = "dropped"
 IGNORED = "ignored"
-STATUSES = (MAPPED, APPROXIMATED, DROPPED, IGNORED)
+UNKNOWN = "unknown"  # the input could not tell (a CLI listing lacks the column); the reason names the command that does
+STATUSES = (MAPPED, APPROXIMATED, DROPPED, IGNORED, UNKNOWN)
 
 # Fields of any record that only describe the record's life in OpenStack.
 BOOKKEEPING = frozenset({
@@ -74,6 +75,10 @@ class Report:
 
     def ignored(self, record, field, reason):
         self.add(record, field, IGNORED, "", reason)
+
+    def unknown(self, record, field, reason, target=""):
+        """A field the input hid, never one it lacked: the reason says what was done and which command tells."""
+        self.add(record, field, UNKNOWN, target, reason)
 
     def claim(self, record, *fields: str) -> None:
         """Mark raw fields as accounted for by entries filed under other names."""
@@ -137,12 +142,14 @@ class Report:
             "# OpenStack conversion report",
             "",
             f"{s['servers']} servers converted into {s['objects']} objects: {s['mapped']} fields mapped, "
-            f"{s['approximated']} approximated, {s['dropped']} dropped ({s['ignored']} bookkeeping fields ignored).",
+            f"{s['approximated']} approximated, {s['dropped']} dropped"
+            + (f", {s['unknown']} unknown (the input could not tell)" if s["unknown"] else "")
+            + f" ({s['ignored']} bookkeeping fields ignored).",
             "",
         ]
         if doc["warnings"]:
             lines += ["## Warnings", ""] + [f"- {_md(w)}" for w in doc["warnings"]] + [""]
-        for status in (DROPPED, APPROXIMATED):
+        for status in (UNKNOWN, DROPPED, APPROXIMATED):
             rows = [(src, f) for src in doc["sources"] for f in src["fields"] if f["status"] == status]
             if rows:
                 lines += [f"## {status.capitalize()}", "", "| source | field | target | reason |", "|---|---|---|---|"]
@@ -170,7 +177,8 @@ def _md(text) -> str:
 def summary_line(servers: int, objects: int, counts: dict, report_path: Optional[str]) -> str:
     tail = f"; see {report_path}" if report_path else "; add --report FILE for the details"
     return (f"converted {servers} server{'s' if servers != 1 else ''} into {objects} objects: "
-            f"{counts[MAPPED]} mapped, {counts[APPROXIMATED]} approximated, {counts[DROPPED]} dropped{tail}")
+            f"{counts[MAPPED]} mapped, {counts[APPROXIMATED]} approximated, {counts[DROPPED]} dropped"
+            + (f", {counts[UNKNOWN]} unknown" if counts.get(UNKNOWN) else "") + tail)
 
 
 def iter_entries(report: Report) -> Iterable[Tuple[str, str, str, str, str, str]]:

@@ -4,6 +4,8 @@ import os
 import sys
 
 from ...errors import UsageError, UserError
+from ..mapping.services import DEFAULT_LB_IP_ANNOTATION
+from ..mapping.tenancy import SUBJECT_TEMPLATE
 
 DESCRIPTION = """Turn OpenStack exports (export documents, raw API JSON, openstack ... -f json output) into KubeVirt
 VirtualMachines, DataVolumes, NetworkPolicies, Services, Namespaces, Secrets and RoleBindings, with a report of every
@@ -60,6 +62,10 @@ def add_arguments(parser):
                         "kubevirt.io:*)")
     g.add_argument("--subject-prefix", default="", metavar="PREFIX",
                    help="Prefix of user and group names in the cluster's identity provider, e.g. oidc:")
+    g.add_argument("--subject-template", default=SUBJECT_TEMPLATE, metavar="TEMPLATE",
+                   help="RoleBinding subject per Keystone user or group, after the prefix: {name}, {domain}, "
+                        "{domain_id}, {id} (default %(default)s; names are unique only within a domain, and a "
+                        "template that gives two identities one subject is an error)")
 
     g = parser.add_argument_group("virtual machines")
     g.add_argument("--run-strategy", choices=("Always", "Halted", "Manual", "RerunOnFailure", "Once"),
@@ -95,9 +101,14 @@ def add_arguments(parser):
     g.add_argument("--static-ips", action="store_true",
                    help="Keep fixed IPs of Multus interfaces as cloud-init network data")
     g.add_argument("--calico", action="store_true",
-                   help="Write ICMP and other non-TCP/UDP/SCTP rules as projectcalico.org/v3 NetworkPolicies")
-    g.add_argument("--lb-ip-annotation", metavar="KEY",
-                   help="Annotation that asks the load balancer for the floating IP (default spec.loadBalancerIP)")
+                   help="Write ICMP and other non-TCP/UDP/SCTP rules, and remote-group rules of one IP family, as "
+                        "projectcalico.org/v3 NetworkPolicies")
+    g.add_argument("--translate-tenant-cidrs", action="store_true",
+                   help="Rules whose prefix covers a subnet of a network mapped to the pod network also select the "
+                        "VMs that had those addresses (after the move they have pod addresses); reported either way")
+    g.add_argument("--lb-ip-annotation", metavar="KEY", default=DEFAULT_LB_IP_ANNOTATION,
+                   help="Annotation that asks the load balancer for the floating IP (default %(default)s; "
+                        "spec.loadBalancerIP writes that deprecated field instead)")
     g.add_argument("--omit-secret-values", action="store_true",
                    help="Write Secrets without data (annotated with what to fill in), e.g. for a public repository")
 
@@ -105,7 +116,7 @@ def add_arguments(parser):
 def options_from_args(args):
     from ..convert import Options, split_map
     from ..mapping.networks import parse_network_map
-    from ..mapping.tenancy import parse_role_map
+    from ..mapping.tenancy import check_subject_template, parse_role_map
 
     templates = {"http": ("disk_url_template", "--disk-url-template"),
                  "registry": ("registry_template", "--registry-template"),
@@ -124,14 +135,17 @@ def options_from_args(args):
         if args.namespace_template != NAMESPACE_TEMPLATE:
             raise UsageError("-n and --namespace-template cannot be used together: -n puts every project into one "
                              "namespace, --namespace-template names a namespace per project")
+    check_subject_template(args.subject_template)
     return Options(
         namespace_template=args.namespace_template, namespace=namespace, quotas=args.quotas,
-        role_map=parse_role_map(args.role_map), subject_prefix=args.subject_prefix, run_strategy=args.run_strategy,
+        role_map=parse_role_map(args.role_map), subject_prefix=args.subject_prefix,
+        subject_template=args.subject_template, run_strategy=args.run_strategy,
         instancetypes=args.instancetypes, disk_source=args.disk_source, disk_url_template=args.disk_url_template,
         registry_template=args.registry_template, s3_template=args.s3_template, pvc_template=args.pvc_template,
         pvc_namespace=args.pvc_namespace, disk_secret=args.disk_secret, disk_cert_configmap=args.disk_cert_configmap,
         storage_class_map=split_map(args.storage_class_map, "--storage-class-map"),
         network_map=parse_network_map(args.network_map), static_ips=args.static_ips, calico=args.calico,
+        translate_tenant_cidrs=args.translate_tenant_cidrs,
         lb_ip_annotation=args.lb_ip_annotation, zones=args.zones, zone_map=split_map(args.zone_map, "--zone-map"),
         pci_alias_map=split_map(args.pci_alias_map, "--pci-alias-map"),
         omit_secret_values=args.omit_secret_values)

@@ -48,6 +48,11 @@ def plan_cloud_init(ctx, server, vm: str, ns: str, network_data: Optional[str], 
         data["userdata"] = server.user_data_b64
         report.mapped(server, "OS-EXT-SRV-ATTR:user_data", f"Secret {ns}/{vm}-cloudinit key userdata",
                       f"referenced by {source}.secretRef (content not shown)")
+    elif "OS-EXT-SRV-ATTR:user_data" in server.unknown or "OS-EXT-SRV-ATTR:user_data" not in server.raw:
+        report.unknown(server, "OS-EXT-SRV-ATTR:user_data", "user data is shown only to admins at compute API 2.3 "
+                                                            "or later ('openstack --os-compute-api-version 2.3 "
+                                                            f"server show {server.id} -f json' as an admin tells); "
+                                                            "none written")
     if network_data is not None:
         data["networkdata"] = _b64(network_data)
     if data:
@@ -62,7 +67,13 @@ def plan_cloud_init(ctx, server, vm: str, ns: str, network_data: Optional[str], 
             ci["networkDataSecretRef"] = {"name": name}
     if server.key_name:
         kp = ctx.estate.keypairs.get(server.key_name)
-        if kp is None or not kp.public_key:
+        if kp is not None and not kp.public_key:
+            report.unknown(server, "key_name", f"the public key of key pair {server.key_name!r} is hidden by the "
+                                               "input ('openstack keypair list' and 'keypair show' without "
+                                               "--public-key do not print it): save 'openstack keypair show "
+                                               f"--public-key {server.key_name} -f json' as {server.key_name}.json; "
+                                               "no key injected")
+        elif kp is None:
             report.dropped(server, "key_name", f"key pair {server.key_name!r} is not in the input (key pairs belong "
                                                "to the user who exported); add it or inject a key by hand")
         else:

@@ -40,6 +40,8 @@ def split(domain: dict) -> Tuple[dict, dict, dict, bool]:
         it_cpu["dedicatedCPUPlacement"] = True
     if cpu.get("isolateEmulatorThread"):
         it_cpu["isolateEmulatorThread"] = True
+    if cpu.get("numa"):
+        it_cpu["numa"] = cpu["numa"]
     it_memory = {"guest": memory.get("guest", "1Gi")}
     if memory.get("hugepages"):
         it_memory["hugepages"] = memory["hugepages"]

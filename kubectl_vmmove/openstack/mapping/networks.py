@@ -47,7 +47,7 @@ class Interface:
     fixed_ips: List[Tuple[str, Optional[str]]] = field(default_factory=list)  # (ip, subnet id)
     port: Optional[object] = None
     security_group_ids: List[str] = field(default_factory=list)
-    port_security: bool = True
+    port_security: Optional[bool] = True  # None: unknown
 
 
 def server_interfaces(server, estate, ports_by_device) -> List[Interface]:
@@ -66,7 +66,8 @@ def server_interfaces(server, estate, ports_by_device) -> List[Interface]:
                                               if a.mac and a.mac.lower() == p.mac_address), p.network_id)
             out.append(Interface(p.network_id, name, p.mac_address or None,
                                  [(f.ip_address, f.subnet_id) for f in p.fixed_ips], p,
-                                 list(p.security_group_ids) if p.port_security_enabled else [], p.port_security_enabled))
+                                 list(p.security_group_ids) if p.port_security_enabled is not False else [],
+                                 p.port_security_enabled))
         return out
     grouped: Dict[Tuple[str, Optional[str]], Interface] = {}
     for a in server.addresses:
@@ -140,6 +141,11 @@ def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Op
         interfaces.append(entry)
         how = "pod network (masquerade)" if kind == POD else f"Multus network {nad} (bridge)"
         report.mapped(server, field_name, f"{t}[{name}]", how + (f", MAC {iface.mac} kept" if iface.mac else ""))
+        if not iface.mac:
+            report.unknown(server, f"{field_name}.mac",
+                           "the input names no MAC for this NIC (server output never does; 'openstack port list "
+                           f"--server {server.id} --long -f json' tells): KubeVirt assigns a new one, so guest "
+                           "configuration pinned to the old MAC needs updating", f"{t}[{name}]")
         if iface.port is not None and iface.port.vnic_type not in ("normal", None):
             report.approximated(iface.port, "binding:vnic_type", f"{t}[{name}]",
                                 f"{iface.port.vnic_type}: bridge binding used; SR-IOV needs an sriov NAD and binding")

@@ -3,8 +3,9 @@
 A floating IP forwards every port to the VM and leaves filtering to the security groups; a Service must list its
 ports. They are taken from the TCP/UDP/SCTP ingress rules of the groups on the VM's port (a range is expanded when it
 is small, else reported). Port forwardings become ports mapping the external port to the internal one. The address
-is asked for through `--lb-ip-annotation KEY` (MetalLB, kube-vip, cloud controllers each read their own) or
-`spec.loadBalancerIP`. `externalTrafficPolicy: Local` keeps the client address, so the NetworkPolicy made from the
+is asked for through `--lb-ip-annotation KEY` (MetalLB's by default; kube-vip, Cilium and cloud controllers each
+read their own), or the deprecated `spec.loadBalancerIP` with `--lb-ip-annotation spec.loadBalancerIP`. A Service
+with TCP and UDP ports is reported: it needs MixedProtocolLBService. `externalTrafficPolicy: Local` keeps the client address, so the NetworkPolicy made from the
 same groups still sees the real source, as OpenStack's security groups did.
 """
 
@@ -15,6 +16,17 @@ from .netpol import CORE
 from ..report import APPROXIMATED, MAPPED
 
 MAX_EXPANDED_RANGE = 16
+# spec.loadBalancerIP is deprecated since Kubernetes 1.24 (its meaning varies by implementation); implementations
+# read an annotation instead. MetalLB's is the default; `--lb-ip-annotation spec.loadBalancerIP` writes the field.
+DEFAULT_LB_IP_ANNOTATION = "metallb.universe.tf/loadBalancerIPs"
+LB_IP_FIELD = "spec.loadBalancerIP"
+MIXED_PROTOCOLS = ("TCP and UDP on one LoadBalancer Service: needs MixedProtocolLBService (on by default since "
+                   "Kubernetes 1.26) and a load balancer that supports it; else split it into one Service per "
+                   "protocol sharing the address")
+
+
+def mixed_protocol_note(ports: List[dict]) -> str:
+    return MIXED_PROTOCOLS if len({p["protocol"] for p in ports}) > 1 else ""
 
 
 def ports_from_rules(groups) -> (List[dict], List[str]):
@@ -48,10 +60,11 @@ def service(ctx, ns: str, name: str, vm: str, address: str, ports: List[dict], f
             "annotations": {"vmmove.io/openstack-id": fip.id, "vmmove.io/openstack-floating-ip": address}}
     spec: dict = {"type": "LoadBalancer", "selector": {"vmmove.io/vm": vm}, "ports": ports,
                   "externalTrafficPolicy": "Local"}
-    if ctx.options.lb_ip_annotation:
-        meta["annotations"][ctx.options.lb_ip_annotation] = address
-    else:
+    key = ctx.options.lb_ip_annotation or DEFAULT_LB_IP_ANNOTATION
+    if key == LB_IP_FIELD:
         spec["loadBalancerIP"] = address
+    else:
+        meta["annotations"][key] = address
     dns_name, dns_domain = fip.raw.get("dns_name"), fip.raw.get("dns_domain")
     if dns_name and dns_domain:
         meta["annotations"]["external-dns.alpha.kubernetes.io/hostname"] = f"{dns_name}.{dns_domain.rstrip('.')}"
@@ -70,8 +83,9 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
         for f in port.fixed_ips:
             if port.device_id:
                 by_ip.setdefault(f.ip_address, port.device_id)
-    target_hint = "the address goes " + (f"into annotation {ctx.options.lb_ip_annotation}"
-                                         if ctx.options.lb_ip_annotation else "into spec.loadBalancerIP")
+    key = ctx.options.lb_ip_annotation or DEFAULT_LB_IP_ANNOTATION
+    target_hint = "the address goes " + (f"into annotation {key}" if key != LB_IP_FIELD else
+                                         "into spec.loadBalancerIP (deprecated since Kubernetes 1.24)")
     for fip in sorted(e.floating_ips.values(), key=lambda f: (f.address, f.id)):
         report.claim(fip, "floating_ip_address", "port_id", "fixed_ip_address", "port_details", "port_forwardings",
                      "floating_network_id", "router_id")
@@ -99,11 +113,15 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
                 for pf in groups[server_id]:
                     report.mapped(fip, f"port_forwardings.{pf.external_port}", f"Service {ns}/{name}",
                                   f"{pf.protocol} {pf.external_port} -> {vm}:{pf.internal_port}")
+            mixed = next((mixed_protocol_note(out[-i]["spec"]["ports"]) for i in range(1, len(groups) + 1)
+                          if mixed_protocol_note(out[-i]["spec"]["ports"])), "")
             if len(groups) > 1:
-                report.approximated(fip, "floating_ip_address", "", f"one address, {len(groups)} Services: the load "
-                                    "balancer must allow sharing it (e.g. metallb.universe.tf/allow-shared-ip)")
+                report.approximated(fip, "floating_ip_address", "", "; ".join(x for x in (
+                    f"one address, {len(groups)} Services: the load balancer must allow sharing it (e.g. "
+                    "metallb.universe.tf/allow-shared-ip)", mixed) if x))
             elif groups:
-                report.mapped(fip, "floating_ip_address", "", target_hint)
+                report.add(fip, "floating_ip_address", APPROXIMATED if mixed else MAPPED, "",
+                           "; ".join(x for x in (target_hint, mixed) if x))
             continue
         server_id = None
         if fip.port_id and fip.port_id in e.ports:
@@ -112,6 +130,13 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
             server_id = by_ip.get(fip.fixed_ip)
         if server_id is None and isinstance(fip.raw.get("port_details"), dict):
             server_id = fip.raw["port_details"].get("device_id")
+        if not fip.port_id and not fip.fixed_ip and not fip.forwardings_known:
+            report.unknown(fip, "port_forwardings", "not associated with a port, and 'openstack floating ip list' "
+                                                    "does not print port forwardings: whether it forwards ports is "
+                                                    f"unknown ('{fip.unknown.get('port_forwardings')}' tells, saved "
+                                                    "in a file named after the address); no Service written")
+            report.claim(fip, "floating_ip_address")
+            continue
         if not fip.port_id and not fip.fixed_ip:
             report.dropped(fip, "floating_ip_address", "not associated with any port: nothing to expose")
             continue
@@ -132,6 +157,8 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
         name = ctx.allocate(ns, "Service", names.dns1035_label("fip-" + fip.address.replace(".", "-").replace(":", "-")),
                             fip.id)
         out.append(service(ctx, ns, name, vm, fip.address, ports, fip, common_labels))
+        if mixed_protocol_note(ports):
+            notes.append(MIXED_PROTOCOLS)
         status = APPROXIMATED if notes else MAPPED
         report.add(fip, "floating_ip_address", status, f"Service {ns}/{name}",
                    f"LoadBalancer for {vm}, ports {', '.join(str(p['port']) for p in ports)} from its security "

@@ -5,12 +5,17 @@ projects land on the same name, the project with the smaller id keeps it and the
 the same way every run, and both are reported. Keystone roles map to ClusterRoles (admin -> admin +
 kubevirt.io:admin, member -> edit + kubevirt.io:edit, reader -> view + kubevirt.io:view; `--role-map` changes it),
 with one RoleBinding per namespace and ClusterRole listing every subject. Subjects are users and groups of the
-cluster's identity provider: `--subject-prefix` adds its prefix (e.g. `oidc:`).
+cluster's identity provider, named by `--subject-template` (default `{domain}:{name}`: Keystone names are unique
+only within a domain, so `alice` of two domains stays two subjects) after `--subject-prefix` (e.g. `oidc:`); a
+template that gives two identities one subject is an error naming both, and an actor whose domain the input does not
+tell is not bound.
 """
 
+import string
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from ...errors import UsageError
+from ...errors import UsageError, UserError
 from . import names
 from ..report import APPROXIMATED, MAPPED
 
@@ -197,20 +202,86 @@ def quota_objects(estate, options, project_ns: Dict[str, str], common_labels: di
     return out
 
 
-def _subject(estate, a, prefix: str, report) -> Optional[dict]:
-    if a.actor_kind == "user":
-        rec = estate.users.get(a.actor_id)
-        kind = "User"
-    else:
-        rec = estate.groups.get(a.actor_id)
-        kind = "Group"
+SUBJECT_TEMPLATE = "{domain}:{name}"
+SUBJECT_FIELDS = ("name", "domain", "domain_id", "id")
+
+
+@dataclass
+class Actor:
+    """A Keystone user or group as the cluster will know it: `subject` is None when it cannot be named safely
+    (`why` says what to add to the input)."""
+
+    kind: str  # User | Group
+    id: str
+    name: str
+    domain_id: Optional[str]
+    domain_name: Optional[str]
+    subject: Optional[str] = None
+    why: str = ""
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        where = self.domain_name or self.domain_id or "an unknown domain"
+        return f"{self.kind} {self.name} ({self.id}) of domain {where}"
+
+
+def template_fields(template: str, flag: str, allowed) -> List[str]:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as err:
+        raise UsageError(f"{flag} {template!r}: {err}") from err
+    bad = [f for f in fields if f not in allowed]
+    if bad or any(not f for f in fields):
+        raise UsageError(f"{flag} {template!r}: unknown field {{{bad[0] if bad else ''}}}; use the fields "
+                         + ", ".join("{" + f + "}" for f in allowed))
+    return fields
+
+
+def check_subject_template(template: str) -> None:
+    template_fields(template, "--subject-template", SUBJECT_FIELDS)
+
+
+def _actor(estate, a, template: str, prefix: str) -> Actor:
+    """Who an assignment names, qualified by its domain: Keystone names are unique only within a domain, so two
+    `alice`s of two domains must become two subjects, never one."""
+    table, kind = (estate.users, "User") if a.actor_kind == "user" else (estate.groups, "Group")
+    rec = table.get(a.actor_id)
     name = (rec.name if rec else None) or a.actor_name
-    if not name:
-        report.approximated(a, a.actor_kind, "", f"{a.actor_kind} name unknown: its id is the subject name")
-        name = a.actor_id
-    else:
-        report.mapped(a, a.actor_kind, "", f"{kind} {prefix}{name}")
-    return {"apiGroup": RBAC, "kind": kind, "name": prefix + name}
+    domain_id = (rec.domain_id if rec else None) or a.actor_domain_id
+    domain = estate.domains.get(domain_id or "")
+    domain_name = (domain.name if domain and domain.name != domain.id else None) or a.actor_domain_name
+    actor = Actor(kind, a.actor_id, name or a.actor_id, domain_id, domain_name)
+    fields = template_fields(template, "--subject-template", SUBJECT_FIELDS)
+    listing = f"'openstack {a.actor_kind} list --long -f json'"
+    if not name and "name" in fields:
+        actor.why = (f"the {a.actor_kind}'s name is not in the input: add {listing} or list the assignments with "
+                     "names ('openstack role assignment list --names -f json')")
+        return actor
+    if not domain_id and not domain_name and ({"domain", "domain_id"} & set(fields)):
+        actor.why = (f"the {a.actor_kind}'s domain is not in the input, and names are unique only within a domain: "
+                     f"add {listing} and 'openstack domain list -f json'")
+        return actor
+    if "domain" in fields and not domain_name:
+        actor.note = (f"domain name unknown: the domain id {domain_id} stands for it (add 'openstack domain list "
+                      "-f json')")
+    if "domain_id" in fields and not domain_id:
+        actor.why = (f"the {a.actor_kind}'s domain id is not in the input (only its name): add {listing} and "
+                     "'openstack domain list -f json', or use {domain} in --subject-template")
+        return actor
+    actor.subject = prefix + template.format(name=name or a.actor_id, domain=domain_name or domain_id,
+                                             domain_id=domain_id or "", id=a.actor_id)
+    return actor
+
+
+def _check_collisions(actors: List[Actor], template: str) -> None:
+    seen: Dict[Tuple[str, str], Actor] = {}
+    for act in sorted((x for x in actors if x.subject), key=lambda x: (x.kind, x.id)):
+        other = seen.setdefault((act.kind, act.subject), act)
+        if other.id != act.id:
+            raise UserError(f"--subject-template {template!r} gives {act.kind} {act.subject} to two identities: "
+                            f"{other.label} and {act.label}; one would get the other's roles. Use a template "
+                            "that tells them apart, e.g. --subject-template '{domain}:{name}'")
 
 
 def _domain_projects(estate, domain_id: str, project_ns: Dict[str, str]) -> List[str]:
@@ -230,7 +301,11 @@ def _subtree(estate, pid: str) -> List[str]:
 def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: dict, report) -> List[dict]:
     role_map = options.role_map
     bindings: Dict[Tuple[str, str], List[dict]] = {}
-    used_actors = set()
+    used_actors: Dict[Tuple[str, str], str] = {}
+    check_subject_template(options.subject_template)
+    actors = {id(a): _actor(estate, a, options.subject_template, options.subject_prefix)
+              for a in estate.role_assignments}
+    _check_collisions(list(actors.values()), options.subject_template)
     for a in sorted(estate.role_assignments, key=lambda x: x.id):
         report.claim(a, "links", "role", "scope", "user", "group")
         role_name = a.role_name or (estate.roles[a.role_id].name if a.role_id in estate.roles else None)
@@ -260,8 +335,14 @@ def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: di
                 report.approximated(a, "scope", "", "inherited to sub-projects: bound in their namespaces")
             else:
                 report.mapped(a, "scope", f"Namespace {project_ns.get(a.scope_id)}")
-        subject = _subject(estate, a, options.subject_prefix, report)
-        used_actors.add((a.actor_kind, a.actor_id))
+        actor = actors[id(a)]
+        if actor.subject is None:
+            report.dropped(a, a.actor_kind, f"not bound: {actor.why}")
+            continue
+        report.add(a, a.actor_kind, APPROXIMATED if actor.note else MAPPED, f"{actor.kind} {actor.subject}",
+                   actor.note)
+        subject = {"apiGroup": RBAC, "kind": actor.kind, "name": actor.subject}
+        used_actors[(a.actor_kind, a.actor_id)] = actor.subject
         namespaces = sorted({project_ns[p] for p in pids if p in project_ns})
         for ns in namespaces:
             for cr in cluster_roles:
@@ -273,7 +354,7 @@ def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: di
     for kind, table in (("user", estate.users), ("group", estate.groups)):
         for rec in table.values():
             if (kind, rec.id) in used_actors:
-                report.mapped(rec, "name", "RoleBinding subjects", f"{options.subject_prefix}{rec.name}")
+                report.mapped(rec, "name", "RoleBinding subjects", used_actors[(kind, rec.id)])
             else:
                 report.dropped(rec, "name", "no role assignment in a converted project; Kubernetes keeps no user "
                                             "objects")

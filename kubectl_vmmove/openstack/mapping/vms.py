@@ -217,6 +217,13 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
                 "dropped": f"unknown page size {page!r}"}[status])
         s.note_key("hw_mem_page_size", status, f"{t}.memory.hugepages", "flavor wins over image")
 
+    numa, field = s.hw("numa_nodes", image_first=False)
+    if numa is not None and cpu.get("dedicatedCpuPlacement") and memory.get("hugepages"):
+        cpu["numa"] = {"guestMappingPassthrough": {}}
+        s.note(field, APPROXIMATED, f"{t}.cpu.numa.guestMappingPassthrough",
+               f"{numa} guest NUMA nodes: KubeVirt gives the guest the host NUMA layout of its pinned CPUs instead")
+        s.note_key("hw_numa_nodes", APPROXIMATED, f"{t}.cpu.numa.guestMappingPassthrough", "flavor wins over image")
+
     firmware: dict = {}
     fw_type = s.image("hw_firmware_type")
     secure = s.image("os_secure_boot") or s.flavor("os:secure_boot")

@@ -10,16 +10,45 @@ import ipaddress
 import re
 from typing import Dict, List
 
-_KV = re.compile(r"""([^\s=,']+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^,\s]*))""")
+CLI_UNKNOWN = "x-vmmove-cli-unknown"  # fields the CLI output could not tell: [[field, command], ...]
+CLI_COMMAND = "x-vmmove-cli-command"  # the command that printed the record, for messages
+
 _NAME_AND_ID = re.compile(r"^(?P<name>.*?)\s*\((?P<id>[^()]+)\)\s*$")
 
 
+_NEXT_KEY = re.compile(r",\s*[^=',]+=")
+
+
 def parse_kv(text: str) -> Dict[str, str]:
-    """`k='v', k2='v 2'` (OSC's format_dict) into a dict; keys may contain ':' (`pci_passthrough:alias`)."""
-    out = {}
-    for m in _KV.finditer(text or ""):
-        value = next((g for g in m.groups()[1:] if g is not None), "")
-        out[m.group(1)] = value.replace("\\'", "'")
+    """`k='v', Cost Center='42'` (osc-lib's format_dict, keys sorted, no escaping) into a dict. Keys may hold spaces
+    and ':' (`pci_passthrough:alias`); a value ends only at a quote followed by `, <key>=` or the end, so values
+    with `, ` or `'` inside survive; an empty value (`key=`) runs to the next key."""
+    out: Dict[str, str] = {}
+    s = text or ""
+    i, n = 0, len(s)
+    while i < n:
+        eq = s.find("=", i)
+        if eq < 0:
+            break
+        key = s[i:eq].strip().lstrip(",").strip()
+        j = eq + 1
+        if j < n and s[j] in "'\"":
+            quote, k = s[j], j + 1
+            while True:
+                close = s.find(quote, k)
+                if close < 0:
+                    value, i = s[j + 1:], n
+                    break
+                rest = s[close + 1:]
+                if not rest.strip() or _NEXT_KEY.match(rest):
+                    value, i = s[j + 1:close], close + 1
+                    break
+                k = close + 1
+        else:
+            m = _NEXT_KEY.search(s, j)
+            value, i = (s[j:m.start()], m.start()) if m else (s[j:], n)
+        if key:
+            out[key] = value
     return out
 
 
@@ -116,6 +145,11 @@ def server(raw: dict) -> dict:
         out["tags"] = parse_list(raw["tags"])
     if "user_data" in raw and "OS-EXT-SRV-ATTR:user_data" not in raw:
         out["OS-EXT-SRV-ATTR:user_data"] = out.pop("user_data")
+    if not out.get("OS-EXT-SRV-ATTR:user_data"):
+        # OSC prints null (openstacksdk) or nothing (novaclient) both when there is none and when it is hidden
+        # (not an admin, or compute API below 2.3): the CLI output cannot tell which.
+        out[CLI_UNKNOWN] = [["OS-EXT-SRV-ATTR:user_data", "openstack --os-compute-api-version 2.3 server "
+                                                                     "show <server> -f json"]]
     return out
 
 

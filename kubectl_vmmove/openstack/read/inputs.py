@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 from ...errors import UsageError, UserError
-from . import cli_output as osc
+from . import cli_lists, cli_output as osc
 
 KINDS = (
     "servers", "flavors", "images", "volumes", "volume_types", "networks", "subnets", "ports", "security_groups",
     "security_group_rules", "address_groups", "floating_ips", "keypairs", "server_groups", "projects", "domains",
     "users", "groups", "role_assignments", "roles", "quotas", "volume_attachments", "interface_attachments",
-    "default_security_group_rules",
+    "default_security_group_rules", "port_forwardings",
 )
 
 # API envelope key -> kind. Plural keys hold lists, singular keys one object.
@@ -104,6 +104,8 @@ def parse_text(text: str, origin: str):
     stripped = text.lstrip()
     if not stripped:
         raise UserError(f"{origin}: the file is empty; pass an export document or API JSON")
+    if cli_lists.is_public_key_text(stripped):
+        return {cli_lists.PUBLIC_KEY_TEXT: text}
     if stripped[0] in "{[":
         try:
             return json.loads(text)
@@ -138,6 +140,11 @@ def read_text(text: str, origin: str, out: RawInput) -> None:
 def read_data(data, origin: str, out: RawInput) -> None:
     if isinstance(data, dict) and data.get("kind") == "OpenStackExport":
         _read_export(data, origin, out)
+        return
+    if isinstance(data, dict) and cli_lists.PUBLIC_KEY_TEXT in data:
+        out.add("keypairs", cli_lists.public_key_record(data[cli_lists.PUBLIC_KEY_TEXT], origin), origin)
+        return
+    if isinstance(data, list) and data and all(isinstance(d, dict) for d in data) and _cli_list(data, origin, out):
         return
     if isinstance(data, list):
         listed = 0
@@ -187,6 +194,44 @@ def read_data(data, origin: str, out: RawInput) -> None:
     _add_unenveloped(_maybe_cli_columns(data), origin, out)
 
 
+def _cli_list(rows: List[dict], origin: str, out: RawInput) -> bool:
+    """`openstack ... list -f json` output other than `server list`: recognised by its columns."""
+    if not all(_is_cli_row(r) for r in rows):
+        return False
+    columns = [osc.column_keys(r) for r in rows]
+    if osc.is_server_list_row(columns[0]):
+        return False
+    found = cli_lists.convert_rows(columns, origin)
+    if found is None:
+        return False
+    kind, records, warnings = found
+    out.warnings.extend(warnings)
+    if kind == "port_forwardings":
+        target = cli_lists.forwarding_target(origin)
+        if target is None:
+            out.warnings.append(f"{origin}: 'openstack floating ip port forwarding list' output does not name its "
+                                "floating IP; skipped: save it in a file named after the floating IP address or "
+                                "id (e.g. port-forwardings-203.0.113.5.json)")
+            return True
+        records = [{**r, "floatingip": target} for r in records]
+    if kind == "security_group_rules" and any(not r.get("security_group_id") for r in records):
+        out.warnings.append(f"{origin}: 'openstack security group rule list <group>' output does not name the group "
+                            "its rules belong to; skipped (no rule is opened): list all rules without the group "
+                            "argument, or save 'openstack security group show <group> -f json'")
+        return True
+    if kind == "security_group_rules" and any("direction" not in r for r in records):
+        out.warnings.append(f"{origin}: these rules have no Direction column (OSC before 4.0 without --long); "
+                            "skipped (no rule is opened): list them again with --long")
+        return True
+    for i, rec in enumerate(records):
+        out.add(kind, rec, f"{origin}: [{i}]")
+    return True
+
+
+def _is_cli_row(row: dict) -> bool:
+    return any(k[:1].isupper() for k in row)
+
+
 def _read_export(doc: dict, origin: str, out: RawInput) -> None:
     api = doc.get("apiVersion")
     if api not in (None, "vmmove.io/v1alpha1"):
@@ -216,9 +261,12 @@ def _read_export(doc: dict, origin: str, out: RawInput) -> None:
             _add(kind, item, f"{origin}: resources.{key}[{i}]", out)
 
 
+SHOW_CONVERTERS = {**osc.CONVERTERS, "ports": cli_lists.port_show, "subnets": cli_lists.subnet_show}
+
+
 def _add(kind: str, raw, origin: str, out: RawInput) -> None:
-    if isinstance(raw, dict) and kind in osc.CONVERTERS and _looks_like_cli(kind, raw):
-        raw = osc.CONVERTERS[kind](raw)
+    if isinstance(raw, dict) and kind in SHOW_CONVERTERS and _looks_like_cli(kind, raw):
+        raw = SHOW_CONVERTERS[kind](raw)
     out.add(kind, raw, origin)
 
 
@@ -236,7 +284,10 @@ def _looks_like_cli(kind: str, raw: dict) -> bool:
     if kind == "security_groups":
         return "rules" in raw or isinstance(raw.get("security_group_rules"), str)
     if kind == "ports":
-        return isinstance(raw.get("fixed_ips"), str) or "security_group_ids" in raw
+        return isinstance(raw.get("fixed_ips"), str) or bool({"security_group_ids", "binding_vnic_type",
+                                                              "is_port_security_enabled"} & set(raw))
+    if kind == "subnets":
+        return any(isinstance(raw.get(k), str) for k in ("dns_nameservers", "allocation_pools", "host_routes"))
     if kind == "networks":
         return isinstance(raw.get("subnets"), str)
     if kind == "server_groups":
@@ -259,6 +310,8 @@ def guess_kind(raw: dict) -> Optional[str]:
         return "flavors"
     if "security_group_rules" in k or ("rules" in k and "stateful" in k):
         return "security_groups"
+    if "rules" in k and isinstance(raw.get("rules"), (str, list)) and not ({"policy", "policies", "members"} & k):
+        return "security_groups"  # `security group show` of OSC <= 3.19: no stateful key, rules as text
     if {"direction", "ethertype"} <= k:
         return "security_group_rules"
     if {"ip_protocol", "parent_group_id"} <= k:

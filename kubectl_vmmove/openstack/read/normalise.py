@@ -13,7 +13,14 @@ from typing import Dict, List, Optional
 
 from ...errors import UserError
 from .. import model as m
+from .cli_output import CLI_COMMAND, CLI_UNKNOWN
 from .inputs import RawInput
+
+# Kinds whose records may arrive more than once (a list row and a show, several CLI listings): their raw fields
+# are merged by identity before the record is built, so a later, shorter row does not hide what a show told.
+MERGED_KINDS = ("domains", "projects", "users", "groups", "roles", "flavors", "images", "volume_types", "volumes",
+                "networks", "subnets", "ports", "floating_ips", "keypairs", "server_groups", "servers",
+                "address_groups", "security_groups")
 
 GLANCE_STANDARD = frozenset({
     "id", "name", "status", "tags", "container_format", "disk_format", "created_at", "updated_at", "visibility",
@@ -59,6 +66,7 @@ class _Builder:
         self.e = m.Estate()
         self.e.warnings.extend(raw.warnings)
         self.attachment_devices: Dict[tuple, Optional[str]] = {}
+        self.unknown: Dict[str, str] = {}  # unknown fields of the record being built
         self.attachments_by_server_name: List[tuple] = []
 
     def warn(self, message: str) -> None:
@@ -66,8 +74,8 @@ class _Builder:
 
     # --------------------------------------------------------------------------------------------- merging
 
-    @staticmethod
-    def _merge(table: dict, key: str, record):
+    def _merge(self, table: dict, key: str, record):
+        record.unknown = dict(self.unknown)
         old = table.get(key)
         if old is not None:
             merged = {**old.raw, **record.raw}
@@ -125,19 +133,47 @@ class _Builder:
             scope_kind, target = "system", {"id": "system"}
         else:
             raise UserError(f"{origin}: field 'scope' names no project, domain or system")
+        if not role.get("id") and role.get("name"):  # `role assignment list --names`: names only
+            role = {"id": self._id_by_name(self.e.roles, role["name"], None), "name": role["name"]}
+        if not actor.get("id") and actor.get("name"):
+            table = self.e.users if actor_kind == "user" else self.e.groups
+            actor = {**actor, "id": self._id_by_name(table, actor["name"], actor.get("domain"))}
+        if not target.get("id") and target.get("name"):
+            if scope_kind == "project":
+                target = {**target, "id": self._id_by_name(self.e.projects, target["name"], target.get("domain"))}
+            else:
+                target = {**target, "id": self._id_by_name(self.e.domains, target["name"], None)}
         if not role.get("id") or not actor.get("id") or not target.get("id"):
             raise UserError(f"{origin}: role assignment lacks role.id, {actor_kind}.id or scope.{scope_kind}.id")
         ident = f"{role['id']}/{actor_kind}:{actor['id']}/{scope_kind}:{target['id']}"
+        actor_domain = actor.get("domain") if isinstance(actor.get("domain"), dict) else {}
         self.e.role_assignments.append(m.RoleAssignment(
             ident, ident, raw, origin, role_id=str(role["id"]), role_name=role.get("name"), actor_kind=actor_kind,
-            actor_id=str(actor["id"]), actor_name=actor.get("name"), scope_kind=scope_kind, scope_id=str(target["id"]),
-            inherited=bool(scope.get("OS-INHERIT:inherited_to"))))
+            actor_id=str(actor["id"]), actor_name=actor.get("name"),
+            actor_domain_id=actor_domain.get("id") or None, actor_domain_name=actor_domain.get("name") or None,
+            scope_kind=scope_kind, scope_id=str(target["id"]), inherited=bool(scope.get("OS-INHERIT:inherited_to"))))
         if scope_kind == "project" and target.get("name") and target["id"] not in self.e.projects:
-            dom = target.get("domain") or {}
+            dom = dict(target.get("domain") or {})
+            if not dom.get("id") and dom.get("name"):
+                dom["id"] = self._id_by_name(self.e.domains, dom["name"], None)
+                if dom["id"] not in self.e.domains:
+                    self.domain({"id": dom["id"], "name": dom["name"]}, origin)
             self.project({"id": target["id"], "name": target["name"], "domain_id": dom.get("id")}, origin)
         for obj in (target.get("domain"), actor.get("domain")):
             if isinstance(obj, dict) and obj.get("id") and obj.get("name") and obj["id"] not in self.e.domains:
                 self.domain({"id": obj["id"], "name": obj["name"]}, origin)
+
+    def _id_by_name(self, table: dict, name: str, domain: Optional[dict]) -> str:
+        """The id of the record of this name (in this domain, by the domain's name), else `name@Domain`: unique
+        as Keystone's names are within a domain, and never the id of another identity."""
+        dom_name = (domain or {}).get("name")
+        for rec in table.values():
+            if rec.name != name:
+                continue
+            rec_domain = getattr(rec, "domain_id", None)
+            if dom_name is None or (rec_domain in self.e.domains and self.e.domains[rec_domain].name == dom_name):
+                return rec.id
+        return f"{name}@{dom_name}" if dom_name else name
 
     def quota(self, raw, origin):
         pid = str(raw.get("project_id") or raw.get("id") or "")
@@ -324,8 +360,14 @@ class _Builder:
             ident, raw.get("name") or ident, raw, origin, network_id=str(raw.get("network_id") or ""),
             mac_address=str(raw.get("mac_address") or "").lower(), fixed_ips=fixed,
             device_id=raw.get("device_id") or None, device_owner=raw.get("device_owner") or None,
-            security_group_ids=[s for s in sgs if s], port_security_enabled=to_bool(raw.get("port_security_enabled"), True),
+            security_group_ids=[s for s in sgs if s], port_security_enabled=self._port_security(raw),
             vnic_type=raw.get("binding:vnic_type") or "normal", project_id=raw.get("project_id") or raw.get("tenant_id")))
+
+    def _port_security(self, raw) -> Optional[bool]:
+        if "port_security_enabled" in self.unknown and raw.get("port_security_enabled") is None:
+            groups = raw.get("security_groups") or []
+            return True if groups else None  # Neutron refuses groups on a port without port security
+        return to_bool(raw.get("port_security_enabled"), True)
 
     def interface_attachment(self, raw, origin):
         ident = str(_require(raw, "port_id", origin))
@@ -403,10 +445,28 @@ class _Builder:
                                      pf.get("internal_ip_address"), to_int(pf.get("internal_port")),
                                      to_int(pf.get("external_port")))
                     for pf in raw.get("port_forwardings") or [] if isinstance(pf, dict)]
-        self._merge(self.e.floating_ips, ident, m.FloatingIP(
+        fip = self._merge(self.e.floating_ips, ident, m.FloatingIP(
             ident, str(address), raw, origin, address=str(address), port_id=raw.get("port_id") or None,
             fixed_ip=raw.get("fixed_ip_address") or None, project_id=raw.get("project_id") or raw.get("tenant_id"),
             port_forwardings=forwards))
+        fip.forwardings_known = "port_forwardings" not in fip.unknown
+
+    def _attach_forwardings(self, entries):
+        """Rows of `floating ip port forwarding list <fip>`, tagged by the reader with the floating IP (address or
+        id) their file is named after."""
+        for raw, origin in entries:
+            target = str(raw.get("floatingip") or "")
+            fip = next((f for f in self.e.floating_ips.values()
+                        if target in (f.id, f.address) or target.replace("_", ":") == f.address), None)
+            if fip is None:
+                self.warn(f"{origin}: port forwardings of floating IP {target}, which is not in the input; skipped: "
+                          "add 'openstack floating ip list --long -f json'")
+                continue
+            fip.port_forwardings.append(m.PortForwarding(
+                str(raw.get("protocol") or "tcp").lower(), raw.get("internal_port_id"), raw.get("internal_ip_address"),
+                to_int(raw.get("internal_port")), to_int(raw.get("external_port"))))
+            fip.forwardings_known = True
+            fip.unknown.pop("port_forwardings", None)
 
     # --------------------------------------------------------------------------------------------- run
 
@@ -424,8 +484,12 @@ class _Builder:
             ("volume_attachments", self.volume_attachment),
         ]
         for kind, fn in order:
-            for raw, origin in r.get(kind, []):
+            entries = _merge_by_identity(kind, r.get(kind, []))
+            for raw, origin, unknown in entries:
+                self.unknown = unknown
                 fn(raw, origin)
+            self.unknown = {}
+        self._attach_forwardings(r.get("port_forwardings", []))
         if r.get("default_security_group_rules"):
             self.warn(f"{len(r['default_security_group_rules'])} default security group rule templates read; "
                       "templates only shape groups created later in OpenStack, so only existing groups' rules are "
@@ -495,15 +559,83 @@ class _Builder:
         self._match_ports()
 
     def _match_ports(self):
-        """Ports without a device id (interface attachments) are matched to servers by MAC address."""
+        """Ports without a device id are matched to servers: by MAC address (interface attachments), else by fixed
+        IP on the port's network (`port list` prints neither device nor network: the subnet of each fixed IP names
+        the network, and a server's addresses are keyed by network name). An address alone is never enough:
+        private ranges overlap across projects."""
+        e = self.e
         by_mac = {}
-        for server in self.e.servers.values():
+        owners: Dict[tuple, List[str]] = {}
+        for server in e.servers.values():
             for a in server.addresses:
                 if a.mac:
                     by_mac.setdefault(a.mac.lower(), server.id)
-        for port in self.e.ports.values():
-            if not port.device_id and port.mac_address in by_mac:
+                if a.kind == "fixed":
+                    owners.setdefault((a.network_name, a.address), []).append(server.id)
+        unmatched = 0
+        for port in e.ports.values():
+            if not port.network_id:
+                nets = {e.subnets[f.subnet_id].network_id for f in port.fixed_ips if f.subnet_id in e.subnets}
+                if len(nets) == 1:
+                    port.network_id = nets.pop()
+                    port.unknown.pop("network_id", None)
+            if port.device_id or (port.device_owner or "").startswith("network:"):
+                continue
+            if port.mac_address in by_mac:
                 port.device_id = by_mac[port.mac_address]
+                continue
+            net = e.networks.get(port.network_id)
+            if net is None:
+                unmatched += "device_id" in port.unknown
+                continue
+            for f in port.fixed_ips:
+                found = owners.get((net.name, f.ip_address), [])
+                if len(found) == 1:
+                    port.device_id = found[0]
+                    break
+            if port.device_id:
+                port.unknown.pop("device_id", None)
+                for a in e.servers[port.device_id].addresses:
+                    if a.network_name == net.name and any(a.address == f.ip_address for f in port.fixed_ips):
+                        a.mac = a.mac or port.mac_address
+        if unmatched:
+            self.warn(f"{unmatched} ports from 'openstack port list' name no network the input knows, so they cannot "
+                      "be matched to servers (the listing has no device or network column): add 'openstack subnet "
+                      "list -f json' and 'openstack network list -f json', or list ports per server with "
+                      "'openstack port list --server <server> --long -f json'")
+
+
+def _split_cli(raw) -> tuple:
+    """(raw without the CLI markers, {field: command} of what the CLI output could not tell)."""
+    if not isinstance(raw, dict) or (CLI_UNKNOWN not in raw and CLI_COMMAND not in raw):
+        return raw, {}
+    raw = dict(raw)
+    unknown = {str(f): str(c) for f, c in raw.pop(CLI_UNKNOWN, None) or []}
+    raw.pop(CLI_COMMAND, None)
+    return raw, unknown
+
+
+def _merge_by_identity(kind: str, entries) -> List[tuple]:
+    """[(raw, origin, unknown)], records of one identity merged into the first one read: later fields win, and a
+    field one input told stays known even when another input could not tell it."""
+    out: List[tuple] = []
+    index: Dict[str, int] = {}
+    for raw, origin in entries:
+        raw, unknown = _split_cli(raw)
+        key = None
+        if kind in MERGED_KINDS and isinstance(raw, dict):
+            key = raw.get("name") if kind == "keypairs" else raw.get("id")
+        if key in (None, "") or key not in index:
+            if key not in (None, ""):
+                index[str(key)] = len(out)
+            out.append((raw, origin, unknown))
+            continue
+        i = index[str(key)]
+        old_raw, old_origin, old_unknown = out[i]
+        told = {f for f in old_raw if f not in old_unknown} | {f for f in raw if f not in unknown}
+        merged_unknown = {f: c for f, c in {**old_unknown, **unknown}.items() if f not in told}
+        out[i] = ({**old_raw, **raw}, old_origin, merged_unknown)
+    return out
 
 
 def _ethertype(cidr: Optional[str]) -> str:
