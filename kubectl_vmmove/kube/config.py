@@ -9,7 +9,7 @@ Everything in this module is pure apart from reading files and the environment i
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -193,25 +193,57 @@ def resolve(overrides: Overrides, env: Optional[Mapping[str, str]] = None) -> Re
             "or run inside a pod with a service account"
         )
 
+    context_name, context = _choose_context(overrides, merged)
+    cluster_name, user_name = _choose_cluster_and_user(overrides, merged, context)
+    cluster = _override_cluster(dict(merged["clusters"].get(cluster_name) or {}), overrides)
+    user = _override_user(dict(merged["users"].get(user_name) or {}), overrides)
+    if not cluster.get("server"):
+        where = f'cluster "{cluster_name}"' if cluster_name else "the current context"
+        raise UserError(f"no server found for {where}: the kubeconfig names no API server; "
+                        "check the context with \"kubectl config view --minify\" or pass --server")
+
+    namespace = overrides.namespace or context.get("namespace") or "default"
+    return Resolved(
+        config=_single_config(context_name, cluster_name, cluster, user_name, user, namespace),
+        context_name=context_name,
+        cluster_name=cluster_name,
+        user_name=user_name,
+        namespace=namespace,
+        namespace_explicit=bool(overrides.namespace),
+        server=cluster["server"],
+        impersonate_user=overrides.as_user or user.get("as"),
+        impersonate_groups=list(overrides.as_groups or user.get("as-groups") or []),
+        impersonate_uid=overrides.as_uid or user.get("as-uid"),
+        request_timeout=overrides.request_timeout,
+        files=files,
+    )
+
+
+def _choose_context(overrides: Overrides, merged: dict) -> Tuple[str, dict]:
+    """The context named by --context, else the current-context; an unknown name is an error as in kubectl."""
     context_name = overrides.context or merged["current-context"]
     if overrides.context and overrides.context not in merged["contexts"]:
         raise UserError(f'context was not found for specified context: {overrides.context} '
                         f'(see "kubectl config get-contexts")')
-    context = dict(merged["contexts"].get(context_name) or {})
     if context_name and context_name not in merged["contexts"] and not (overrides.cluster or overrides.server):
         raise UserError(f'current-context "{context_name}" is not defined in the kubeconfig; '
                         'choose one with --context or "kubectl config use-context"')
+    return context_name, dict(merged["contexts"].get(context_name) or {})
 
+
+def _choose_cluster_and_user(overrides: Overrides, merged: dict, context: dict) -> Tuple[str, str]:
+    """--cluster/--user override the context's names; either must exist in the merged kubeconfig."""
     cluster_name = overrides.cluster or context.get("cluster") or ""
     user_name = overrides.user or context.get("user") or ""
     if overrides.cluster and overrides.cluster not in merged["clusters"]:
         raise UserError(f'cluster "{overrides.cluster}" not found in the kubeconfig (see "kubectl config get-clusters")')
     if overrides.user and overrides.user not in merged["users"]:
         raise UserError(f'user "{overrides.user}" not found in the kubeconfig (see "kubectl config get-users")')
-    cluster = dict(merged["clusters"].get(cluster_name) or {})
-    user = dict(merged["users"].get(user_name) or {})
+    return cluster_name, user_name
 
-    # Command-line connection overrides replace what the kubeconfig says, as with kubectl.
+
+def _override_cluster(cluster: dict, overrides: Overrides) -> dict:
+    """Command-line connection flags replace what the kubeconfig says, as with kubectl."""
     if overrides.server:
         cluster["server"] = overrides.server
     if overrides.certificate_authority:
@@ -223,6 +255,11 @@ def resolve(overrides: Overrides, env: Optional[Mapping[str, str]] = None) -> Re
         cluster.pop("certificate-authority-data", None)
     if overrides.tls_server_name:
         cluster["tls-server-name"] = overrides.tls_server_name
+    return cluster
+
+
+def _override_user(user: dict, overrides: Overrides) -> dict:
+    """--token replaces every other credential but a client certificate and impersonation; files become absolute."""
     if overrides.token:
         user = {k: v for k, v in user.items() if k in ("client-certificate", "client-certificate-data",
                                                        "client-key", "client-key-data", "as", "as-groups", "as-uid")}
@@ -233,16 +270,14 @@ def resolve(overrides: Overrides, env: Optional[Mapping[str, str]] = None) -> Re
     if overrides.client_key:
         user["client-key"] = os.path.abspath(overrides.client_key)
         user.pop("client-key-data", None)
+    return user
 
-    if not cluster.get("server"):
-        where = f'cluster "{cluster_name}"' if cluster_name else "the current context"
-        raise UserError(f"no server found for {where}: the kubeconfig names no API server; "
-                        "check the context with \"kubectl config view --minify\" or pass --server")
 
-    namespace_explicit = bool(overrides.namespace)
-    namespace = overrides.namespace or context.get("namespace") or "default"
+def _single_config(context_name: str, cluster_name: str, cluster: dict, user_name: str, user: dict,
+                   namespace: str) -> dict:
+    """A one-context kubeconfig of the chosen cluster, user and namespace, for the Python client's credentials."""
     effective_context = context_name or "vmmove-override"
-    one = {
+    return {
         "apiVersion": "v1",
         "kind": "Config",
         "current-context": effective_context,
@@ -252,20 +287,6 @@ def resolve(overrides: Overrides, env: Optional[Mapping[str, str]] = None) -> Re
                       "context": {"cluster": cluster_name or "vmmove-cluster", "user": user_name or "vmmove-user",
                                   "namespace": namespace}}],
     }
-    return Resolved(
-        config=one,
-        context_name=context_name,
-        cluster_name=cluster_name,
-        user_name=user_name,
-        namespace=namespace,
-        namespace_explicit=namespace_explicit,
-        server=cluster["server"],
-        impersonate_user=overrides.as_user or user.get("as"),
-        impersonate_groups=list(overrides.as_groups or user.get("as-groups") or []),
-        impersonate_uid=overrides.as_uid or user.get("as-uid"),
-        request_timeout=overrides.request_timeout,
-        files=files,
-    )
 
 
 def _resolve_in_cluster(overrides: Overrides, env: Mapping[str, str]) -> Resolved:
