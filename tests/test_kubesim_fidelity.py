@@ -274,6 +274,18 @@ def test_aggregated_discovery_documents_and_kubectl_api_resources_in_two_request
     assert [e.path for e in sim.requests.entries if e.path != "/version"] == ["/api", "/apis"]
 
 
+def test_a_client_asking_for_v2_discovery_first_gets_v2beta1_from_a_1_28_server(raw):
+    # kubectl 1.30+ asks for v2, then v2beta1, then the legacy form; a 1.28 apiserver does not serve v2 and
+    # negotiates the next alternative it knows, so such a kubectl still needs two requests.
+    v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    for path in ("/api", "/apis"):
+        r = raw.get(path, headers={"Accept": f"{v2},{AGGREGATED},application/json"})
+        assert r.status == 200 and r.headers["Content-Type"] == AGGREGATED
+        assert r.json["apiVersion"] == "apidiscovery.k8s.io/v2beta1"
+    r = raw.get("/apis", headers={"Accept": f"{v2},application/json"})
+    assert r.status == 200 and r.json["kind"] == "APIGroupList"
+
+
 @pytest.mark.parametrize("path", ["/apis/nosuch.example.com/v1", "/apis/nosuch.example.com/v1/things",
                                   "/api/v1/namespaces/ns1/things", "/apis/kubevirt.io/v1/things", "/nosuch"])
 def test_unknown_paths_answer_plain_404_page_not_found(raw, path):

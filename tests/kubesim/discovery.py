@@ -74,11 +74,19 @@ def resource_list(registry, group, version):
 
 
 def wants_aggregated(accept):
-    """True when the first alternative of ``accept`` kubesim can serve is the v2beta1 aggregated list."""
+    """True when the first alternative of ``accept`` kubesim can serve is the v2beta1 aggregated list.
+
+    As the apiserver's content negotiation does, an alternative naming a group/version kubesim does not serve
+    (the v2 aggregated list, first served by Kubernetes 1.30) is skipped and the next one is considered.
+    """
     for mtype, params in accept_options(accept):
-        if mtype in ("application/json", "*/*", "application/*"):
-            return params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2beta1" and \
-                params.get("as") == "APIGroupDiscoveryList"
+        if mtype not in ("application/json", "*/*", "application/*"):
+            continue
+        if "g" not in params and "v" not in params and "as" not in params:
+            return False
+        if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2beta1" and \
+                params.get("as") == "APIGroupDiscoveryList":
+            return True
     return False
 
 
