@@ -408,6 +408,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         match = self.query.get("resourceVersionMatch") or ""
         want_rv = self.query.get("resourceVersion") or ""
         if match == "Exact" and want_rv and want_rv != "0" and not cont_token:
+            # Simplification: a real apiserver pages an Exact list (limit/continue at that revision); kubesim
+            # returns it whole. Nothing in the plugin lists with Exact and a limit.
             recs, rv = self._exact_list(t, ns, lreqs, freqs, int(want_rv))
             cont, remaining = None, None
         else:
