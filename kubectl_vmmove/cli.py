@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from .errors import UsageError, UserError
+from .errors import Terminated, UsageError, UserError
 
 PROG = "kubectl vmmove"
 
@@ -161,7 +161,25 @@ def _configure_logging(verbosity: int):
     logger.propagate = False
 
 
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    """Run one command; SIGTERM is turned into Terminated (a KeyboardInterrupt) for as long as it runs."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv=None) -> int:
     _restore_frozen_environment()
     argv = list(sys.argv[1:] if argv is None else argv)
     verbosity = 0
@@ -192,7 +210,10 @@ def main(argv=None) -> int:
             traceback.print_exc()
         sys.stderr.write(f"error: {err}\n")
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        if isinstance(stop, Terminated):
+            sys.stderr.write("\nterminated\n")
+            return Terminated.exit_code
         sys.stderr.write("\ninterrupted\n")
         return 130
     except BrokenPipeError:

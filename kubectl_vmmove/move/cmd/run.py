@@ -26,7 +26,9 @@ its next journal write).
 
 On a terminal, run asks for confirmation (anything but y leaves everything as it was, exit status 1) and shows a
 live table; otherwise it needs --yes and prints one line per change. Ctrl-C stops the VMs where they are, prints the
-command that continues the move, and exits with status 130.
+command that continues the move, and exits with status 130 (SIGTERM alike, status 143). An API server that stops
+answering is waited for up to 3 minutes, the wait shown; then every VM stops where it is and the error gives the
+command that continues once the server is back.
 
 Exit status 1 when any VM failed."""
 
@@ -247,6 +249,8 @@ def run(args):
 def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None) -> int:
     """Run `doc` (a plan) under the move's lease; returns the exit code. `lease_options`: keyword arguments for
     lease.Lease (tests inject clocks and durations)."""
+    from ...errors import Terminated
+    from ...kube import errors as kerr
     from ...printers import Column, OutputOptions, Table, human_duration, print_table
     from ...progress import Progress
     from ..context import RunContext
@@ -267,6 +271,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
                   f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
                   f"journal configmap/{journalmod.name_for(move_id)} in {plan.target}.\n")
     progress = Progress(["VM", "STEP", "PROGRESS", "ELAPSED", "ETA"], stream=err)
+    api.retry.notice = lambda text: (err.write(text + "\n"), err.flush())
     ctx = RunContext(api=api, plan=doc, timeout=timeout, user=user)
     executor = Executor(ctx, parallel=parallel, progress=progress)
     resume_hint = (f"kubectl vmmove run --resume {move_id} --to {plan.target}")
@@ -287,10 +292,16 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
                 err.write(f"Warning: {object_transfer_warning(cdi)}\n")
         executor.prepare_shared()
         records = executor.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         progress.finish()
-        err.write(f"\nInterrupted. The VMs stay where they are; continue with:\n  {resume_hint}\n")
-        return 130
+        how = "Terminated" if isinstance(stop, Terminated) else "Interrupted"
+        err.write(f"\n{how}. The VMs stay where they are; continue with:\n  {resume_hint}\n")
+        return Terminated.exit_code if isinstance(stop, Terminated) else 130
+    except kerr.ServerGone as gone:
+        progress.finish()
+        raise UserError(f"lost the API server: {gone}. The move stopped; its journal keeps each VM's last finished "
+                        f"step ('kubectl vmmove status {move_id}'). Once the server answers again, continue with "
+                        f"'{resume_hint}'") from gone
     except LeaseLost:
         progress.finish()
         raise

@@ -71,7 +71,7 @@ def overview_table(journals):
         c = counts(jr)
         verified = move.get("verify", {}).get("passed")
         table.add(jr.move_id, move.get("source", ""), jr.namespace, move.get("strategy", ""), len(jr.vms()),
-                  c[records.SUCCEEDED], c[records.FAILED], move_phase(move),
+                  c[records.SUCCEEDED], c[records.FAILED], shown_phase(jr),
                   "-" if verified is None else ("yes" if verified else "no"),
                   age(started(jr) or None), move.get("createdBy", ""))
     return table
@@ -84,6 +84,45 @@ def move_phase(move: dict) -> str:
     if (move.get("cleanup") or {}).get("finished"):
         return records.CLEANED_UP
     return move.get("phase", records.PENDING)
+
+
+def holder_state(jr) -> str:
+    """Whether a process works on the move now, as lease.verdict judges its lease from here: LIVE, or FREE when
+    nobody holds it, or STALE/UNCERTAIN when its holder died (gone pid on this host, no renewal for a lease time)."""
+    import socket
+    import time
+
+    from ..state import lease as leasemod
+
+    return leasemod.verdict(leasemod.holder(jr), time.time(), socket.gethostname())
+
+
+def shown_phase(jr) -> str:
+    """move_phase, except that a move recorded Running that no live process holds was interrupted: its run was
+    killed, lost its terminal or its API server, and 'run --resume' continues it."""
+    from ..state import lease as leasemod
+
+    phase = move_phase(jr.move())
+    if phase == records.RUNNING and holder_state(jr) != leasemod.LIVE:
+        return records.INTERRUPTED
+    return phase
+
+
+def lease_line(jr) -> str:
+    """The line under the header about the process working on the move (empty when nobody holds it)."""
+    import time
+
+    from ..state import lease as leasemod
+
+    held = leasemod.holder(jr)
+    if not held:
+        return ""
+    state = holder_state(jr)
+    if state == leasemod.LIVE:
+        return f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n"
+    why = "is gone" if state == leasemod.STALE else "stopped renewing its lease"
+    return (f"  interrupted: {leasemod.describe(held)} {why} (lease {leasemod.ago(held, time.time())}); continue "
+            f"with 'kubectl vmmove run --resume {jr.move_id} --to {jr.namespace}'\n")
 
 
 def vm_rows(jr):
@@ -107,15 +146,9 @@ def print_move(jr, output, stream=None) -> None:
     move = jr.move()
     if not output.no_headers:
         stream.write(f"Move {jr.move_id}: {move.get('source')} -> {jr.namespace}, strategy {move.get('strategy')}, "
-                     f"MAC policy {move.get('macPolicy')}, phase {move_phase(move)}, by {move.get('createdBy')} "
+                     f"MAC policy {move.get('macPolicy')}, phase {shown_phase(jr)}, by {move.get('createdBy')} "
                      f"at {move.get('created')}\n")
-        from ..state import lease as leasemod
-
-        held = leasemod.holder(jr)
-        if held:
-            import time
-
-            stream.write(f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n")
+        stream.write(lease_line(jr))
         for key in ("verify", "cleanup", "rollback"):
             if move.get(key):
                 info = move[key]
@@ -148,7 +181,7 @@ def watch(jr, stream=None) -> None:
 
     show()
     version = jr.obj.get("metadata", {}).get("resourceVersion")
-    while jr.move().get("phase") not in FINAL_PHASES:
+    while shown_phase(jr) not in FINAL_PHASES:
         try:
             # The main object and its parts (VM records live in the parts of a split journal).
             for etype, obj in jr.api.watch(kinds.CONFIGMAP, jr.namespace, resource_version=version,

@@ -52,6 +52,7 @@ class Executor:
         self._last_journal_progress: Dict[str, float] = {}
         self._lock = threading.Lock()
         self._object_transfer: Optional[tuple] = None
+        self.server_gone: Optional[kerr.ServerGone] = None   # the outage that stopped this run (see run_vm)
         ctx.report = self.report
 
     # ------------------------------------------------------------------------------------------ progress
@@ -186,6 +187,8 @@ class Executor:
             down_since = self._run_steps(entry)
         except Interrupted:
             return self._interrupted(name)
+        except kerr.ServerGone as err:
+            return self._lost_server(name, err)
         except (StepFailed, WaitTimeout, kerr.ApiError, UserError) as err:
             return self._failed(name, str(err))
         return self._succeeded(name, down_since)
@@ -215,11 +218,21 @@ class Executor:
 
     def _interrupted(self, name: str) -> dict:
         jr = self.ctx.journal
-        if self.ctx.lease_lost:
-            return jr.vm(name)   # the journal is the new holder's now
+        if self.ctx.lease_lost or self.server_gone is not None:
+            return jr.vm(name)   # the journal is the new holder's now, or cannot be written
         jr.vm_change(name, VMRecord.interrupt)
         self.report(name, step="interrupted")
         return jr.vm(name)
+
+    def _lost_server(self, name: str, err: kerr.ServerGone) -> dict:
+        """The API server stopped answering for longer than the retry layer's outage budget: every VM stops where
+        it is. Nothing can be written now; the journal keeps each VM's last finished step, where a resume starts."""
+        with self._lock:
+            if self.server_gone is None:
+                self.server_gone = err
+        self.ctx.stop.set()
+        self.report(name, step="stopped: API server gone", progress=None)
+        return self.ctx.journal.vm(name)
 
     def _failed(self, name: str, message: str) -> dict:
         ctx = self.ctx
@@ -268,6 +281,8 @@ class Executor:
                     entry = queue.pop(0)
                 try:
                     results[entry["name"]] = self.run_vm(entry)
+                except kerr.ServerGone as err:   # while recording a failure or an interruption
+                    results[entry["name"]] = self._lost_server(entry["name"], err)
                 except Exception as err:   # a bug must not take the other VMs down with it
                     log.exception("moving %s failed", entry["name"])
                     results[entry["name"]] = {"phase": records.FAILED, "message": f"unexpected error: {err}"}
@@ -290,6 +305,8 @@ class Executor:
             except kerr.ApiError:
                 pass
             raise
+        if self.server_gone is not None:
+            raise self.server_gone
         final = jr.refresh().vms()
         failed = [n for n, r in final.items() if r.get("phase") == records.FAILED]
         pending = [n for n, r in final.items() if r.get("phase") != records.SUCCEEDED and n not in failed]
