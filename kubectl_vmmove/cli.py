@@ -179,9 +179,27 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+# Flags whose value may be a duration: `--timeout -5m` is one flag and its (wrong) value, not two flags.
+DURATION_FLAGS = ("--timeout", "--request-timeout", "--older-than")
+
+
+def _join_negative_durations(argv):
+    """`--timeout -5m` as `--timeout=-5m`: argparse takes "-5m" for a flag and says "expected one argument",
+    where the user should hear that a duration cannot be negative (durations.parse_duration)."""
+    import re
+
+    out = []
+    for token in argv:
+        if out and out[-1] in DURATION_FLAGS and re.fullmatch(r"-\d[\w.µ]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def _main(argv=None) -> int:
     _restore_frozen_environment()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_negative_durations(sys.argv[1:] if argv is None else argv)
     verbosity = 0
     try:
         parser = build_parser()

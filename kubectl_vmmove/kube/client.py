@@ -265,11 +265,25 @@ class Api:
             payload = {}
         retry_after = _retry_after(response.headers)
         error = errors.from_status(response.status, payload, retry_after=retry_after)
+        if isinstance(error, errors.Unauthorized):
+            raise self._refused(error)
         if response.status == 429 or response.status >= 500:
             transient = _Transient(error, retry_after)
             transient.sent = response.status != 429 and retry_after is None
             raise transient
         raise error
+
+    def _refused(self, error: errors.Unauthorized) -> errors.Unauthorized:
+        """401: kubectl's words, then whose credentials were refused and what to do (a bare "Unauthorized" says
+        neither)."""
+        said = error.message.strip()
+        server_said = "" if said in ("Unauthorized", "") or "(Unauthorized)" in said else f" ({said})"
+        who = "in-cluster service account" if self.resolved.in_cluster else \
+            f'user "{self.resolved.user_name}" of context "{self.resolved.context_name}"'
+        message = (f"You must be logged in to the server (Unauthorized): {self._base} refused the credentials of "
+                   f"{who}{server_said}; log in again or renew the token (--token, or the user's token, client "
+                   "certificate or exec plugin in the kubeconfig), then retry")
+        return errors.Unauthorized(message, status=error.status, reason=error.reason, details=error.details)
 
     def request(self, method: str, path: str, query: Optional[dict] = None, body=None, accept: str = JSON,
                 content_type: Optional[str] = None, stream: bool = False, retry_unsafe: bool = False,

@@ -278,10 +278,15 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     lease = None
     try:
         executor.prepare_namespace()
-        ctx.journal = existing or journalmod.Journal.create(api, doc, user)
-        lease = Lease(ctx.journal, "run", user, notice=lambda text: print(text, file=err),
-                      **(lease_options or {}))
-        lease.acquire(force=force_takeover)
+        try:
+            ctx.journal = existing or journalmod.Journal.create(api, doc, user)
+            lease = Lease(ctx.journal, "run", user, notice=lambda text: print(text, file=err),
+                          **(lease_options or {}))
+            lease.acquire(force=force_takeover)
+        except kerr.Forbidden as refused:
+            from .common import journal_refused
+
+            raise journal_refused(refused, move_id, plan.target, "run") from refused
         ctx.lease = lease
         lease.start_heartbeat()
         if plan.strategy == "transfer":
