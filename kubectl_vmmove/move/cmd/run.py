@@ -67,6 +67,10 @@ def add_arguments(parser):
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     add_takeover_flag(parser)
     parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing")
+    from ...flags import add_output_flag
+
+    # The result: a table, a MoveRunResult document, or the moved VMs as names (kubectl create -o name).
+    add_output_flag(parser, formats=("table", "yaml", "json", "name"))
 
 
 
@@ -205,6 +209,7 @@ def _existing_journal(api, doc):
 
 def run(args):
     from ...kube.session import Session
+    from ...printers import OutputOptions
     from ..planning import moveplan as planmod
     from ..state import journal as journalmod
 
@@ -243,15 +248,17 @@ def run(args):
         print_steps(doc)
         return 0
     _confirm(doc, args.yes or existing is not None and args.resume)
-    return execute(api, doc, existing, session.user, args.parallel, timeout, force_takeover=args.force_takeover)
+    return execute(api, doc, existing, session.user, args.parallel, timeout, force_takeover=args.force_takeover,
+                   output=OutputOptions(args.output, args.no_headers))
 
 
-def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None) -> int:
+def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None,
+            output=None) -> int:
     """Run `doc` (a plan) under the move's lease; returns the exit code. `lease_options`: keyword arguments for
-    lease.Lease (tests inject clocks and durations)."""
+    lease.Lease (tests inject clocks and durations); `output`: how to print the result (views.print_run_result)."""
     from ...errors import Terminated
     from ...kube import errors as kerr
-    from ...printers import Column, OutputOptions, Table, human_duration, print_table
+    from ...printers import OutputOptions
     from ...progress import Progress
     from ..context import RunContext
     from ..execution.executor import Executor
@@ -314,16 +321,10 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         if lease is not None:
             lease.release()
     progress.finish()
-    table = Table([Column("VM"), Column("Result"), Column("Downtime"), Column("Message")])
-    failed = 0
-    for vm in plan.vms:
-        record = records.get(vm["name"], {})
-        phase = VMRecord(record).phase
-        failed += phase != SUCCEEDED
-        downtime = record.get("downtimeSeconds")
-        table.add(vm["name"], phase, human_duration(downtime) if downtime is not None else "-",
-                  record.get("message") or "-")
-    print_table(table, OutputOptions("table", False))
+    from .views import print_run_result
+
+    print_run_result(plan, records, output or OutputOptions("table", False))
+    failed = sum(VMRecord(records.get(vm["name"], {})).phase != SUCCEEDED for vm in plan.vms)
     if failed:
         err.write(f"{failed} VM(s) did not finish; see 'kubectl vmmove status {move_id}', fix the cause, then "
                   f"continue with '{resume_hint}', or undo with 'kubectl vmmove rollback {move_id}'\n")
