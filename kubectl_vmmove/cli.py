@@ -81,7 +81,8 @@ def _global_flags() -> "_Parser":
     g.add_argument("--tls-server-name", dest="tls_server_name", default=s,
                    help="Server name to use for server certificate validation")
     g.add_argument("-v", "--v", dest="verbosity", type=int, default=s, metavar="N",
-                   help="Log level: 6 shows API requests and tracebacks, 8 request bodies")
+                   help="Log level: 6 shows API requests and tracebacks, 8 request and response bodies "
+                        "(Secret data redacted; cut at 1024 characters, at 9 at 10240, whole from 10)")
     return p
 
 
@@ -159,6 +160,12 @@ def _configure_logging(verbosity: int):
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    # -v 8 adds request and response bodies (kube/bodies.py: Secret data redacted), cut shorter at 8 than at 9.
+    from .kube import bodies
+
+    body_levels = {8: bodies.LEVEL_V8, 9: bodies.LEVEL_V9}
+    logging.getLogger(bodies.log.name).setLevel(
+        logging.WARNING if verbosity < 8 else body_levels.get(verbosity, bodies.LEVEL_V10))
 
 
 def _on_sigterm(signum, frame):

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlencode
 
 from .. import __version__
-from . import errors, kinds
+from . import bodies, errors, kinds
 from .config import Resolved
 from .kinds import Kind
 
@@ -233,6 +233,8 @@ class Api:
         import urllib3
 
         data = None if body is None else json.dumps(body).encode("utf-8")
+        if body is not None:
+            bodies.show("Request Body", url, body)
         started = time.monotonic()
         self.request_count += 1
         try:
@@ -257,8 +259,11 @@ class Api:
         log.debug("%s %s %s in %d milliseconds", method, url, response.status,
                   (time.monotonic() - started) * 1000)
         if response.status < 400:
+            if not stream:
+                bodies.show("Response Body", url, raw=response.data)
             return response
         raw = response.data if not stream else response.read()
+        bodies.show("Response Body", url, raw=raw)
         try:
             payload = json.loads(raw or b"{}")
         except ValueError:
