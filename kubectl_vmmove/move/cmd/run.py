@@ -150,16 +150,15 @@ def print_steps(doc, stream=None) -> None:
 
 
 def _confirm(doc, assume_yes: bool) -> None:
-    from ..planning.moveplan import MovePlan
+    """On a terminal: the VMs, their downtime estimates and the plan's warnings, then the question."""
+    from .views import print_confirmation
 
     if assume_yes:
         return
-    plan = MovePlan(doc)
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm the move; add --yes to run without confirmation")
-    sys.stderr.write(f'Move {len(plan.vms)} VM(s) from "{plan.source}" to '
-                     f'"{plan.target}" (strategy {plan.strategy}); running VMs are stopped '
-                     "while their disks copy. Continue? [y/N] ")
+    print_confirmation(doc, sys.stderr)
+    sys.stderr.write("Continue? [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
@@ -277,7 +276,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         err.write(f"Move {move_id}: {len(plan.vms)} VM(s) from {plan.source} to "
                   f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
                   f"journal configmap/{journalmod.name_for(move_id)} in {plan.target}.\n")
-    progress = Progress(["VM", "STEP", "PROGRESS", "ELAPSED", "ETA"], stream=err)
+    progress = Progress(["VM", "STEP", "PROGRESS", "COPIED", "RATE", "ELAPSED", "ETA"], stream=err)
     api.retry.notice = lambda text: (err.write(text + "\n"), err.flush())
     ctx = RunContext(api=api, plan=doc, timeout=timeout, user=user)
     executor = Executor(ctx, parallel=parallel, progress=progress)

@@ -3,7 +3,7 @@
 import sys
 from typing import Dict, List
 
-from ...printers import Column, Table, print_table
+from ...printers import Column, OutputOptions, Table, print_table
 from .. import quantities
 from ..planning import estimates
 from ..planning.moveplan import MovePlan
@@ -12,6 +12,7 @@ SHORT_KIND = {"Secret": "secret", "ConfigMap": "cm", "ServiceAccount": "sa", "Ne
               "VirtualMachineInstancetype": "instancetype", "VirtualMachinePreference": "preference",
               "ControllerRevision": "revision", "Service": "svc", "NetworkPolicy": "netpol"}
 VERDICTS = ("movable", "needs attention", "blocked")
+_TABLE = OutputOptions("table", False)
 
 
 def _for_vm(findings, name) -> List[dict]:
@@ -294,3 +295,24 @@ def print_rollback_result(move_id: str, target: str, source: str, rows: List[dic
     for v in vms:
         table.add(v["name"], v["result"], v.get("detail") or "-")
     print_table(table, output, stream=stream)
+
+
+def print_confirmation(doc, stream) -> None:
+    """What `run` asks about on a terminal: the VMs with their status and downtime estimates, and every warning of
+    the plan, so that the answer is given knowing them. The caller writes the question itself."""
+    plan = MovePlan(doc)
+    stream.write(f'Move {len(plan.vms)} VM(s) from "{plan.source}" to "{plan.target}" (strategy {plan.strategy}):\n\n')
+    table = Table([Column("VM"), Column("Status"), Column("Disks"), Column("Size"), Column("Downtime")])
+    for vm in plan.vms:
+        table.add(vm["name"], vm["status"], len(vm["disks"]),
+                  quantities.human_bytes(sum(d["size"] for d in vm["disks"])),
+                  estimates.human_seconds(vm["estimate"]["downtimeSeconds"]))
+    print_table(table, _TABLE, stream=stream)
+    warnings = [f for f in doc["status"]["findings"] if f["severity"] == "warning"]
+    if warnings:
+        stream.write(f"\n{len(warnings)} warning(s):\n")
+        for f in warnings:
+            subject = f.get("subject") or {}
+            about = f' ({subject.get("kind", "").lower()}/{subject["name"]})' if subject.get("name") else ""
+            stream.write(f'  {f["code"]}{about}: {f["message"]}\n')
+    stream.write("\nDOWNTIME is the plan's estimate; running VMs are stopped while their disks copy. ")

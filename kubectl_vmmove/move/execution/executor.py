@@ -50,6 +50,7 @@ class Executor:
         self._vm_started: Dict[str, float] = {}
         self._step_started: Dict[str, float] = {}
         self._last_journal_progress: Dict[str, float] = {}
+        self._copy_started: Dict[str, tuple] = {}   # vm -> (clock, bytes) of the first progress of its copy
         self._lock = threading.Lock()
         self._object_transfer: Optional[tuple] = None
         self.server_gone: Optional[kerr.ServerGone] = None   # the outage that stopped this run (see run_vm)
@@ -57,32 +58,54 @@ class Executor:
 
     # ------------------------------------------------------------------------------------------ progress
 
-    def report(self, vm: str, step: Optional[str] = None, progress: Optional[float] = None, **extra) -> None:
+    def report(self, vm: str, step: Optional[str] = None, progress: Optional[float] = None,
+               total_bytes: Optional[int] = None, **extra) -> None:
+        """Show a VM's state; `progress` (percent) of a copy of `total_bytes` adds bytes, rate and ETA (copy_fields)."""
         now = self.clock()
         fields = dict(extra)
         if step is not None:
             fields["step"] = step
             if progress is None:
-                fields["progress"], fields["eta"] = "", ""
+                fields.update(progress="", copied="", rate="", eta="")
+                self._copy_started.pop(vm, None)
         started = self._vm_started.get(vm)
         if started is not None:
             from ...printers import human_duration
 
             fields["elapsed"] = human_duration(now - started)
         if progress is not None:
-            from ...progress import eta
-
-            fields["progress"] = f"{progress:.0f}%"
-            fields["eta"] = eta(progress, 100.0, now - self._step_started.get(vm, now))
-            if self.ctx.journal is not None and now - self._last_journal_progress.get(vm, 0) >= \
-                    JOURNAL_PROGRESS_SECONDS:
-                self._last_journal_progress[vm] = now
-                try:
-                    self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1))
-                except kerr.ApiError as err:
-                    log.info("could not record progress of %s: %s", vm, err)
+            fields.update(self.copy_fields(vm, now, progress, total_bytes))
+            self._journal_progress(vm, now, progress)
         if self.progress is not None:
             self.progress.update(vm, vm=vm, **fields)
+
+    def copy_fields(self, vm: str, now: float, progress: float, total_bytes: Optional[int]) -> Dict[str, str]:
+        """Percent, bytes copied, and the rate and ETA observed since this copy first reported progress (the wait
+        before a copy starts, and the plan's estimate, do not count)."""
+        from ...printers import human_duration
+        from ...progress import eta
+        from ..quantities import human_bytes
+
+        fields = {"progress": f"{progress:.0f}%"}
+        if not total_bytes:
+            fields["eta"] = eta(progress, 100.0, now - self._step_started.get(vm, now))
+            return fields
+        copied = total_bytes * min(progress, 100.0) / 100
+        first_at, first_bytes = self._copy_started.setdefault(vm, (now, copied))
+        fields["copied"] = f"{human_bytes(int(copied))}/{human_bytes(total_bytes)}"
+        rate = (copied - first_bytes) / (now - first_at) if now > first_at else 0.0
+        fields["rate"] = f"{human_bytes(int(rate))}/s" if rate > 0 else ""
+        fields["eta"] = human_duration((total_bytes - copied) / rate) if rate > 0 and copied < total_bytes else "-"
+        return fields
+
+    def _journal_progress(self, vm: str, now: float, progress: float) -> None:
+        if self.ctx.journal is None or now - self._last_journal_progress.get(vm, 0) < JOURNAL_PROGRESS_SECONDS:
+            return
+        self._last_journal_progress[vm] = now
+        try:
+            self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1))
+        except kerr.ApiError as err:
+            log.info("could not record progress of %s: %s", vm, err)
 
     # ------------------------------------------------------------------------------------------ prepare
 
@@ -295,6 +318,8 @@ class Executor:
             for t in threads:
                 while t.is_alive():
                     t.join(0.5)
+                    if self.progress is not None:
+                        self.progress.tick()    # a line now and then during a long copy, without a terminal
                     if self.ctx.lease_lost:
                         self.ctx.stop.set()
                         raise LeaseLost(self.ctx.lease.lost_message())
