@@ -39,7 +39,8 @@ class Progress:
         self._last_draw = 0.0
         self._last_plain: Dict[str, tuple] = {}
 
-    def update(self, key: str, **fields) -> None:
+    def update(self, key: str, at: Optional[float] = None, **fields) -> None:
+        """Set fields of row `key`; `at`: when the change happened (wall time), to stamp its plain line with."""
         with self._lock:
             if key not in self._rows:
                 self._rows[key] = {}
@@ -55,7 +56,7 @@ class Progress:
                 state = tuple(row.get(k, "") for k in self.plain_keys)
                 if self._last_plain.get(key) != state or self._due(key):
                     self._last_plain[key] = state
-                    self._line(key)
+                    self._line(key, at)
 
     def tick(self) -> None:
         """Plain mode: a line for each row in the middle of a copy that has had none for `plain_every` seconds."""
@@ -68,14 +69,15 @@ class Progress:
 
     def _due(self, key: str) -> bool:
         progress = self._rows[key].get("PROGRESS", "")
-        active = progress not in ("", "100%")
+        active = progress not in ("", "-", "100%")
         return active and self.clock() - self._last_line_at.get(key, float("-inf")) >= self.plain_every
 
-    def _line(self, key: str) -> None:
+    def _line(self, key: str, at: Optional[float] = None) -> None:
         row = self._rows[key]
         self._last_line_at[key] = self.clock()
         shown = "  ".join(f"{c.lower()}={row[c]}" for c in self.columns if row.get(c))
-        self.stream.write(f"{time.strftime('%H:%M:%S', time.localtime(self.wall()))} {shown}\n")
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall() if at is None else at))
+        self.stream.write(f"{stamp} {shown}\n")
         self.stream.flush()
 
     def _table(self) -> str:

@@ -1,6 +1,7 @@
 """`kubectl vmmove status`: Show the moves found in the namespaces you can read, or the per-VM steps of one move."""
 
 import sys
+from typing import Dict, Optional
 
 from ...errors import UsageError
 from ..state import records
@@ -164,6 +165,22 @@ def print_move(jr, output, stream=None) -> None:
     print_table(table, output, stream=stream)
 
 
+def record_order(record: dict) -> tuple:
+    """How far a VM record is: its attempt, then the steps done; a later journal version never has less."""
+    vm = records.VMRecord(record)
+    return vm.attempts, sum(1 for s in vm.steps if s.get("state") == records.STEP_DONE)
+
+
+def change_time(record: dict) -> Optional[float]:
+    """When the record last changed, by the journal's own timestamps (begin, each step done, progress, end)."""
+    from ..state.lease import parse_time
+
+    stamps = [record.get(k) for k in ("started", "finished", "stoppedAt", "runningAt", "progressAt")]
+    stamps += [s.get("finished") for s in record.get("steps") or ()]
+    times = [t for t in (parse_time(s) for s in stamps if s) if t is not None]
+    return max(times) if times else None
+
+
 def watch(jr, stream=None) -> None:
     """Follow the journal by watch until the move ends; a live table on a terminal, lines otherwise."""
     from ...kube import errors as kerr
@@ -173,10 +190,17 @@ def watch(jr, stream=None) -> None:
 
     progress = Progress(["VM", "PHASE", "STEP", "PROGRESS", "MESSAGE"], stream=stream or sys.stdout,
                         plain_keys=["VM", "PHASE", "STEP", "MESSAGE"])
+    reached: Dict[str, tuple] = {}
 
     def show():
-        for row in vm_rows(jr):
-            progress.update(row["vm"], vm=row["vm"], phase=row["phase"], step=row["step"],
+        for row, record in zip(vm_rows(jr), (r for _, r in sorted(jr.vms().items()))):
+            # An older journal version seen after a newer one (parts are watched apart, a relist) is not shown:
+            # a VM never goes back to an earlier step on screen.
+            order = record_order(record)
+            if order < reached.get(row["vm"], order):
+                continue
+            reached[row["vm"]] = order
+            progress.update(row["vm"], at=change_time(record), vm=row["vm"], phase=row["phase"], step=row["step"],
                             progress=row["progress"], message=row["message"])
 
     show()

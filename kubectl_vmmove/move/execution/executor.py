@@ -103,7 +103,7 @@ class Executor:
             return
         self._last_journal_progress[vm] = now
         try:
-            self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1))
+            self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1), journalmod.now_text())
         except kerr.ApiError as err:
             log.info("could not record progress of %s: %s", vm, err)
 
