@@ -310,6 +310,9 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         return Terminated.exit_code if isinstance(stop, Terminated) else 130
     except kerr.ServerGone as gone:
         progress.finish()
+        if ctx.journal is None:
+            raise UserError(f"lost the API server: {gone}. Nothing of move {move_id} was recorded yet; once the "
+                            "server answers again, run the same command again") from gone
         raise UserError(f"lost the API server: {gone}. The move stopped; its journal keeps each VM's last finished "
                         f"step ('kubectl vmmove status {move_id}'). Once the server answers again, continue with "
                         f"'{resume_hint}'") from gone
