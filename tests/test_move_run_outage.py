@@ -101,6 +101,8 @@ def test_a_move_whose_run_was_killed_shows_as_interrupted_in_status(kubesim, cap
     assert "phase Interrupted" in header, out
     assert "in progress" not in out
     assert f"(pid {proc.pid}) is gone" in out and RESUME in out
+    row = next(line.split() for line in out.splitlines() if line.startswith("app "))
+    assert row[1] == "Interrupted" and row[2] == "clone", out     # where it stopped: in its clone step
     code, out, err = run_move(kubesim, capsys, "status")
     row = next(line for line in out.splitlines() if line.startswith(MOVE_ID))
     assert "Interrupted" in row.split() and "Running" not in row.split(), out

@@ -126,14 +126,18 @@ def lease_line(jr) -> str:
             f"with 'kubectl vmmove run --resume {jr.move_id} --to {jr.namespace}'\n")
 
 
-def vm_rows(jr):
+def vm_rows(jr, interrupted: bool = False):
+    """One row per VM; `interrupted`: the move's process died, so a VM it had Running stopped at its step."""
     from ...printers import human_duration
 
     rows = []
     for name, record in sorted(jr.vms().items()):
         progress = record.get("progress")
         downtime = record.get("downtimeSeconds")
-        rows.append({"vm": name, "phase": records.VMRecord(record).phase, "step": record.get("step", "-"),
+        phase = records.VMRecord(record).phase
+        if interrupted and phase == records.RUNNING:
+            phase = records.INTERRUPTED
+        rows.append({"vm": name, "phase": phase, "step": record.get("step", "-"),
                      "progress": f"{progress:.0f}%" if isinstance(progress, (int, float)) else "-",
                      "downtime": human_duration(downtime) if downtime is not None else "-",
                      "attempts": str(record.get("attempts", 0)), "message": record.get("message") or "-"})
@@ -159,7 +163,7 @@ def print_move(jr, output, stream=None) -> None:
         stream.write("\n")
     table = Table([Column("VM"), Column("Phase"), Column("Step"), Column("Progress"), Column("Downtime"),
                    Column("Attempts", wide_only=True), Column("Message")])
-    for row in vm_rows(jr):
+    for row in vm_rows(jr, interrupted=shown_phase(jr) == records.INTERRUPTED):
         table.add(row["vm"], row["phase"], row["step"], row["progress"], row["downtime"], row["attempts"],
                   row["message"])
     print_table(table, output, stream=stream)
