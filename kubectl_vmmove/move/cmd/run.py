@@ -257,42 +257,24 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     lease.Lease (tests inject clocks and durations); `output`: how to print the result (views.print_run_result)."""
     from ...errors import Terminated
     from ...kube import errors as kerr
-    from ...printers import OutputOptions
     from ...progress import Progress
     from ..context import RunContext
     from ..execution.executor import Executor
     from ..planning.moveplan import MovePlan
-    from ..state import journal as journalmod
-    from ..state.lease import Lease, LeaseLost
-    from ..state.records import SUCCEEDED, VMRecord
+    from ..state.lease import LeaseLost
 
     plan = MovePlan(doc)
     err = stream or sys.stderr
-    move_id = plan.move_id
-    if existing is not None:
-        err.write(f"Continuing move {move_id} ({plan.source} -> {plan.target}): "
-                  "finished VMs are skipped, the others continue from where the cluster is.\n")
-    else:
-        err.write(f"Move {move_id}: {len(plan.vms)} VM(s) from {plan.source} to "
-                  f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
-                  f"journal configmap/{journalmod.name_for(move_id)} in {plan.target}.\n")
+    _announce(plan, existing, err)
     progress = Progress(["VM", "STEP", "PROGRESS", "COPIED", "RATE", "ELAPSED", "ETA"], stream=err)
     api.retry.notice = lambda text: (err.write(text + "\n"), err.flush())
     ctx = RunContext(api=api, plan=doc, timeout=timeout, user=user)
     executor = Executor(ctx, parallel=parallel, progress=progress)
-    resume_hint = (f"kubectl vmmove run --resume {move_id} --to {plan.target}")
+    resume_hint = f"kubectl vmmove run --resume {plan.move_id} --to {plan.target}"
     lease = None
     try:
         executor.prepare_namespace()
-        try:
-            ctx.journal = existing or journalmod.Journal.create(api, doc, user)
-            lease = Lease(ctx.journal, "run", user, notice=lambda text: print(text, file=err),
-                          **(lease_options or {}))
-            lease.acquire(force=force_takeover)
-        except kerr.Forbidden as refused:
-            from .common import journal_refused
-
-            raise journal_refused(refused, move_id, plan.target, "run") from refused
+        ctx.journal, lease = _take_journal(api, doc, existing, user, err, force_takeover, lease_options)
         ctx.lease = lease
         lease.start_heartbeat()
         if plan.strategy == "transfer":
@@ -310,12 +292,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         return Terminated.exit_code if isinstance(stop, Terminated) else 130
     except kerr.ServerGone as gone:
         progress.finish()
-        if ctx.journal is None:
-            raise UserError(f"lost the API server: {gone}. Nothing of move {move_id} was recorded yet; once the "
-                            "server answers again, run the same command again") from gone
-        raise UserError(f"lost the API server: {gone}. The move stopped; its journal keeps each VM's last finished "
-                        f"step ('kubectl vmmove status {move_id}'). Once the server answers again, continue with "
-                        f"'{resume_hint}'") from gone
+        raise _server_lost(gone, plan.move_id, ctx.journal is not None, resume_hint) from gone
     except LeaseLost:
         progress.finish()
         raise
@@ -323,10 +300,58 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         if lease is not None:
             lease.release()
     progress.finish()
+    return _summary(plan, records, output, err, resume_hint)
+
+
+def _announce(plan, existing, err) -> None:
+    from ..state import journal as journalmod
+
+    if existing is not None:
+        err.write(f"Continuing move {plan.move_id} ({plan.source} -> {plan.target}): "
+                  "finished VMs are skipped, the others continue from where the cluster is.\n")
+    else:
+        err.write(f"Move {plan.move_id}: {len(plan.vms)} VM(s) from {plan.source} to "
+                  f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
+                  f"journal configmap/{journalmod.name_for(plan.move_id)} in {plan.target}.\n")
+
+
+def _take_journal(api, doc, existing, user, err, force_takeover, lease_options):
+    """(journal, acquired lease): the existing journal or a new one; a user who may not write it is told so."""
+    from ...kube import errors as kerr
+    from ..planning.moveplan import MovePlan
+    from ..state import journal as journalmod
+    from ..state.lease import Lease
+    from .common import journal_refused
+
+    plan = MovePlan(doc)
+    try:
+        journal = existing or journalmod.Journal.create(api, doc, user)
+        lease = Lease(journal, "run", user, notice=lambda text: print(text, file=err), **(lease_options or {}))
+        lease.acquire(force=force_takeover)
+    except kerr.Forbidden as refused:
+        raise journal_refused(refused, plan.move_id, plan.target, "run") from refused
+    return journal, lease
+
+
+def _server_lost(gone, move_id: str, recorded: bool, resume_hint: str) -> UserError:
+    """The API server did not come back within the retry layer's outage budget: how to go on once it is back."""
+    if not recorded:
+        return UserError(f"lost the API server: {gone}. Nothing of move {move_id} was recorded yet; once the "
+                         "server answers again, run the same command again")
+    return UserError(f"lost the API server: {gone}. The move stopped; its journal keeps each VM's last finished "
+                     f"step ('kubectl vmmove status {move_id}'). Once the server answers again, continue with "
+                     f"'{resume_hint}'")
+
+
+def _summary(plan, records, output, err, resume_hint: str) -> int:
+    """The result (views.print_run_result) and what to do next; exit status 1 when a VM did not finish."""
+    from ...printers import OutputOptions
+    from ..state.records import SUCCEEDED, VMRecord
     from .views import print_run_result
 
     print_run_result(plan, records, output or OutputOptions("table", False))
     failed = sum(VMRecord(records.get(vm["name"], {})).phase != SUCCEEDED for vm in plan.vms)
+    move_id = plan.move_id
     if failed:
         err.write(f"{failed} VM(s) did not finish; see 'kubectl vmmove status {move_id}', fix the cause, then "
                   f"continue with '{resume_hint}', or undo with 'kubectl vmmove rollback {move_id}'\n")

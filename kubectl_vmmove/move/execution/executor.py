@@ -314,6 +314,20 @@ class Executor:
                    for i in range(min(self.parallel, len(todo)) or 0)]
         for t in threads:
             t.start()
+        self._join(threads)
+        if self.server_gone is not None:
+            raise self.server_gone
+        final = jr.refresh().vms()
+        failed = [n for n, r in final.items() if r.get("phase") == records.FAILED]
+        pending = [n for n, r in final.items() if r.get("phase") != records.SUCCEEDED and n not in failed]
+        phase = records.FAILED if failed else (records.SUCCEEDED if not pending else records.INTERRUPTED)
+        jr.move_update(lambda m: (m.update(phase=phase), m["runs"][-1].update(finished=journalmod.now_text())
+                                  if m.get("runs") else None))
+        return final
+
+    def _join(self, threads: List[threading.Thread]) -> None:
+        """Wait for the workers; stop them on a lost lease, or on Ctrl-C/SIGTERM (recorded, then re-raised)."""
+        jr = self.ctx.journal
         try:
             for t in threads:
                 while t.is_alive():
@@ -330,12 +344,3 @@ class Executor:
             except kerr.ApiError:
                 pass
             raise
-        if self.server_gone is not None:
-            raise self.server_gone
-        final = jr.refresh().vms()
-        failed = [n for n, r in final.items() if r.get("phase") == records.FAILED]
-        pending = [n for n, r in final.items() if r.get("phase") != records.SUCCEEDED and n not in failed]
-        phase = records.FAILED if failed else (records.SUCCEEDED if not pending else records.INTERRUPTED)
-        jr.move_update(lambda m: (m.update(phase=phase), m["runs"][-1].update(finished=journalmod.now_text())
-                                  if m.get("runs") else None))
-        return final
