@@ -318,7 +318,8 @@ class Api:
                 if unsafe and not retry_unsafe:
                     raise transient.error from transient.__cause__
                 outage.tries += 1
-                if outage.spent():
+                # Another call (another thread) already gave the server up: this one does not wait a budget more.
+                if outage.spent() or (self._gone and outage.budget is not None):
                     self._gone = outage.budget is not None
                     raise _gave_up(transient.error, outage, self._base) from transient.__cause__
                 delay = self.retry.delay(outage.tries - 1, transient.retry_after)

@@ -128,6 +128,8 @@ class Executor:
                 continue
             try:
                 self.run_step(None, step)
+            except kerr.ServerGone:
+                raise                   # the run stops and says how to continue (run.execute)
             except (StepFailed, kerr.ApiError) as err:
                 raise UserError(f"cannot prepare {describe(step)} (used by several VMs): {err}") from err
 
