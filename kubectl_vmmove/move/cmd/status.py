@@ -121,9 +121,14 @@ def lease_line(jr) -> str:
     state = holder_state(jr)
     if state == leasemod.LIVE:
         return f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n"
-    why = "is gone" if state == leasemod.STALE else "stopped renewing its lease"
+    import socket
+
+    gone = held.get("host") == socket.gethostname() and not leasemod.pid_alive(held.get("pid") or -1)
+    why = "is gone" if gone else "stopped renewing its lease"
+    command = held.get("command") or "run"
+    again = f"run --resume {jr.move_id} --to {jr.namespace}" if command == "run" else f"{command} {jr.move_id}"
     return (f"  interrupted: {leasemod.describe(held)} {why} (lease {leasemod.ago(held, time.time())}); continue "
-            f"with 'kubectl vmmove run --resume {jr.move_id} --to {jr.namespace}'\n")
+            f"with 'kubectl vmmove {again}'\n")
 
 
 def vm_rows(jr, interrupted: bool = False):
