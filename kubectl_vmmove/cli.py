@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from .errors import UsageError, UserError
+from .errors import Terminated, UsageError, UserError
 
 PROG = "kubectl vmmove"
 
@@ -81,7 +81,8 @@ def _global_flags() -> "_Parser":
     g.add_argument("--tls-server-name", dest="tls_server_name", default=s,
                    help="Server name to use for server certificate validation")
     g.add_argument("-v", "--v", dest="verbosity", type=int, default=s, metavar="N",
-                   help="Log level: 6 shows API requests and tracebacks, 8 request bodies")
+                   help="Log level: 6 shows API requests and tracebacks, 8 request and response bodies "
+                        "(Secret data redacted; cut at 1024 characters, at 9 at 10240, whole from 10)")
     return p
 
 
@@ -159,11 +160,53 @@ def _configure_logging(verbosity: int):
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    # -v 8 adds request and response bodies (kube/bodies.py: Secret data redacted), cut shorter at 8 than at 9.
+    from .kube import bodies
+
+    body_levels = {8: bodies.LEVEL_V8, 9: bodies.LEVEL_V9}
+    logging.getLogger(bodies.log.name).setLevel(
+        logging.WARNING if verbosity < 8 else body_levels.get(verbosity, bodies.LEVEL_V10))
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def main(argv=None) -> int:
+    """Run one command; SIGTERM is turned into Terminated (a KeyboardInterrupt) for as long as it runs."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# Flags whose value may be a duration: `--timeout -5m` is one flag and its (wrong) value, not two flags.
+DURATION_FLAGS = ("--timeout", "--request-timeout", "--older-than")
+
+
+def _join_negative_durations(argv):
+    """`--timeout -5m` as `--timeout=-5m`: argparse takes "-5m" for a flag and says "expected one argument",
+    where the user should hear that a duration cannot be negative (durations.parse_duration)."""
+    import re
+
+    out = []
+    for token in argv:
+        if out and out[-1] in DURATION_FLAGS and re.fullmatch(r"-\d[\w.µ]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _main(argv=None) -> int:
     _restore_frozen_environment()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_negative_durations(sys.argv[1:] if argv is None else argv)
     verbosity = 0
     try:
         parser = build_parser()
@@ -192,7 +235,10 @@ def main(argv=None) -> int:
             traceback.print_exc()
         sys.stderr.write(f"error: {err}\n")
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        if isinstance(stop, Terminated):
+            sys.stderr.write("\nterminated\n")
+            return Terminated.exit_code
         sys.stderr.write("\ninterrupted\n")
         return 130
     except BrokenPipeError:

@@ -12,6 +12,9 @@ _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0
 def parse_duration(value, flag: str = "--request-timeout") -> Optional[float]:
     """Seconds for `value`; a bare integer is seconds; 0 means no limit and gives None."""
     text = str(value).strip()
+    if text.startswith("-"):
+        raise UsageError(f'invalid {flag} value "{value}": a duration cannot be negative; use e.g. 30s, 5m or 1h30m '
+                         "(0 means no limit)")
     if re.fullmatch(r"\d+", text):
         seconds = float(text)
     else:

@@ -15,3 +15,9 @@ class UsageError(UserError):
     """The command line itself is wrong (unknown flag, missing argument); exit status 2 like kubectl."""
 
     exit_code = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a closed session, `kill`, a CI job cancelled): handled as Ctrl-C is, exit status 143 (128 + 15)."""
+
+    exit_code = 143

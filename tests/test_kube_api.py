@@ -351,3 +351,61 @@ def test_a_server_with_an_unknown_certificate_is_refused_clearly(kubesim, tmp_pa
     assert cli.main(["version", "--kubeconfig", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert "TLS certificate is not trusted" in err and "Traceback" not in err
+
+
+class OutageClock:
+    """Simulated time for the retry layer: each requested sleep moves the clock on by that much."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+def outage_api(sim, notices):
+    clock = OutageClock()
+    resolved = resolve(Overrides(kubeconfig=sim.kubeconfig_path), {"HOME": "/nonexistent"})
+    api = Api(resolved, retry=RetryPolicy(sleep=clock.sleep, clock=clock, notice=notices.append))
+    return api, clock
+
+
+def test_an_api_server_that_goes_away_is_waited_for_up_to_the_outage_budget_showing_the_wait(kubesim):
+    notices = []
+    api, clock = outage_api(kubesim, notices)
+    api.get(kinds.NAMESPACE, "default")              # the server answered once: what follows is an outage
+    kubesim.faults.inject(status="reset")
+    with pytest.raises(errors.ServerGone) as gone:
+        api.get(kinds.CONFIGMAP, "cm", "default")
+    assert 180 <= clock.now <= 190                  # kept trying for the 3 minute budget, no longer
+    assert "has not answered for 3m" in str(gone.value) and "/readyz" in str(gone.value)
+    assert notices and all("retrying in" in n and "gives up in" in n for n in notices)
+    assert len(notices) < len(clock.sleeps)          # the wait is shown now and then, not on every retry
+    # Once given up, the next call does not wait another budget: one try, then the same error.
+    before = clock.now
+    with pytest.raises(errors.ServerGone):
+        api.get(kinds.CONFIGMAP, "cm", "default")
+    assert clock.now == before
+
+
+def test_an_outage_shorter_than_the_budget_is_ridden_out(kubesim):
+    notices = []
+    api, clock = outage_api(kubesim, notices)
+    api.get(kinds.NAMESPACE, "default")
+    kubesim.faults.inject(status=503, times=25)
+    assert api.get(kinds.NAMESPACE, "default")["metadata"]["name"] == "default"
+    assert len(clock.sleeps) == 25 and clock.now > 30
+
+
+def test_an_explicit_attempts_count_disables_the_outage_budget(kubesim):
+    api, clock = outage_api(kubesim, [])
+    api.get(kinds.NAMESPACE, "default")
+    kubesim.faults.inject(verb="get", resource="configmaps", status=503)
+    with pytest.raises(errors.Unavailable) as gave_up:
+        api.request("GET", kinds.CONFIGMAP.path("default", "cm"), attempts=2)
+    assert len(clock.sleeps) == 1 and "failed 2 times in a row" in str(gave_up.value)

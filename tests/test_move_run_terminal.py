@@ -62,12 +62,12 @@ def test_answering_yes_moves_with_a_live_table_then_the_summary(kubesim):
     # The live table: drawn once, then redrawn in place, the cursor moved up exactly over the lines drawn before.
     redraws = list(REDRAW.finditer(shown))
     assert redraws, text
-    first = shown.index(b"VM ")
+    first = shown.index(b"VM ", shown.index(b"Continue? [y/N] "))   # the live table, after the prompt's
     drawn = shown[first:redraws[0].start()]
     assert int(redraws[0].group(1)) == drawn.count(b"\n")
     last_table = shown[redraws[-1].end():].decode()
     rows = {line.split()[0]: line.split() for line in last_table.splitlines()[1:3]}
-    assert last_table.splitlines()[0].split() == ["VM", "STEP", "PROGRESS", "ELAPSED", "ETA"]
+    assert last_table.splitlines()[0].split() == ["VM", "STEP", "PROGRESS", "COPIED", "RATE", "ELAPSED", "ETA"]
     assert rows["web"][1] == "done" and rows["db"][1] == "done"
 
     # After the live table, the summary table and what to do next.
@@ -77,3 +77,27 @@ def test_answering_yes_moves_with_a_live_table_then_the_summary(kubesim):
     assert {row[0]: row[1] for row in summary[1:3]} == {"web": "Succeeded", "db": "Succeeded"}
     assert text.rstrip().splitlines()[-1].startswith("Next: 'kubectl vmmove verify ")
     assert "\x1b[" not in tail
+
+
+def test_the_prompt_lists_the_vms_their_downtime_estimates_and_the_warnings(kubesim, capsys):
+    import json
+
+    from kubectl_vmmove.move.planning.estimates import human_seconds
+    from tests.move_run_support import run_move
+
+    seed_basic(kubesim)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "--all", "-o", "json")
+    plan = json.loads(out)
+    warnings = [f for f in plan["status"]["findings"] if f["severity"] == "warning"]
+    assert warnings     # this seed has some: copies through a pod, a running VM
+
+    code, shown = on_terminal(kubesim, ["run", "-n", "src", "--to", "dst", "--all"], b"n\n")
+    prompt = shown.decode().split("Continue? [y/N] ")[0]
+    assert code == 1
+    rows = {line.split()[0]: line for line in prompt.splitlines() if line.split() and line.split()[0] in ("web", "db")}
+    for vm in plan["spec"]["vms"]:
+        estimate = human_seconds(vm["estimate"]["downtimeSeconds"])
+        assert vm["status"] in rows[vm["name"]].split() and estimate in rows[vm["name"]].split(), prompt
+    assert f"{len(warnings)} warning(s)" in prompt
+    for f in warnings:
+        assert f["message"] in prompt, prompt

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlencode
 
 from .. import __version__
-from . import errors, kinds
+from . import bodies, errors, kinds
 from .config import Resolved
 from .kinds import Kind
 
@@ -31,9 +31,21 @@ METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH"})
 
 
+OUTAGE_BUDGET_SECONDS = 180.0
+OUTAGE_NOTICE_AFTER = 2.0       # a blip shorter than this is retried without a word
+OUTAGE_NOTICE_EVERY = 15.0      # then the wait is shown at most this often
+
+
 @dataclass
 class RetryPolicy:
-    """How transient failures are retried: exponential backoff with jitter; a server's Retry-After wins."""
+    """How transient failures are retried: exponential backoff with jitter; a server's Retry-After wins.
+
+    Before the server has answered once, `attempts` tries (a wrong address fails fast, as kubectl does). Once it
+    has answered, an outage (resets, refused connections, 5xx) is retried for `outage_budget` seconds, showing the
+    wait through `notice` now and then; a caller that passes its own attempts count to `Api.request` gets exactly
+    that many tries instead. `clock` measures the outage; the time slept counts too, so an injected `sleep` is
+    simulated time.
+    """
 
     attempts: int = 6
     base_delay: float = 0.1
@@ -41,12 +53,52 @@ class RetryPolicy:
     max_retry_after: float = 30.0
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=lambda: random.Random())
+    outage_budget: Optional[float] = OUTAGE_BUDGET_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    notice: Optional[Callable[[str], None]] = None
 
     def delay(self, attempt: int, retry_after: Optional[float]) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         backoff = min(self.base_delay * (2 ** attempt), self.max_delay)
         return backoff * (0.5 + self.rng.random() / 2)
+
+
+def span(seconds: float) -> str:
+    """A wait as Go prints a duration, to the second: 45s, 3m0s."""
+    whole = max(0, int(seconds + 0.5))
+    return f"{whole // 60}m{whole % 60}s" if whole >= 60 else f"{whole}s"
+
+
+class _Outage:
+    """One request's run of transient failures: how long it has lasted, whether it is over budget, what to show."""
+
+    def __init__(self, policy: RetryPolicy, budget: Optional[float], attempts: int):
+        self.policy, self.budget, self.attempts = policy, budget, attempts
+        self.started = policy.clock()
+        self.slept = 0.0
+        self.tries = 0
+        self.shown_at: Optional[float] = None
+
+    def lasted(self) -> float:
+        return max(self.policy.clock() - self.started, self.slept)
+
+    def spent(self) -> bool:
+        if self.budget is None:
+            return self.tries >= self.attempts
+        return self.lasted() >= self.budget
+
+    def wait(self, delay: float, server: str, error: errors.ApiError) -> None:
+        lasted = self.lasted()
+        if self.budget is not None:
+            delay = max(0.0, min(delay, self.budget - lasted))
+            if self.policy.notice is not None and lasted + delay >= OUTAGE_NOTICE_AFTER and \
+                    (self.shown_at is None or lasted - self.shown_at >= OUTAGE_NOTICE_EVERY):
+                self.shown_at = lasted
+                self.policy.notice(f"The API server {server} is not answering ({error.message}); retrying in "
+                                   f"{span(delay)}, gives up in {span(self.budget - lasted)}")
+        self.policy.sleep(delay)
+        self.slept += delay
 
 
 @dataclass
@@ -74,9 +126,15 @@ def _retry_after(headers) -> Optional[float]:
         return None
 
 
-def _gave_up(error: errors.ApiError, attempts: int, server: str) -> errors.ApiError:
+def _gave_up(error: errors.ApiError, outage: "_Outage", server: str) -> errors.ApiError:
     """The last error, saying that it was not a one-off and what to look at: the retries are spent."""
-    message = (f"{error.message} (the API server {server} failed {attempts} times in a row; check its health, "
+    if outage.budget is not None:
+        how_long = f"has not answered for {span(outage.lasted())}" if outage.budget else "is still not answering"
+        message = (f"{error.message} (the API server {server} {how_long}; check its health, e.g. "
+                   "'kubectl get --raw /readyz')")
+        return errors.ServerGone(message, status=error.status, reason=error.reason, details=error.details,
+                                 retry_after=error.retry_after)
+    message = (f"{error.message} (the API server {server} failed {outage.tries} times in a row; check its health, "
                "e.g. 'kubectl get --raw /readyz', then run the command again)")
     return type(error)(message, status=error.status, reason=error.reason, details=error.details,
                        retry_after=error.retry_after)
@@ -137,6 +195,8 @@ class Api:
         self._timeout = resolved.request_timeout
         self._served: Optional[Dict[str, set]] = None
         self.request_count = 0
+        self._answered = False      # the server answered once: failures from now on are an outage (RetryPolicy)
+        self._gone = False          # an outage ran out of budget: one try per call until the server is back
 
     # ------------------------------------------------------------------------------------------ transport
 
@@ -173,6 +233,8 @@ class Api:
         import urllib3
 
         data = None if body is None else json.dumps(body).encode("utf-8")
+        if body is not None:
+            bodies.show("Request Body", url, body)
         started = time.monotonic()
         self.request_count += 1
         try:
@@ -197,37 +259,57 @@ class Api:
         log.debug("%s %s %s in %d milliseconds", method, url, response.status,
                   (time.monotonic() - started) * 1000)
         if response.status < 400:
+            if not stream:
+                bodies.show("Response Body", url, raw=response.data)
             return response
         raw = response.data if not stream else response.read()
+        bodies.show("Response Body", url, raw=raw)
         try:
             payload = json.loads(raw or b"{}")
         except ValueError:
             payload = {}
         retry_after = _retry_after(response.headers)
         error = errors.from_status(response.status, payload, retry_after=retry_after)
+        if isinstance(error, errors.Unauthorized):
+            raise self._refused(error)
         if response.status == 429 or response.status >= 500:
             transient = _Transient(error, retry_after)
             transient.sent = response.status != 429 and retry_after is None
             raise transient
         raise error
 
+    def _refused(self, error: errors.Unauthorized) -> errors.Unauthorized:
+        """401: kubectl's words, then whose credentials were refused and what to do (a bare "Unauthorized" says
+        neither)."""
+        said = error.message.strip()
+        server_said = "" if said in ("Unauthorized", "") or "(Unauthorized)" in said else f" ({said})"
+        who = "in-cluster service account" if self.resolved.in_cluster else \
+            f'user "{self.resolved.user_name}" of context "{self.resolved.context_name}"'
+        message = (f"You must be logged in to the server (Unauthorized): {self._base} refused the credentials of "
+                   f"{who}{server_said}; log in again or renew the token (--token, or the user's token, client "
+                   "certificate or exec plugin in the kubeconfig), then retry")
+        return errors.Unauthorized(message, status=error.status, reason=error.reason, details=error.details)
+
     def request(self, method: str, path: str, query: Optional[dict] = None, body=None, accept: str = JSON,
                 content_type: Optional[str] = None, stream: bool = False, retry_unsafe: bool = False,
-                timeout: Optional[float] = None):
+                timeout: Optional[float] = None, attempts: Optional[int] = None):
         """One API call with retries. Returns the decoded JSON body, or the raw response when `stream`.
 
-        Transient failures (429, 5xx, resets) are retried for idempotent methods. A POST is retried only when the
-        server cannot have acted (429, or a 5xx with Retry-After, or a refused connection) unless the caller says
-        a duplicate is harmless (`retry_unsafe`: it handles AlreadyExists).
+        Transient failures (429, 5xx, resets) are retried for idempotent methods, for the outage budget once the
+        server has answered (RetryPolicy), else `attempts` times. A POST is retried only when the server cannot
+        have acted (429, or a 5xx with Retry-After, or a refused connection) unless the caller says a duplicate is
+        harmless (`retry_unsafe`: it handles AlreadyExists). After an outage ran out of budget (ServerGone), each
+        call tries once until the server answers again.
         """
         url = self._url(path, query)
         if body is not None and content_type is None:
             content_type = JSON
         timeout = self._timeout if timeout is None else (timeout or None)  # 0: no client-side timeout
-        attempt = 0
+        outage = self._outage(attempts)
         while True:
             try:
                 response = self._send_once(method, url, body, accept, content_type, stream, timeout)
+                self._answered, self._gone = True, False
                 if stream:
                     return response
                 return json.loads(response.data or b"null")
@@ -235,12 +317,29 @@ class Api:
                 unsafe = getattr(transient, "sent", False) and method not in IDEMPOTENT_METHODS
                 if unsafe and not retry_unsafe:
                     raise transient.error from transient.__cause__
-                attempt += 1
-                if attempt >= self.retry.attempts:
-                    raise _gave_up(transient.error, attempt, self._base) from transient.__cause__
-                delay = self.retry.delay(attempt - 1, transient.retry_after)
+                outage.tries += 1
+                # Another call (another thread) already gave the server up: this one does not wait a budget more.
+                if outage.spent() or (self._gone and outage.budget is not None):
+                    self._gone = outage.budget is not None
+                    raise _gave_up(transient.error, outage, self._base) from transient.__cause__
+                delay = self.retry.delay(outage.tries - 1, transient.retry_after)
                 log.info("retrying %s %s in %.2fs after: %s", method, path, delay, transient.error)
-                self.retry.sleep(delay)
+                outage.wait(delay, self._base, transient.error)
+            except errors.Unavailable:
+                raise               # not an answer: an untrusted certificate
+            except errors.ApiError:
+                self._answered, self._gone = True, False
+                raise
+
+    def _outage(self, attempts: Optional[int]) -> _Outage:
+        """How long this call may keep retrying: see `request`."""
+        if attempts is not None:
+            return _Outage(self.retry, None, attempts)
+        if self._gone:
+            return _Outage(self.retry, 0.0, 1)
+        if self._answered and self.retry.outage_budget is not None:
+            return _Outage(self.retry, self.retry.outage_budget, self.retry.attempts)
+        return _Outage(self.retry, None, self.retry.attempts)
 
     # ------------------------------------------------------------------------------------------ verbs
 

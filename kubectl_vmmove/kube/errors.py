@@ -68,6 +68,11 @@ class Unavailable(ApiError):
     status, reason = 503, "ServiceUnavailable"
 
 
+class ServerGone(Unavailable):
+    """The server stopped answering and the outage budget ran out (see client.RetryPolicy): not one failed call but
+    a server that is gone, so a run stops everything and says how to continue once it is back."""
+
+
 class Timeout(ApiError):
     status, reason = 504, "Timeout"
 

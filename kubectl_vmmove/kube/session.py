@@ -30,7 +30,11 @@ class Session:
         if self._api is None:
             from .client import Api
 
+            import sys
+
             self._api = Api(self.resolved)
+            # An outage is waited for (client.RetryPolicy); every verb shows the wait on stderr.
+            self._api.retry.notice = lambda text: (sys.stderr.write(text + "\n"), sys.stderr.flush())
         return self._api
 
     @property

@@ -26,9 +26,12 @@ def add_arguments(parser):
     parser.add_argument("--dry-run", action="store_true",
                         help="Show what would be deleted (each delete checked by the server with dryRun); "
                              "delete nothing")
+    from ...flags import add_output_flag
     from .flags import add_takeover_flag
 
     add_takeover_flag(parser)
+    # The result: a table, a MoveCleanupResult document, or the objects as names (kubectl delete -o name).
+    add_output_flag(parser, formats=("table", "yaml", "json", "name"))
 
 
 def _confirm(source: str, count: int, assume_yes: bool) -> None:
@@ -50,8 +53,9 @@ def run(args):
     from ...printers import OutputOptions
     from ..aftercare import cleanup as cleanupmod
     from .common import hold_lease, open_move, run_checks
-    from .views import print_checks
+    from .views import print_checks, print_cleanup_result
 
+    output = OutputOptions(args.output, args.no_headers)
     _, jr, ctx = open_move(args)
     move = jr.move()
     if (move.get("rollback") or {}).get("started"):
@@ -62,7 +66,7 @@ def run(args):
             print_checks(checks, OutputOptions("table", False), stream=sys.stderr)
             sys.stderr.write(f"cleanup would refuse now: {len(checks.failures())} verify check(s) fail (above)\n")
         rows = cleanupmod.cleanup(ctx, dry_run=True)
-        _print_rows(rows, ctx.source)
+        print_cleanup_result(ctx.move_id, ctx.target, ctx.source, rows, output, dry_run=True)
         sys.stderr.write("Nothing was deleted (dry run).\n")
         return 0 if checks.passed else 1
     with hold_lease(ctx, "cleanup", args.force_takeover):
@@ -74,14 +78,5 @@ def run(args):
         steps = cleanupmod.delete_steps(ctx.plan)
         _confirm(ctx.source, len(steps), args.yes)
         rows = cleanupmod.cleanup(ctx)
-    _print_rows(rows, ctx.source)
+    print_cleanup_result(ctx.move_id, ctx.target, ctx.source, rows, output, dry_run=False)
     return 0
-
-
-def _print_rows(rows, namespace: str) -> None:
-    from ...printers import Column, OutputOptions, Table, print_table
-
-    table = Table([Column("Kind"), Column("Name"), Column("Namespace"), Column("Result")])
-    for row in rows:
-        table.add(row["kind"], row["name"], namespace, row["result"])
-    print_table(table, OutputOptions("table", False))

@@ -46,8 +46,27 @@ def hold_lease(ctx, command, force):
 
     from ..state.lease import Lease
 
+    from ...kube import errors as kerr
+
     lease = Lease(ctx.journal, command, ctx.user, notice=lambda text: sys.stderr.write(text + "\n"))
-    lease.acquire(force=force)
+    try:
+        lease.acquire(force=force)
+    except kerr.Forbidden as err:
+        raise journal_refused(err, ctx.move_id, ctx.journal.namespace, command) from err
     ctx.lease = lease
     lease.start_heartbeat()
     return lease
+
+
+def journal_refused(err, move_id: str, namespace: str, command: str):
+    """A UserError for a journal write the user may not make: which object, which right, how to check and get it.
+    Raised before anything else changed (the lease is taken first)."""
+    from ...errors import UserError
+    from ..state import journal as journalmod
+
+    name = journalmod.name_for(move_id)
+    return UserError(f'you may not change the journal of move {move_id} (configmap {name} in namespace '
+                     f'"{namespace}"), where {command} records what it does. It needs to create '
+                     f'and patch configmaps in "{namespace}" (the namespace\'s edit or admin role grants it): check '
+                     f"with 'kubectl auth can-i patch configmaps -n {namespace}' and ask for that right, or let someone "
+                     f"who has it run the command. The server said: {err}")

@@ -17,7 +17,7 @@ def add_selection_arguments(parser, move_list_flag=True):
 
 def add_move_options(parser, target_help="The target namespace (required)"):
     """How a move is made: shared by `plan` and `run` (which plans when it is not given a plan)."""
-    parser.add_argument("--to", dest="target", metavar="NAMESPACE", help=target_help)
+    parser.add_argument("--to", dest="target", metavar="NAMESPACE", type=namespace_name("--to"), help=target_help)
     parser.add_argument("--strategy", choices=("clone", "transfer"), default="clone",
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
                              "(cluster-admin), through CDI's ObjectTransfer where CDI still serves it (deprecated "
@@ -49,6 +49,20 @@ def parse_storage_class_map(values: Optional[Iterable[str]]) -> Dict[str, str]:
                 raise UsageError(f'--storage-class-map maps "{old}" twice ("{out[old]}" and "{new}")')
             out[old] = new
     return out
+
+
+def namespace_name(flag: str):
+    """An argparse type: the value must be a namespace name (an RFC 1123 label, as the API server requires), so a
+    wrong one is reported as such instead of as a namespace that does not exist. Raises UsageError (exit 2)."""
+    import re
+
+    def check(value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value) or len(value) > 63:
+            raise UsageError(f'{flag} "{value}" is not a valid namespace name: use at most 63 lower case letters, '
+                             'digits and "-", starting and ending with a letter or digit (e.g. "prod-01")')
+        return value
+
+    return check
 
 
 def check_move_id(value):

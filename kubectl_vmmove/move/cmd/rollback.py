@@ -16,9 +16,12 @@ def add_arguments(parser):
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     parser.add_argument("--timeout", default="1h", metavar="DURATION",
                         help="How long stopping a VM or handing back a volume may take (default 1h)")
+    from ...flags import add_output_flag
     from .flags import add_takeover_flag
 
     add_takeover_flag(parser)
+    # The result: a table, a MoveRollbackResult document, or the restored VMs as names (kubectl rollout undo -o name).
+    add_output_flag(parser, formats=("table", "yaml", "json", "name"))
 
 
 
@@ -28,10 +31,11 @@ def run(args):
 
     from ...durations import parse_duration
     from ...errors import UserError
-    from ...printers import Column, OutputOptions, Table, print_table
+    from ...printers import OutputOptions
     from ..aftercare import rollback as rollbackmod
     from ..state import records
     from .common import hold_lease, open_move
+    from .views import print_rollback_result
 
     timeout = parse_duration(args.timeout, "--timeout")
     _, jr, ctx = open_move(args)
@@ -52,10 +56,7 @@ def run(args):
             raise UserError("rollback cancelled; nothing was changed")
     with hold_lease(ctx, "rollback", args.force_takeover):
         rows = rollbackmod.rollback(ctx)
-    table = Table([Column("VM"), Column("Result"), Column("Detail")])
-    for row in rows:
-        table.add(row["vm"], row["result"], row["detail"] or "-")
-    print_table(table, OutputOptions("table", False))
+    print_rollback_result(args.move_id, ctx.target, ctx.source, rows, OutputOptions(args.output, args.no_headers))
     failed = [r["vm"] for r in rows if r["result"] == records.FAILED]
     if failed:
         raise UserError(f"{len(failed)} VM(s) could not be rolled back ({', '.join(failed)}); fix the cause shown "

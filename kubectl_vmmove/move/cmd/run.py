@@ -26,7 +26,9 @@ its next journal write).
 
 On a terminal, run asks for confirmation (anything but y leaves everything as it was, exit status 1) and shows a
 live table; otherwise it needs --yes and prints one line per change. Ctrl-C stops the VMs where they are, prints the
-command that continues the move, and exits with status 130.
+command that continues the move, and exits with status 130 (SIGTERM alike, status 143). An API server that stops
+answering is waited for up to 3 minutes, the wait shown; then every VM stops where it is and the error gives the
+command that continues once the server is back.
 
 Exit status 1 when any VM failed."""
 
@@ -65,6 +67,10 @@ def add_arguments(parser):
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     add_takeover_flag(parser)
     parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing")
+    from ...flags import add_output_flag
+
+    # The result: a table, a MoveRunResult document, or the moved VMs as names (kubectl create -o name).
+    add_output_flag(parser, formats=("table", "yaml", "json", "name"))
 
 
 
@@ -144,16 +150,15 @@ def print_steps(doc, stream=None) -> None:
 
 
 def _confirm(doc, assume_yes: bool) -> None:
-    from ..planning.moveplan import MovePlan
+    """On a terminal: the VMs, their downtime estimates and the plan's warnings, then the question."""
+    from .views import print_confirmation
 
     if assume_yes:
         return
-    plan = MovePlan(doc)
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm the move; add --yes to run without confirmation")
-    sys.stderr.write(f'Move {len(plan.vms)} VM(s) from "{plan.source}" to '
-                     f'"{plan.target}" (strategy {plan.strategy}); running VMs are stopped '
-                     "while their disks copy. Continue? [y/N] ")
+    print_confirmation(doc, sys.stderr)
+    sys.stderr.write("Continue? [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
@@ -203,6 +208,7 @@ def _existing_journal(api, doc):
 
 def run(args):
     from ...kube.session import Session
+    from ...printers import OutputOptions
     from ..planning import moveplan as planmod
     from ..state import journal as journalmod
 
@@ -241,42 +247,34 @@ def run(args):
         print_steps(doc)
         return 0
     _confirm(doc, args.yes or existing is not None and args.resume)
-    return execute(api, doc, existing, session.user, args.parallel, timeout, force_takeover=args.force_takeover)
+    return execute(api, doc, existing, session.user, args.parallel, timeout, force_takeover=args.force_takeover,
+                   output=OutputOptions(args.output, args.no_headers))
 
 
-def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None) -> int:
+def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None,
+            output=None) -> int:
     """Run `doc` (a plan) under the move's lease; returns the exit code. `lease_options`: keyword arguments for
-    lease.Lease (tests inject clocks and durations)."""
-    from ...printers import Column, OutputOptions, Table, human_duration, print_table
+    lease.Lease (tests inject clocks and durations); `output`: how to print the result (views.print_run_result)."""
+    from ...errors import Terminated
+    from ...kube import errors as kerr
     from ...progress import Progress
     from ..context import RunContext
     from ..execution.executor import Executor
     from ..planning.moveplan import MovePlan
-    from ..state import journal as journalmod
-    from ..state.lease import Lease, LeaseLost
-    from ..state.records import SUCCEEDED, VMRecord
+    from ..state.lease import LeaseLost
 
     plan = MovePlan(doc)
     err = stream or sys.stderr
-    move_id = plan.move_id
-    if existing is not None:
-        err.write(f"Continuing move {move_id} ({plan.source} -> {plan.target}): "
-                  "finished VMs are skipped, the others continue from where the cluster is.\n")
-    else:
-        err.write(f"Move {move_id}: {len(plan.vms)} VM(s) from {plan.source} to "
-                  f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
-                  f"journal configmap/{journalmod.name_for(move_id)} in {plan.target}.\n")
-    progress = Progress(["VM", "STEP", "PROGRESS", "ELAPSED", "ETA"], stream=err)
+    _announce(plan, existing, err)
+    progress = Progress(["VM", "STEP", "PROGRESS", "COPIED", "RATE", "ELAPSED", "ETA"], stream=err)
+    api.retry.notice = lambda text: (err.write(text + "\n"), err.flush())
     ctx = RunContext(api=api, plan=doc, timeout=timeout, user=user)
     executor = Executor(ctx, parallel=parallel, progress=progress)
-    resume_hint = (f"kubectl vmmove run --resume {move_id} --to {plan.target}")
+    resume_hint = f"kubectl vmmove run --resume {plan.move_id} --to {plan.target}"
     lease = None
     try:
         executor.prepare_namespace()
-        ctx.journal = existing or journalmod.Journal.create(api, doc, user)
-        lease = Lease(ctx.journal, "run", user, notice=lambda text: print(text, file=err),
-                      **(lease_options or {}))
-        lease.acquire(force=force_takeover)
+        ctx.journal, lease = _take_journal(api, doc, existing, user, err, force_takeover, lease_options)
         ctx.lease = lease
         lease.start_heartbeat()
         if plan.strategy == "transfer":
@@ -287,10 +285,14 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
                 err.write(f"Warning: {object_transfer_warning(cdi)}\n")
         executor.prepare_shared()
         records = executor.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         progress.finish()
-        err.write(f"\nInterrupted. The VMs stay where they are; continue with:\n  {resume_hint}\n")
-        return 130
+        how = "Terminated" if isinstance(stop, Terminated) else "Interrupted"
+        err.write(f"\n{how}. The VMs stay where they are; continue with:\n  {resume_hint}\n")
+        return Terminated.exit_code if isinstance(stop, Terminated) else 130
+    except kerr.ServerGone as gone:
+        progress.finish()
+        raise _server_lost(gone, plan.move_id, ctx.journal is not None, resume_hint) from gone
     except LeaseLost:
         progress.finish()
         raise
@@ -298,16 +300,58 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         if lease is not None:
             lease.release()
     progress.finish()
-    table = Table([Column("VM"), Column("Result"), Column("Downtime"), Column("Message")])
-    failed = 0
-    for vm in plan.vms:
-        record = records.get(vm["name"], {})
-        phase = VMRecord(record).phase
-        failed += phase != SUCCEEDED
-        downtime = record.get("downtimeSeconds")
-        table.add(vm["name"], phase, human_duration(downtime) if downtime is not None else "-",
-                  record.get("message") or "-")
-    print_table(table, OutputOptions("table", False))
+    return _summary(plan, records, output, err, resume_hint)
+
+
+def _announce(plan, existing, err) -> None:
+    from ..state import journal as journalmod
+
+    if existing is not None:
+        err.write(f"Continuing move {plan.move_id} ({plan.source} -> {plan.target}): "
+                  "finished VMs are skipped, the others continue from where the cluster is.\n")
+    else:
+        err.write(f"Move {plan.move_id}: {len(plan.vms)} VM(s) from {plan.source} to "
+                  f"{plan.target}, strategy {plan.strategy}, MAC policy {plan.mac_policy}; "
+                  f"journal configmap/{journalmod.name_for(plan.move_id)} in {plan.target}.\n")
+
+
+def _take_journal(api, doc, existing, user, err, force_takeover, lease_options):
+    """(journal, acquired lease): the existing journal or a new one; a user who may not write it is told so."""
+    from ...kube import errors as kerr
+    from ..planning.moveplan import MovePlan
+    from ..state import journal as journalmod
+    from ..state.lease import Lease
+    from .common import journal_refused
+
+    plan = MovePlan(doc)
+    try:
+        journal = existing or journalmod.Journal.create(api, doc, user)
+        lease = Lease(journal, "run", user, notice=lambda text: print(text, file=err), **(lease_options or {}))
+        lease.acquire(force=force_takeover)
+    except kerr.Forbidden as refused:
+        raise journal_refused(refused, plan.move_id, plan.target, "run") from refused
+    return journal, lease
+
+
+def _server_lost(gone, move_id: str, recorded: bool, resume_hint: str) -> UserError:
+    """The API server did not come back within the retry layer's outage budget: how to go on once it is back."""
+    if not recorded:
+        return UserError(f"lost the API server: {gone}. Nothing of move {move_id} was recorded yet; once the "
+                         "server answers again, run the same command again")
+    return UserError(f"lost the API server: {gone}. The move stopped; its journal keeps each VM's last finished "
+                     f"step ('kubectl vmmove status {move_id}'). Once the server answers again, continue with "
+                     f"'{resume_hint}'")
+
+
+def _summary(plan, records, output, err, resume_hint: str) -> int:
+    """The result (views.print_run_result) and what to do next; exit status 1 when a VM did not finish."""
+    from ...printers import OutputOptions
+    from ..state.records import SUCCEEDED, VMRecord
+    from .views import print_run_result
+
+    print_run_result(plan, records, output or OutputOptions("table", False))
+    failed = sum(VMRecord(records.get(vm["name"], {})).phase != SUCCEEDED for vm in plan.vms)
+    move_id = plan.move_id
     if failed:
         err.write(f"{failed} VM(s) did not finish; see 'kubectl vmmove status {move_id}', fix the cause, then "
                   f"continue with '{resume_hint}', or undo with 'kubectl vmmove rollback {move_id}'\n")

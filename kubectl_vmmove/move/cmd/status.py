@@ -1,6 +1,7 @@
 """`kubectl vmmove status`: Show the moves found in the namespaces you can read, or the per-VM steps of one move."""
 
 import sys
+from typing import Dict, Optional
 
 from ...errors import UsageError
 from ..state import records
@@ -71,7 +72,7 @@ def overview_table(journals):
         c = counts(jr)
         verified = move.get("verify", {}).get("passed")
         table.add(jr.move_id, move.get("source", ""), jr.namespace, move.get("strategy", ""), len(jr.vms()),
-                  c[records.SUCCEEDED], c[records.FAILED], move_phase(move),
+                  c[records.SUCCEEDED], c[records.FAILED], shown_phase(jr),
                   "-" if verified is None else ("yes" if verified else "no"),
                   age(started(jr) or None), move.get("createdBy", ""))
     return table
@@ -86,14 +87,62 @@ def move_phase(move: dict) -> str:
     return move.get("phase", records.PENDING)
 
 
-def vm_rows(jr):
+def holder_state(jr) -> str:
+    """Whether a process works on the move now, as lease.verdict judges its lease from here: LIVE, or FREE when
+    nobody holds it, or STALE/UNCERTAIN when its holder died (gone pid on this host, no renewal for a lease time)."""
+    import socket
+    import time
+
+    from ..state import lease as leasemod
+
+    return leasemod.verdict(leasemod.holder(jr), time.time(), socket.gethostname())
+
+
+def shown_phase(jr) -> str:
+    """move_phase, except that a move recorded Running that no live process holds was interrupted: its run was
+    killed, lost its terminal or its API server, and 'run --resume' continues it."""
+    from ..state import lease as leasemod
+
+    phase = move_phase(jr.move())
+    if phase == records.RUNNING and holder_state(jr) != leasemod.LIVE:
+        return records.INTERRUPTED
+    return phase
+
+
+def lease_line(jr) -> str:
+    """The line under the header about the process working on the move (empty when nobody holds it)."""
+    import time
+
+    from ..state import lease as leasemod
+
+    held = leasemod.holder(jr)
+    if not held:
+        return ""
+    state = holder_state(jr)
+    if state == leasemod.LIVE:
+        return f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n"
+    import socket
+
+    gone = held.get("host") == socket.gethostname() and not leasemod.pid_alive(held.get("pid") or -1)
+    why = "is gone" if gone else "stopped renewing its lease"
+    command = held.get("command") or "run"
+    again = f"run --resume {jr.move_id} --to {jr.namespace}" if command == "run" else f"{command} {jr.move_id}"
+    return (f"  interrupted: {leasemod.describe(held)} {why} (lease {leasemod.ago(held, time.time())}); continue "
+            f"with 'kubectl vmmove {again}'\n")
+
+
+def vm_rows(jr, interrupted: bool = False):
+    """One row per VM; `interrupted`: the move's process died, so a VM it had Running stopped at its step."""
     from ...printers import human_duration
 
     rows = []
     for name, record in sorted(jr.vms().items()):
         progress = record.get("progress")
         downtime = record.get("downtimeSeconds")
-        rows.append({"vm": name, "phase": records.VMRecord(record).phase, "step": record.get("step", "-"),
+        phase = records.VMRecord(record).phase
+        if interrupted and phase == records.RUNNING:
+            phase = records.INTERRUPTED
+        rows.append({"vm": name, "phase": phase, "step": record.get("step", "-"),
                      "progress": f"{progress:.0f}%" if isinstance(progress, (int, float)) else "-",
                      "downtime": human_duration(downtime) if downtime is not None else "-",
                      "attempts": str(record.get("attempts", 0)), "message": record.get("message") or "-"})
@@ -107,15 +156,9 @@ def print_move(jr, output, stream=None) -> None:
     move = jr.move()
     if not output.no_headers:
         stream.write(f"Move {jr.move_id}: {move.get('source')} -> {jr.namespace}, strategy {move.get('strategy')}, "
-                     f"MAC policy {move.get('macPolicy')}, phase {move_phase(move)}, by {move.get('createdBy')} "
+                     f"MAC policy {move.get('macPolicy')}, phase {shown_phase(jr)}, by {move.get('createdBy')} "
                      f"at {move.get('created')}\n")
-        from ..state import lease as leasemod
-
-        held = leasemod.holder(jr)
-        if held:
-            import time
-
-            stream.write(f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n")
+        stream.write(lease_line(jr))
         for key in ("verify", "cleanup", "rollback"):
             if move.get(key):
                 info = move[key]
@@ -125,10 +168,26 @@ def print_move(jr, output, stream=None) -> None:
         stream.write("\n")
     table = Table([Column("VM"), Column("Phase"), Column("Step"), Column("Progress"), Column("Downtime"),
                    Column("Attempts", wide_only=True), Column("Message")])
-    for row in vm_rows(jr):
+    for row in vm_rows(jr, interrupted=shown_phase(jr) == records.INTERRUPTED):
         table.add(row["vm"], row["phase"], row["step"], row["progress"], row["downtime"], row["attempts"],
                   row["message"])
     print_table(table, output, stream=stream)
+
+
+def record_order(record: dict) -> tuple:
+    """How far a VM record is: its attempt, then the steps done; a later journal version never has less."""
+    vm = records.VMRecord(record)
+    return vm.attempts, sum(1 for s in vm.steps if s.get("state") == records.STEP_DONE)
+
+
+def change_time(record: dict) -> Optional[float]:
+    """When the record last changed, by the journal's own timestamps (begin, each step done, progress, end)."""
+    from ..state.lease import parse_time
+
+    stamps = [record.get(k) for k in ("started", "finished", "stoppedAt", "runningAt", "progressAt")]
+    stamps += [s.get("finished") for s in record.get("steps") or ()]
+    times = [t for t in (parse_time(s) for s in stamps if s) if t is not None]
+    return max(times) if times else None
 
 
 def watch(jr, stream=None) -> None:
@@ -140,15 +199,22 @@ def watch(jr, stream=None) -> None:
 
     progress = Progress(["VM", "PHASE", "STEP", "PROGRESS", "MESSAGE"], stream=stream or sys.stdout,
                         plain_keys=["VM", "PHASE", "STEP", "MESSAGE"])
+    reached: Dict[str, tuple] = {}
 
     def show():
-        for row in vm_rows(jr):
-            progress.update(row["vm"], vm=row["vm"], phase=row["phase"], step=row["step"],
+        for row, record in zip(vm_rows(jr), (r for _, r in sorted(jr.vms().items()))):
+            # An older journal version seen after a newer one (parts are watched apart, a relist) is not shown:
+            # a VM never goes back to an earlier step on screen.
+            order = record_order(record)
+            if order < reached.get(row["vm"], order):
+                continue
+            reached[row["vm"]] = order
+            progress.update(row["vm"], at=change_time(record), vm=row["vm"], phase=row["phase"], step=row["step"],
                             progress=row["progress"], message=row["message"])
 
     show()
     version = jr.obj.get("metadata", {}).get("resourceVersion")
-    while jr.move().get("phase") not in FINAL_PHASES:
+    while shown_phase(jr) not in FINAL_PHASES:
         try:
             # The main object and its parts (VM records live in the parts of a split journal).
             for etype, obj in jr.api.watch(kinds.CONFIGMAP, jr.namespace, resource_version=version,

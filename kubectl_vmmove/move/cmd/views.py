@@ -3,7 +3,7 @@
 import sys
 from typing import Dict, List
 
-from ...printers import Column, Table, print_table
+from ...printers import Column, OutputOptions, Table, print_table
 from .. import quantities
 from ..planning import estimates
 from ..planning.moveplan import MovePlan
@@ -12,6 +12,7 @@ SHORT_KIND = {"Secret": "secret", "ConfigMap": "cm", "ServiceAccount": "sa", "Ne
               "VirtualMachineInstancetype": "instancetype", "VirtualMachinePreference": "preference",
               "ControllerRevision": "revision", "Service": "svc", "NetworkPolicy": "netpol"}
 VERDICTS = ("movable", "needs attention", "blocked")
+_TABLE = OutputOptions("table", False)
 
 
 def _for_vm(findings, name) -> List[dict]:
@@ -200,3 +201,118 @@ def compact_rows(rows):
                 label = f"all {count} {noun}" if count > 1 else "1 check"
             result.append({"vm": vm, "check": label, "passed": True, "reason": ""})
     return result
+
+
+# ---------------------------------------------------------------------------------------------- results of run,
+# cleanup and rollback: a table by default, a document with -o yaml|json, and with -o name the objects acted on as
+# `kubectl create|delete|rollout undo -o name` print them (kind.group/name).
+
+RESULT_API_VERSION = "vmmove.io/v1alpha1"
+
+
+def _result(kind: str, move_id: str, namespace: str, **fields) -> dict:
+    return {"apiVersion": RESULT_API_VERSION, "kind": kind, "metadata": {"name": move_id, "namespace": namespace},
+            **fields}
+
+
+def _print_names(kind_name: str, names, stream) -> None:
+    from ...kube import kinds
+    from ...printers import resource_name
+
+    api_version = kinds.by_kind(kind_name).api_version
+    for name in sorted(names):
+        stream.write(resource_name({"apiVersion": api_version, "kind": kind_name, "metadata": {"name": name}}) + "\n")
+
+
+def print_run_result(plan: MovePlan, records_by_vm: Dict[str, dict], output, stream=None) -> None:
+    """Per VM: its phase, downtime and message, as the journal recorded them."""
+    from ...printers import human_duration, print_document
+    from ..state.records import SUCCEEDED, VMRecord
+
+    stream = stream or sys.stdout
+    vms = []
+    for vm in plan.vms:
+        record = records_by_vm.get(vm["name"], {})
+        row = {"name": vm["name"], "phase": VMRecord(record).phase}
+        if record.get("downtimeSeconds") is not None:
+            row["downtimeSeconds"] = record["downtimeSeconds"]
+        if record.get("message"):
+            row["message"] = record["message"]
+        vms.append(row)
+    if output.format == "name":
+        _print_names("VirtualMachine", [v["name"] for v in vms if v["phase"] == SUCCEEDED], stream)
+        return
+    if output.structured:
+        phase = SUCCEEDED if all(v["phase"] == SUCCEEDED for v in vms) else "Failed"
+        print_document(_result("MoveRunResult", plan.move_id, plan.target, source=plan.source, target=plan.target,
+                               phase=phase, vms=vms), output, stream)
+        return
+    table = Table([Column("VM"), Column("Result"), Column("Downtime"), Column("Message")])
+    for v in vms:
+        downtime = v.get("downtimeSeconds")
+        table.add(v["name"], v["phase"], human_duration(downtime) if downtime is not None else "-",
+                  v.get("message") or "-")
+    print_table(table, output, stream=stream)
+
+
+def print_cleanup_result(move_id: str, target: str, source: str, rows: List[dict], output, dry_run: bool,
+                         stream=None) -> None:
+    """Per source object: deleted, would delete, already gone or kept (and why)."""
+    from ...printers import print_document
+
+    stream = stream or sys.stdout
+    objects = [{"kind": r["kind"], "name": r["name"], "namespace": source, "result": r["result"]} for r in rows]
+    if output.format == "name":
+        for kind_name in dict.fromkeys(o["kind"] for o in objects):
+            _print_names(kind_name, [o["name"] for o in objects if o["kind"] == kind_name], stream)
+        return
+    if output.structured:
+        print_document(_result("MoveCleanupResult", move_id, target, source=source, dryRun=dry_run,
+                               objects=objects), output, stream)
+        return
+    table = Table([Column("Kind"), Column("Name"), Column("Namespace"), Column("Result")])
+    for o in objects:
+        table.add(o["kind"], o["name"], o["namespace"], o["result"])
+    print_table(table, output, stream=stream)
+
+
+def print_rollback_result(move_id: str, target: str, source: str, rows: List[dict], output, stream=None) -> None:
+    """Per VM (and "(shared)" for the shared objects): rolled back or failed, with the detail."""
+    from ...printers import print_document
+    from ..state.records import ROLLED_BACK
+
+    stream = stream or sys.stdout
+    vms = [{"name": r["vm"], "result": r["result"], **({"detail": r["detail"]} if r["detail"] else {})}
+           for r in rows]
+    if output.format == "name":
+        _print_names("VirtualMachine", [v["name"] for v in vms if v["result"] == ROLLED_BACK
+                                        and v["name"] != "(shared)"], stream)
+        return
+    if output.structured:
+        print_document(_result("MoveRollbackResult", move_id, target, source=source, vms=vms), output, stream)
+        return
+    table = Table([Column("VM"), Column("Result"), Column("Detail")])
+    for v in vms:
+        table.add(v["name"], v["result"], v.get("detail") or "-")
+    print_table(table, output, stream=stream)
+
+
+def print_confirmation(doc, stream) -> None:
+    """What `run` asks about on a terminal: the VMs with their status and downtime estimates, and every warning of
+    the plan, so that the answer is given knowing them. The caller writes the question itself."""
+    plan = MovePlan(doc)
+    stream.write(f'Move {len(plan.vms)} VM(s) from "{plan.source}" to "{plan.target}" (strategy {plan.strategy}):\n\n')
+    table = Table([Column("VM"), Column("Status"), Column("Disks"), Column("Size"), Column("Downtime")])
+    for vm in plan.vms:
+        table.add(vm["name"], vm["status"], len(vm["disks"]),
+                  quantities.human_bytes(sum(d["size"] for d in vm["disks"])),
+                  estimates.human_seconds(vm["estimate"]["downtimeSeconds"]))
+    print_table(table, _TABLE, stream=stream)
+    warnings = [f for f in doc["status"]["findings"] if f["severity"] == "warning"]
+    if warnings:
+        stream.write(f"\n{len(warnings)} warning(s):\n")
+        for f in warnings:
+            subject = f.get("subject") or {}
+            about = f' ({subject.get("kind", "").lower()}/{subject["name"]})' if subject.get("name") else ""
+            stream.write(f'  {f["code"]}{about}: {f["message"]}\n')
+    stream.write("\nDOWNTIME is the plan's estimate; running VMs are stopped while their disks copy. ")

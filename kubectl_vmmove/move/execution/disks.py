@@ -108,10 +108,12 @@ def clone(ctx: RunContext, entry: dict, steps: List[dict]) -> str:
     sizes = {d["claim"]: max(1, int(d.get("size") or 1)) for d in entry.get("disks") or ()}
     names = [s["name"] for s in steps]
     total = sum(sizes.get(n, 1) for n in names)
+    known = all(sizes.get(n, 1) > 1 for n in names)     # bytes are shown only when every disk's size is known
 
     def on_change(current: Dict[str, Optional[dict]]):
         done = sum(sizes.get(n, 1) * percent(current.get(n)) / 100 for n in names)
-        ctx.report(vm, step=f"clone {len(names)} disk(s)", progress=100 * done / total)
+        ctx.report(vm, step=f"clone {len(names)} disk(s)", progress=100 * done / total,
+                   total_bytes=total if known else None)
 
     selector = f"{MOVE_ID_LABEL}={ctx.move_id},{VM_LABEL}={vm}"
     try:

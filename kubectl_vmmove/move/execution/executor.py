@@ -50,38 +50,62 @@ class Executor:
         self._vm_started: Dict[str, float] = {}
         self._step_started: Dict[str, float] = {}
         self._last_journal_progress: Dict[str, float] = {}
+        self._copy_started: Dict[str, tuple] = {}   # vm -> (clock, bytes) of the first progress of its copy
         self._lock = threading.Lock()
         self._object_transfer: Optional[tuple] = None
+        self.server_gone: Optional[kerr.ServerGone] = None   # the outage that stopped this run (see run_vm)
         ctx.report = self.report
 
     # ------------------------------------------------------------------------------------------ progress
 
-    def report(self, vm: str, step: Optional[str] = None, progress: Optional[float] = None, **extra) -> None:
+    def report(self, vm: str, step: Optional[str] = None, progress: Optional[float] = None,
+               total_bytes: Optional[int] = None, **extra) -> None:
+        """Show a VM's state; `progress` (percent) of a copy of `total_bytes` adds bytes, rate and ETA (copy_fields)."""
         now = self.clock()
         fields = dict(extra)
         if step is not None:
             fields["step"] = step
             if progress is None:
-                fields["progress"], fields["eta"] = "", ""
+                fields.update(progress="", copied="", rate="", eta="")
+                self._copy_started.pop(vm, None)
         started = self._vm_started.get(vm)
         if started is not None:
             from ...printers import human_duration
 
             fields["elapsed"] = human_duration(now - started)
         if progress is not None:
-            from ...progress import eta
-
-            fields["progress"] = f"{progress:.0f}%"
-            fields["eta"] = eta(progress, 100.0, now - self._step_started.get(vm, now))
-            if self.ctx.journal is not None and now - self._last_journal_progress.get(vm, 0) >= \
-                    JOURNAL_PROGRESS_SECONDS:
-                self._last_journal_progress[vm] = now
-                try:
-                    self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1))
-                except kerr.ApiError as err:
-                    log.info("could not record progress of %s: %s", vm, err)
+            fields.update(self.copy_fields(vm, now, progress, total_bytes))
+            self._journal_progress(vm, now, progress)
         if self.progress is not None:
             self.progress.update(vm, vm=vm, **fields)
+
+    def copy_fields(self, vm: str, now: float, progress: float, total_bytes: Optional[int]) -> Dict[str, str]:
+        """Percent, bytes copied, and the rate and ETA observed since this copy first reported progress (the wait
+        before a copy starts, and the plan's estimate, do not count)."""
+        from ...printers import human_duration
+        from ...progress import eta
+        from ..quantities import human_bytes
+
+        fields = {"progress": f"{progress:.0f}%"}
+        if not total_bytes:
+            fields["eta"] = eta(progress, 100.0, now - self._step_started.get(vm, now))
+            return fields
+        copied = total_bytes * min(progress, 100.0) / 100
+        first_at, first_bytes = self._copy_started.setdefault(vm, (now, copied))
+        fields["copied"] = f"{human_bytes(int(copied))}/{human_bytes(total_bytes)}"
+        rate = (copied - first_bytes) / (now - first_at) if now > first_at else 0.0
+        fields["rate"] = f"{human_bytes(int(rate))}/s" if rate > 0 else ""
+        fields["eta"] = human_duration((total_bytes - copied) / rate) if rate > 0 and copied < total_bytes else "-"
+        return fields
+
+    def _journal_progress(self, vm: str, now: float, progress: float) -> None:
+        if self.ctx.journal is None or now - self._last_journal_progress.get(vm, 0) < JOURNAL_PROGRESS_SECONDS:
+            return
+        self._last_journal_progress[vm] = now
+        try:
+            self.ctx.journal.vm_change(vm, VMRecord.progress, round(progress, 1), journalmod.now_text())
+        except kerr.ApiError as err:
+            log.info("could not record progress of %s: %s", vm, err)
 
     # ------------------------------------------------------------------------------------------ prepare
 
@@ -104,6 +128,8 @@ class Executor:
                 continue
             try:
                 self.run_step(None, step)
+            except kerr.ServerGone:
+                raise                   # the run stops and says how to continue (run.execute)
             except (StepFailed, kerr.ApiError) as err:
                 raise UserError(f"cannot prepare {describe(step)} (used by several VMs): {err}") from err
 
@@ -186,6 +212,8 @@ class Executor:
             down_since = self._run_steps(entry)
         except Interrupted:
             return self._interrupted(name)
+        except kerr.ServerGone as err:
+            return self._lost_server(name, err)
         except (StepFailed, WaitTimeout, kerr.ApiError, UserError) as err:
             return self._failed(name, str(err))
         return self._succeeded(name, down_since)
@@ -215,11 +243,21 @@ class Executor:
 
     def _interrupted(self, name: str) -> dict:
         jr = self.ctx.journal
-        if self.ctx.lease_lost:
-            return jr.vm(name)   # the journal is the new holder's now
+        if self.ctx.lease_lost or self.server_gone is not None:
+            return jr.vm(name)   # the journal is the new holder's now, or cannot be written
         jr.vm_change(name, VMRecord.interrupt)
         self.report(name, step="interrupted")
         return jr.vm(name)
+
+    def _lost_server(self, name: str, err: kerr.ServerGone) -> dict:
+        """The API server stopped answering for longer than the retry layer's outage budget: every VM stops where
+        it is. Nothing can be written now; the journal keeps each VM's last finished step, where a resume starts."""
+        with self._lock:
+            if self.server_gone is None:
+                self.server_gone = err
+        self.ctx.stop.set()
+        self.report(name, step="stopped: API server gone", progress=None)
+        return self.ctx.journal.vm(name)
 
     def _failed(self, name: str, message: str) -> dict:
         ctx = self.ctx
@@ -268,6 +306,8 @@ class Executor:
                     entry = queue.pop(0)
                 try:
                     results[entry["name"]] = self.run_vm(entry)
+                except kerr.ServerGone as err:   # while recording a failure or an interruption
+                    results[entry["name"]] = self._lost_server(entry["name"], err)
                 except Exception as err:   # a bug must not take the other VMs down with it
                     log.exception("moving %s failed", entry["name"])
                     results[entry["name"]] = {"phase": records.FAILED, "message": f"unexpected error: {err}"}
@@ -276,10 +316,26 @@ class Executor:
                    for i in range(min(self.parallel, len(todo)) or 0)]
         for t in threads:
             t.start()
+        self._join(threads)
+        if self.server_gone is not None:
+            raise self.server_gone
+        final = jr.refresh().vms()
+        failed = [n for n, r in final.items() if r.get("phase") == records.FAILED]
+        pending = [n for n, r in final.items() if r.get("phase") != records.SUCCEEDED and n not in failed]
+        phase = records.FAILED if failed else (records.SUCCEEDED if not pending else records.INTERRUPTED)
+        jr.move_update(lambda m: (m.update(phase=phase), m["runs"][-1].update(finished=journalmod.now_text())
+                                  if m.get("runs") else None))
+        return final
+
+    def _join(self, threads: List[threading.Thread]) -> None:
+        """Wait for the workers; stop them on a lost lease, or on Ctrl-C/SIGTERM (recorded, then re-raised)."""
+        jr = self.ctx.journal
         try:
             for t in threads:
                 while t.is_alive():
                     t.join(0.5)
+                    if self.progress is not None:
+                        self.progress.tick()    # a line now and then during a long copy, without a terminal
                     if self.ctx.lease_lost:
                         self.ctx.stop.set()
                         raise LeaseLost(self.ctx.lease.lost_message())
@@ -290,10 +346,3 @@ class Executor:
             except kerr.ApiError:
                 pass
             raise
-        final = jr.refresh().vms()
-        failed = [n for n, r in final.items() if r.get("phase") == records.FAILED]
-        pending = [n for n, r in final.items() if r.get("phase") != records.SUCCEEDED and n not in failed]
-        phase = records.FAILED if failed else (records.SUCCEEDED if not pending else records.INTERRUPTED)
-        jr.move_update(lambda m: (m.update(phase=phase), m["runs"][-1].update(finished=journalmod.now_text())
-                                  if m.get("runs") else None))
-        return final

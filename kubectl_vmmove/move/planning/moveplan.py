@@ -461,7 +461,11 @@ def load(text: str, origin: str = "plan") -> dict:
     import yaml
 
     try:
-        doc = yaml.safe_load(text)
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        if len(docs) > 1:
+            raise UserError(f"{origin} holds {len(docs)} YAML documents; a plan file holds one: save each plan to "
+                            "its own file ('kubectl vmmove plan ... -o yaml > plan.yaml') and run them one by one")
+        doc: Any = docs[0] if docs else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

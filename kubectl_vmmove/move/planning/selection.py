@@ -39,7 +39,8 @@ def read_move_list(path: str) -> List[str]:
 
             text = sys.stdin.read()
         else:
-            with open(path, encoding="utf-8") as fh:
+            # utf-8-sig: a byte order mark (Windows editors write one) is not part of the first VM name.
+            with open(path, encoding="utf-8-sig") as fh:
                 text = fh.read()
     except FileNotFoundError as cause:
         raise UserError(f'the move list "{path}" does not exist') from cause
@@ -49,7 +50,7 @@ def read_move_list(path: str) -> List[str]:
         reason = getattr(err, "strerror", None) or str(err)
         raise UserError(f'cannot read the move list "{path}": {reason}') from err
     names = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
         entry = line.split("#", 1)[0].strip()
         if not entry:
             continue

@@ -89,8 +89,11 @@ class VMRecord:
         if running:
             self.data["runningAt"] = finished
 
-    def progress(self, percent: float) -> None:
+    def progress(self, percent: float, at: Optional[str] = None) -> None:
+        """Copy progress; `at`: when it was seen (status -w stamps its line with it)."""
         self.data["progress"] = percent
+        if at is not None:
+            self.data["progressAt"] = at
 
     def interrupt(self) -> None:
         """Stopped by the user between steps: Pending again, for a re-run to continue."""
