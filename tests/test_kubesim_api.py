@@ -658,3 +658,33 @@ def test_dropped_watch_stream(sim, raw):
             got.append(ev)
     assert len(got) == 1
     assert any(e.fault == "watch-drop" for e in sim.requests.entries)
+
+
+def _node_port_service(name, ns="ns1", node_port=None):
+    port = {"name": "http", "port": 80}
+    if node_port:
+        port["nodePort"] = node_port
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+            "spec": {"type": "NodePort", "selector": {"app": name}, "ports": [port]}}
+
+
+def test_node_ports_are_allocated_at_random_above_the_static_band_and_held_by_one_service(raw):
+    # kube-apiserver (portallocator, ServiceNodePortStaticSubrange): a port left out comes from 30086-32767, the
+    # band above the 86 ports of the default range kept for ports users choose; a taken port is a 422.
+    allocated = []
+    for i in range(12):
+        r = raw.post("/api/v1/namespaces/ns1/services", _node_port_service(f"s{i}"))
+        assert r.status == 201, r.json
+        allocated.append(r.json["spec"]["ports"][0]["nodePort"])
+    assert all(30086 <= p <= 32767 for p in allocated), allocated
+    assert len(set(allocated)) == len(allocated)
+    assert allocated != sorted(allocated)       # picked at random, not one after the other
+    r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("copy", "ns2", allocated[0]))
+    assert r.status == 422
+    assert r.json["message"] == (f'Service "copy" is invalid: spec.ports[0].nodePort: Invalid value: {allocated[0]}: '
+                                 "provided port is already allocated")
+    assert raw.post("/api/v1/namespaces/ns2/services", _node_port_service("low", "ns2", 30001)).status == 201
+    # Deleting the holder gives the port back: another Service may then ask for it.
+    assert raw.delete("/api/v1/namespaces/ns1/services/s0").status == 200
+    r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("copy", "ns2", allocated[0]))
+    assert r.status == 201 and r.json["spec"]["ports"][0]["nodePort"] == allocated[0]

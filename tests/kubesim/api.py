@@ -5,8 +5,9 @@ Authorisation of the caller is done by the HTTP layer before this; ``user`` here
 
 import copy
 import ipaddress
+import random
 
-from . import errors, managedfields, validation
+from . import errors, managedfields, nodeports, validation
 from .errors import ApiError
 from .rbac import ADMIN
 from .store import apply_patch
@@ -22,7 +23,7 @@ class Pipeline:
         self.sim = sim
         self.store = sim.store
         self._next_ip = int(ipaddress.ip_address("10.96.0.10"))
-        self._next_node_port = 30000
+        self._node_port_random = random.Random()
 
     # ------------------------------------------------------------------ decoding
     def _decode(self, t, body, namespace, version, name=None):
@@ -160,10 +161,10 @@ class Pipeline:
                                          [(f"spec.ports[{i}].nodePort",
                                            f"Invalid value: {p['nodePort']}: provided port is already allocated")])
                 if not p.get("nodePort"):
-                    while self._next_node_port in used:
-                        self._next_node_port += 1
-                    p["nodePort"] = self._next_node_port
-                    self._next_node_port += 1
+                    p["nodePort"] = nodeports.allocate(used, self._node_port_random)
+                    if p["nodePort"] is None:   # kube-apiserver: an InternalError, "range is full"
+                        raise ApiError(500, "InternalError",
+                                       "Internal error occurred: failed to allocate a nodePort: range is full")
                 used.add(p["nodePort"])
         if old is None:
             obj["status"] = {"loadBalancer": {}}
