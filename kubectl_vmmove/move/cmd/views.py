@@ -200,3 +200,17 @@ def compact_rows(rows):
                 label = f"all {count} {noun}" if count > 1 else "1 check"
             result.append({"vm": vm, "check": label, "passed": True, "reason": ""})
     return result
+
+
+def prune_table(moves, results=None) -> Table:
+    """`prune`: the finished moves whose journals go (or would go), newest first, with what became of each."""
+    from ...printers import age, format_timestamp
+
+    columns = [Column("Move-ID"), Column("Namespace"), Column("Source"), Column("Phase"), Column("Finished")]
+    if results is not None:
+        columns.append(Column("Result"))
+    table = Table(columns)
+    for i, move in enumerate(moves):
+        row = [move.move_id, move.namespace, move.source, move.phase, age(format_timestamp(move.finished))]
+        table.add(*row, *([results[i]] if results is not None else []))
+    return table
