@@ -150,3 +150,23 @@ def test_prune_after_a_real_move_removes_its_whole_journal(kubesim, capsys):
             and (c["metadata"].get("labels") or {}).get(journalmod.JOURNAL_LABEL)]
     assert left == []     # the main journal and the parts it owns
     assert "web-cm" in [c["metadata"]["name"] for c in kubesim.list("configmaps", "dst")]   # the moved VM's own
+
+
+def test_a_user_who_may_read_but_not_delete_journals_is_told_and_nothing_goes(kubesim, capsys, tmp_path):
+    rbac = "rbac.authorization.k8s.io"
+    _seed_records(kubesim)
+    kubesim.apply([{"apiVersion": f"{rbac}/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "alice-view", "namespace": "dst"},
+                    "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"},
+                    "subjects": [{"apiGroup": rbac, "kind": "User", "name": "alice"}]}])
+    before = _journals(kubesim)
+    config = kubesim.write_kubeconfig(str(tmp_path / "alice"), user="alice")
+    code = cli.main(["--kubeconfig", config, "prune", "--older-than", "30d", "-n", "dst", "--yes"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["old-clean"]
+    assert 'kept: you may not delete configmaps in namespace "dst"' in out and "1 journal(s) were kept" in err
+    code = cli.main(["--kubeconfig", config, "prune", "--older-than", "30d", "-A", "--yes"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: you may not list the move journals (configmaps) in all namespaces")
+    assert _journals(kubesim) == before

@@ -73,6 +73,8 @@ def remove(api, move: FinishedMove, dry_run: bool = False) -> str:
         return "already gone"
     except kerr.Conflict:
         return "kept: re-created since it was listed"
+    except kerr.Forbidden:
+        return f'kept: you may not delete configmaps in namespace "{jr.namespace}"'
     return "would delete" if dry_run else "deleted"
 
 

@@ -77,7 +77,8 @@ class PruneOptions(VerbOptions):
             where = "in all namespaces" if namespace is None else f'in namespace "{namespace}"'
             raise UserError(f"you may not list the move journals (configmaps) {where}: {err}") from None
         if not moves:
-            where = "any namespace" if namespace is None else f'namespace "{namespace}"'
+            where = "any namespace" if namespace is None else (f'namespace "{namespace}" (moves are recorded in '
+                                                               "their target namespaces: -n NAMESPACE, or -A)")
             self.streams.err.write(f"No finished moves older than {self.args.older_than} found in {where}.\n")
             return 0
         if not self.dry_run:
@@ -86,6 +87,10 @@ class PruneOptions(VerbOptions):
         self.show(moves, results)
         if self.dry_run:
             self.streams.err.write("Nothing was deleted (dry run).\n")
+        kept = sum(1 for r in results if r.startswith("kept"))
+        if kept:
+            self.streams.err.write(f"{kept} journal(s) were kept (see the table); nothing else changed for them\n")
+            return 1
         return 0
 
     def confirm(self, moves) -> None:
