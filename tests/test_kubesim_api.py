@@ -688,3 +688,26 @@ def test_node_ports_are_allocated_at_random_above_the_static_band_and_held_by_on
     assert raw.delete("/api/v1/namespaces/ns1/services/s0").status == 200
     r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("copy", "ns2", allocated[0]))
     assert r.status == 201 and r.json["spec"]["ports"][0]["nodePort"] == allocated[0]
+
+
+def test_a_local_load_balancer_gets_a_health_check_node_port_that_no_other_service_may_hold(raw):
+    # kube-apiserver (storage/alloc.go allocHealthCheckNodePort): LoadBalancer + externalTrafficPolicy Local.
+    lb = _node_port_service("lb")
+    lb["spec"].update(type="LoadBalancer", externalTrafficPolicy="Local")
+    r = raw.post("/api/v1/namespaces/ns1/services", lb)
+    assert r.status == 201, r.json
+    health, port = r.json["spec"]["healthCheckNodePort"], r.json["spec"]["ports"][0]["nodePort"]
+    assert 30086 <= health <= 32767 and health != port
+    r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("np", "ns2", health))
+    assert r.status == 422 and "provided port is already allocated" in r.json["message"]
+    copy = _node_port_service("lb", "ns2")
+    copy["spec"].update(type="LoadBalancer", externalTrafficPolicy="Local", healthCheckNodePort=health)
+    r = raw.post("/api/v1/namespaces/ns2/services", copy)
+    assert r.status == 500 and r.json["message"] == (f"Internal error occurred: failed to allocate requested "
+                                                     f"HealthCheck NodePort {health}: provided port is already "
+                                                     "allocated")
+    # An update that leaves it out keeps it (patchAllocatedValues).
+    current = raw.get("/api/v1/namespaces/ns1/services/lb").json
+    del current["spec"]["healthCheckNodePort"]
+    r = raw.put("/api/v1/namespaces/ns1/services/lb", current)
+    assert r.status == 200 and r.json["spec"]["healthCheckNodePort"] == health

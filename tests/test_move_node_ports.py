@@ -94,3 +94,16 @@ def test_a_node_port_taken_by_another_service_meanwhile_stays_with_it_and_cleanu
         in row[0]
     assert "kept new node ports" in err and f"'kubectl vmmove cleanup {mid}'" in err and "Traceback" not in err
     assert _node_port(kubesim, "dst") == new_port and _node_port(kubesim, "dst2", "squatter") == NODE_PORT
+
+
+def test_plan_says_a_local_load_balancer_keeps_a_new_health_check_node_port(kubesim, capsys):
+    lb = _node_port_service("web-lb")
+    lb[0]["spec"].update(type="LoadBalancer", externalTrafficPolicy="Local")
+    seed_basic(kubesim, extra=lb)
+    health = kubesim.get("services", "web-lb", "src")["spec"]["healthCheckNodePort"]
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "-o", "yaml")
+    assert code == 0, err
+    message = [f["message"] for f in yaml.safe_load(out)["status"]["findings"]
+               if f["code"] == "ServiceAddressChanges" and f["subject"]["name"] == "web-lb"][0]
+    assert f"health-check node port {health} cannot be given back" in message
+    assert "new external address" in message and str(NODE_PORT) in message

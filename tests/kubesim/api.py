@@ -142,30 +142,15 @@ class Pipeline:
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
             spec.setdefault("internalTrafficPolicy", "Cluster")
-        used = set()
-        if stype in ("NodePort", "LoadBalancer"):
-            spec.setdefault("externalTrafficPolicy", "Cluster")
-            for rec in self.store.all_records("services"):
-                if old is not None and rec.obj["metadata"]["uid"] == old["metadata"]["uid"]:
-                    continue
-                for p in (rec.obj.get("spec") or {}).get("ports") or ():
-                    if p.get("nodePort"):
-                        used.add(p["nodePort"])
-        for i, p in enumerate(spec.get("ports") or []):
+        for p in spec.get("ports") or []:
             p.setdefault("protocol", "TCP")
             if "targetPort" not in p and isinstance(p.get("port"), int):
                 p["targetPort"] = p["port"]
-            if stype in ("NodePort", "LoadBalancer"):
-                if p.get("nodePort") in used:
-                    raise errors.invalid("Service", "", obj["metadata"].get("name", ""),
-                                         [(f"spec.ports[{i}].nodePort",
-                                           f"Invalid value: {p['nodePort']}: provided port is already allocated")])
-                if not p.get("nodePort"):
-                    p["nodePort"] = nodeports.allocate(used, self._node_port_random)
-                    if p["nodePort"] is None:   # kube-apiserver: an InternalError, "range is full"
-                        raise ApiError(500, "InternalError",
-                                       "Internal error occurred: failed to allocate a nodePort: range is full")
-                used.add(p["nodePort"])
+        if stype in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+            others = [rec.obj for rec in self.store.all_records("services")
+                      if old is None or rec.obj["metadata"]["uid"] != old["metadata"]["uid"]]
+            nodeports.assign(obj, ospec, nodeports.held(others), self._node_port_random)
         if old is None:
             obj["status"] = {"loadBalancer": {}}
 

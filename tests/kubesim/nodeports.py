@@ -12,6 +12,9 @@ With the default range that is 86 ports, so a dynamically allocated port is in 3
 import random
 from typing import Iterable, Optional
 
+from . import errors
+from .errors import ApiError
+
 RANGE_BASE = 30000
 RANGE_SIZE = 2768   # 30000-32767
 
@@ -40,3 +43,51 @@ def allocate(used: Iterable[int], rng: random.Random, base: int = RANGE_BASE, si
             if at not in taken:
                 return base + at
     return None
+
+
+def held(services) -> set:
+    """Every node port the given Services hold: their ports' and their health-check node ports."""
+    out = set()
+    for svc in services:
+        spec = svc.get("spec") or {}
+        out.update(p["nodePort"] for p in spec.get("ports") or () if p.get("nodePort"))
+        if spec.get("healthCheckNodePort"):
+            out.add(spec["healthCheckNodePort"])
+    return out
+
+
+def _next(used: set, rng: random.Random, what: str) -> int:
+    port = allocate(used, rng)
+    if port is None:   # kube-apiserver: an InternalError, "range is full"
+        raise ApiError(500, "InternalError", f"Internal error occurred: failed to allocate a {what}: range is full")
+    return port
+
+
+def assign(obj: dict, old_spec: dict, used: set, rng: random.Random) -> None:
+    """Give a NodePort/LoadBalancer Service its node ports as kube-apiserver's allocators do (storage/alloc.go):
+    a requested port must be free (422 on spec.ports[i].nodePort), a missing one is allocated. A LoadBalancer with
+    externalTrafficPolicy Local also gets a health-check node port from the same range (`allocHealthCheckNodePort`:
+    a requested one that is taken is a 500, "failed to allocate requested HealthCheck NodePort N: provided port is
+    already allocated"); on update a Service that still needs one keeps its old one when the request leaves it out
+    (`patchAllocatedValues`)."""
+    spec = obj["spec"]
+    used = set(used)
+    for i, p in enumerate(spec.get("ports") or []):
+        if p.get("nodePort") in used:
+            raise errors.invalid("Service", "", obj["metadata"].get("name", ""),
+                                 [(f"spec.ports[{i}].nodePort",
+                                   f"Invalid value: {p['nodePort']}: provided port is already allocated")])
+        if not p.get("nodePort"):
+            p["nodePort"] = _next(used, rng, "nodePort")
+        used.add(p["nodePort"])
+    if spec.get("type") != "LoadBalancer" or spec.get("externalTrafficPolicy") != "Local":
+        return
+    if not spec.get("healthCheckNodePort") and old_spec.get("healthCheckNodePort") and \
+            old_spec.get("externalTrafficPolicy") == "Local":
+        spec["healthCheckNodePort"] = old_spec["healthCheckNodePort"]
+    wanted = spec.get("healthCheckNodePort")
+    if wanted in used:
+        raise ApiError(500, "InternalError", f"Internal error occurred: failed to allocate requested HealthCheck "
+                                             f"NodePort {wanted}: provided port is already allocated")
+    if not wanted:
+        spec["healthCheckNodePort"] = _next(used, rng, "HealthCheck NodePort 0")

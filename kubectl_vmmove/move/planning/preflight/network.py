@@ -180,6 +180,10 @@ def address_finding(name: str, spec: dict, pinned: List[int], src: str, dst: str
         text += f'; the copy in "{dst}" gets new node ports'
     if spec.get("type") == "LoadBalancer":
         text += ", and a new external address while the source keeps its own"
+    if spec.get("healthCheckNodePort"):
+        # kube-apiserver refuses to change the health-check node port of an existing Local load balancer.
+        text += (f"; its health-check node port {spec['healthCheckNodePort']} cannot be given back (an existing "
+                 "Service's cannot change): load-balancer health checks must use the copy's new one")
     if spec.get("externalIPs"):
         text += (f"; its externalIPs {', '.join(spec['externalIPs'])} are set on both Services until cleanup "
                  "(traffic to them may reach either)")
