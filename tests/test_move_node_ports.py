@@ -107,3 +107,16 @@ def test_plan_says_a_local_load_balancer_keeps_a_new_health_check_node_port(kube
                if f["code"] == "ServiceAddressChanges" and f["subject"]["name"] == "web-lb"][0]
     assert f"health-check node port {health} cannot be given back" in message
     assert "new external address" in message and str(NODE_PORT) in message
+
+
+def test_a_service_that_stays_for_other_vms_keeps_its_node_port_and_the_plan_does_not_promise_it_back():
+    from kubectl_vmmove.move.planning.preflight.network import address_finding
+
+    spec = {"type": "NodePort", "ports": [{"port": 80, "nodePort": NODE_PORT}], "externalIPs": ["192.0.2.7"]}
+    stays = address_finding("web-http", spec, [NODE_PORT], "src", "dst", source_stays=True)
+    assert f"node port(s) {NODE_PORT}, which the source keeps" in stays["message"]
+    assert "for good" in stays["message"] and "cleanup gives" not in stays["message"]
+    assert "--keep-new-node-ports" not in stays["remedy"]
+    assert "externalIPs 192.0.2.7 are set on both Services" in stays["message"]
+    moves = address_finding("web-http", spec, [NODE_PORT], "src", "dst")
+    assert f"cleanup gives {NODE_PORT} back" in moves["message"] and "--keep-new-node-ports" in moves["remedy"]
