@@ -711,3 +711,16 @@ def test_a_local_load_balancer_gets_a_health_check_node_port_that_no_other_servi
     del current["spec"]["healthCheckNodePort"]
     r = raw.put("/api/v1/namespaces/ns1/services/lb", current)
     assert r.status == 200 and r.json["spec"]["healthCheckNodePort"] == health
+
+
+def test_an_update_that_leaves_node_ports_out_keeps_them_by_port_name(raw):
+    # kube-apiserver (storage.go patchAllocatedValues): a PUT without nodePort keeps the port of the same name.
+    svc = _node_port_service("keep")
+    svc["spec"]["ports"].append({"name": "https", "port": 443})
+    created = raw.post("/api/v1/namespaces/ns1/services", svc).json
+    ports = {p["name"]: p["nodePort"] for p in created["spec"]["ports"]}
+    body = dict(created)
+    body["spec"] = dict(created["spec"], ports=[{"name": "https", "port": 8443}, {"name": "http", "port": 80}])
+    r = raw.put("/api/v1/namespaces/ns1/services/keep", body)
+    assert r.status == 200, r.json
+    assert {p["name"]: p["nodePort"] for p in r.json["spec"]["ports"]} == ports

@@ -72,6 +72,7 @@ def assign(obj: dict, old_spec: dict, used: set, rng: random.Random) -> None:
     (`patchAllocatedValues`)."""
     spec = obj["spec"]
     used = set(used)
+    _keep_allocated(spec, old_spec)
     for i, p in enumerate(spec.get("ports") or []):
         if p.get("nodePort") in used:
             raise errors.invalid("Service", "", obj["metadata"].get("name", ""),
@@ -83,7 +84,7 @@ def assign(obj: dict, old_spec: dict, used: set, rng: random.Random) -> None:
     if spec.get("type") != "LoadBalancer" or spec.get("externalTrafficPolicy") != "Local":
         return
     if not spec.get("healthCheckNodePort") and old_spec.get("healthCheckNodePort") and \
-            old_spec.get("externalTrafficPolicy") == "Local":
+            old_spec.get("type") == "LoadBalancer" and old_spec.get("externalTrafficPolicy") == "Local":
         spec["healthCheckNodePort"] = old_spec["healthCheckNodePort"]
     wanted = spec.get("healthCheckNodePort")
     if wanted in used:
@@ -91,3 +92,19 @@ def assign(obj: dict, old_spec: dict, used: set, rng: random.Random) -> None:
                                              f"NodePort {wanted}: provided port is already allocated")
     if not wanted:
         spec["healthCheckNodePort"] = _next(used, rng, "HealthCheck NodePort 0")
+
+
+def _keep_allocated(spec: dict, old_spec: dict) -> None:
+    """An update that leaves a port's nodePort out keeps the port of the same name had, unless another port of the
+    update asks for it (storage.go `patchAllocatedValues`)."""
+    if old_spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return
+    ports = spec.get("ports") or []
+    asked = {p.get("nodePort") for p in ports if p.get("nodePort")}
+    held = {p.get("nodePort") for p in old_spec.get("ports") or () if p.get("nodePort")}
+    by_name = {p.get("name") or "": p.get("nodePort") for p in old_spec.get("ports") or ()}
+    for p in ports:
+        if not p.get("nodePort"):
+            old = by_name.get(p.get("name") or "")
+            if old and old not in (held & asked):
+                p["nodePort"] = old
