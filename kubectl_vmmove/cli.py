@@ -23,6 +23,7 @@ VERBS = [
     ("verify", "kubectl_vmmove.move.cmd.verify", "Check that moved VMs match their source and run"),
     ("cleanup", "kubectl_vmmove.move.cmd.cleanup", "Delete the source of a verified move"),
     ("rollback", "kubectl_vmmove.move.cmd.rollback", "Undo a move that has not been cleaned up"),
+    ("prune", "kubectl_vmmove.move.cmd.prune", "Remove the journals of finished moves older than an age"),
     ("openstack", None, "Export an OpenStack cloud and convert it to KubeVirt manifests"),
     ("completion", "kubectl_vmmove.completion", "Print a shell completion script (bash, zsh, fish)"),
     ("version", "kubectl_vmmove.versions", "Print the client version and the cluster's Kubernetes, KubeVirt and CDI"),

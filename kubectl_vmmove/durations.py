@@ -30,3 +30,22 @@ def parse_duration(value, flag: str = "--request-timeout") -> Optional[float]:
                 "time unit (e.g. 1s | 2m | 3h | 1h30m)"
             )
     return seconds or None
+
+
+_AGE_PART = re.compile(r"(\d+)(d|h|m|s)")
+_AGE_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_age(value, flag: str) -> int:
+    """Seconds for an age as kubectl prints one in AGE (`30d`, `3d12h`, `90m`, `45s`; `0s` is allowed)."""
+    text = str(value).strip()
+    pos, seconds = 0, 0
+    for m in _AGE_PART.finditer(text):
+        if m.start() != pos:
+            break
+        seconds += int(m.group(1)) * _AGE_SECONDS[m.group(2)]
+        pos = m.end()
+    if not text or pos != len(text):
+        raise UsageError(f'invalid {flag} value "{value}": use an age as kubectl prints it, a whole number followed '
+                         "by a unit d, h, m or s (e.g. 30d | 12h | 1d12h)")
+    return seconds

@@ -13,7 +13,7 @@ from kubectl_vmmove.errors import UserError
 
 VENV_BIN = os.path.dirname(sys.executable)
 
-ALL_VERBS = ["assess", "plan", "run", "status", "verify", "cleanup", "rollback", "openstack", "completion", "version"]
+ALL_VERBS = ["assess", "plan", "run", "status", "verify", "cleanup", "rollback", "prune", "openstack", "completion", "version"]
 
 
 def run_cli(capsys, *argv):

@@ -658,3 +658,69 @@ def test_dropped_watch_stream(sim, raw):
             got.append(ev)
     assert len(got) == 1
     assert any(e.fault == "watch-drop" for e in sim.requests.entries)
+
+
+def _node_port_service(name, ns="ns1", node_port=None):
+    port = {"name": "http", "port": 80}
+    if node_port:
+        port["nodePort"] = node_port
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+            "spec": {"type": "NodePort", "selector": {"app": name}, "ports": [port]}}
+
+
+def test_node_ports_are_allocated_at_random_above_the_static_band_and_held_by_one_service(raw):
+    # kube-apiserver (portallocator, ServiceNodePortStaticSubrange): a port left out comes from 30086-32767, the
+    # band above the 86 ports of the default range kept for ports users choose; a taken port is a 422.
+    allocated = []
+    for i in range(12):
+        r = raw.post("/api/v1/namespaces/ns1/services", _node_port_service(f"s{i}"))
+        assert r.status == 201, r.json
+        allocated.append(r.json["spec"]["ports"][0]["nodePort"])
+    assert all(30086 <= p <= 32767 for p in allocated), allocated
+    assert len(set(allocated)) == len(allocated)
+    assert allocated != sorted(allocated)       # picked at random, not one after the other
+    r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("copy", "ns2", allocated[0]))
+    assert r.status == 422
+    assert r.json["message"] == (f'Service "copy" is invalid: spec.ports[0].nodePort: Invalid value: {allocated[0]}: '
+                                 "provided port is already allocated")
+    assert raw.post("/api/v1/namespaces/ns2/services", _node_port_service("low", "ns2", 30001)).status == 201
+    # Deleting the holder gives the port back: another Service may then ask for it.
+    assert raw.delete("/api/v1/namespaces/ns1/services/s0").status == 200
+    r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("copy", "ns2", allocated[0]))
+    assert r.status == 201 and r.json["spec"]["ports"][0]["nodePort"] == allocated[0]
+
+
+def test_a_local_load_balancer_gets_a_health_check_node_port_that_no_other_service_may_hold(raw):
+    # kube-apiserver (storage/alloc.go allocHealthCheckNodePort): LoadBalancer + externalTrafficPolicy Local.
+    lb = _node_port_service("lb")
+    lb["spec"].update(type="LoadBalancer", externalTrafficPolicy="Local")
+    r = raw.post("/api/v1/namespaces/ns1/services", lb)
+    assert r.status == 201, r.json
+    health, port = r.json["spec"]["healthCheckNodePort"], r.json["spec"]["ports"][0]["nodePort"]
+    assert 30086 <= health <= 32767 and health != port
+    r = raw.post("/api/v1/namespaces/ns2/services", _node_port_service("np", "ns2", health))
+    assert r.status == 422 and "provided port is already allocated" in r.json["message"]
+    copy = _node_port_service("lb", "ns2")
+    copy["spec"].update(type="LoadBalancer", externalTrafficPolicy="Local", healthCheckNodePort=health)
+    r = raw.post("/api/v1/namespaces/ns2/services", copy)
+    assert r.status == 500 and r.json["message"] == (f"Internal error occurred: failed to allocate requested "
+                                                     f"HealthCheck NodePort {health}: provided port is already "
+                                                     "allocated")
+    # An update that leaves it out keeps it (patchAllocatedValues).
+    current = raw.get("/api/v1/namespaces/ns1/services/lb").json
+    del current["spec"]["healthCheckNodePort"]
+    r = raw.put("/api/v1/namespaces/ns1/services/lb", current)
+    assert r.status == 200 and r.json["spec"]["healthCheckNodePort"] == health
+
+
+def test_an_update_that_leaves_node_ports_out_keeps_them_by_port_name(raw):
+    # kube-apiserver (storage.go patchAllocatedValues): a PUT without nodePort keeps the port of the same name.
+    svc = _node_port_service("keep")
+    svc["spec"]["ports"].append({"name": "https", "port": 443})
+    created = raw.post("/api/v1/namespaces/ns1/services", svc).json
+    ports = {p["name"]: p["nodePort"] for p in created["spec"]["ports"]}
+    body = dict(created)
+    body["spec"] = dict(created["spec"], ports=[{"name": "https", "port": 8443}, {"name": "http", "port": 80}])
+    r = raw.put("/api/v1/namespaces/ns1/services/keep", body)
+    assert r.status == 200, r.json
+    assert {p["name"]: p["nodePort"] for p in r.json["spec"]["ports"]} == ports

@@ -5,8 +5,9 @@ Authorisation of the caller is done by the HTTP layer before this; ``user`` here
 
 import copy
 import ipaddress
+import random
 
-from . import errors, managedfields, validation
+from . import errors, managedfields, nodeports, validation
 from .errors import ApiError
 from .rbac import ADMIN
 from .store import apply_patch
@@ -22,7 +23,7 @@ class Pipeline:
         self.sim = sim
         self.store = sim.store
         self._next_ip = int(ipaddress.ip_address("10.96.0.10"))
-        self._next_node_port = 30000
+        self._node_port_random = random.Random()
 
     # ------------------------------------------------------------------ decoding
     def _decode(self, t, body, namespace, version, name=None):
@@ -141,30 +142,15 @@ class Pipeline:
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
             spec.setdefault("internalTrafficPolicy", "Cluster")
-        used = set()
-        if stype in ("NodePort", "LoadBalancer"):
-            spec.setdefault("externalTrafficPolicy", "Cluster")
-            for rec in self.store.all_records("services"):
-                if old is not None and rec.obj["metadata"]["uid"] == old["metadata"]["uid"]:
-                    continue
-                for p in (rec.obj.get("spec") or {}).get("ports") or ():
-                    if p.get("nodePort"):
-                        used.add(p["nodePort"])
-        for i, p in enumerate(spec.get("ports") or []):
+        for p in spec.get("ports") or []:
             p.setdefault("protocol", "TCP")
             if "targetPort" not in p and isinstance(p.get("port"), int):
                 p["targetPort"] = p["port"]
-            if stype in ("NodePort", "LoadBalancer"):
-                if p.get("nodePort") in used:
-                    raise errors.invalid("Service", "", obj["metadata"].get("name", ""),
-                                         [(f"spec.ports[{i}].nodePort",
-                                           f"Invalid value: {p['nodePort']}: provided port is already allocated")])
-                if not p.get("nodePort"):
-                    while self._next_node_port in used:
-                        self._next_node_port += 1
-                    p["nodePort"] = self._next_node_port
-                    self._next_node_port += 1
-                used.add(p["nodePort"])
+        if stype in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+            others = [rec.obj for rec in self.store.all_records("services")
+                      if old is None or rec.obj["metadata"]["uid"] != old["metadata"]["uid"]]
+            nodeports.assign(obj, ospec, nodeports.held(others), self._node_port_random)
         if old is None:
             obj["status"] = {"loadBalancer": {}}
 

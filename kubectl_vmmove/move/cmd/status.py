@@ -61,13 +61,18 @@ def started(jr) -> str:
     return jr.move().get("created") or jr.obj.get("metadata", {}).get("creationTimestamp") or ""
 
 
+def newest_first(journals):
+    """Moves as `status` lists them: the latest planned first (then by namespace and id, for a stable order)."""
+    return sorted(sorted(journals, key=lambda j: (j.namespace, j.move_id)), key=started, reverse=True)
+
+
 def overview_table(journals):
     from ...printers import Column, Table, age
 
     table = Table([Column("Move-ID"), Column("Source"), Column("Target"), Column("Strategy"), Column("VMs"),
                    Column("Succeeded"), Column("Failed"), Column("Phase"), Column("Verified"), Column("Age"),
                    Column("User", wide_only=True)])
-    for jr in sorted(journals, key=started):
+    for jr in newest_first(journals):
         move = jr.move()
         c = counts(jr)
         verified = move.get("verify", {}).get("passed")
@@ -250,7 +255,7 @@ def run(args):
             raise UsageError("--watch follows one move: give its MOVE_ID")
         journals, searched = journalmod.list_visible(session.api, hint)
         if output.structured:
-            doc = {"apiVersion": "v1", "kind": "List", "items": [move_document(j) for j in journals]}
+            doc = {"apiVersion": "v1", "kind": "List", "items": [move_document(j) for j in newest_first(journals)]}
             sys.stdout.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
             return 0
         hint_text = journalmod.scope_hint(searched)

@@ -261,7 +261,8 @@ def print_cleanup_result(move_id: str, target: str, source: str, rows: List[dict
     from ...printers import print_document
 
     stream = stream or sys.stdout
-    objects = [{"kind": r["kind"], "name": r["name"], "namespace": source, "result": r["result"]} for r in rows]
+    objects = [{"kind": r["kind"], "name": r["name"], "namespace": r.get("namespace", source), "result": r["result"]}
+               for r in rows]
     if output.format == "name":
         for kind_name in dict.fromkeys(o["kind"] for o in objects):
             _print_names(kind_name, [o["name"] for o in objects if o["kind"] == kind_name], stream)
@@ -316,3 +317,16 @@ def print_confirmation(doc, stream) -> None:
             about = f' ({subject.get("kind", "").lower()}/{subject["name"]})' if subject.get("name") else ""
             stream.write(f'  {f["code"]}{about}: {f["message"]}\n')
     stream.write("\nDOWNTIME is the plan's estimate; running VMs are stopped while their disks copy. ")
+
+def prune_table(moves, results=None) -> Table:
+    """`prune`: the finished moves whose journals go (or would go), newest first, with what became of each."""
+    from ...printers import age, format_timestamp
+
+    columns = [Column("Move-ID"), Column("Namespace"), Column("Source"), Column("Phase"), Column("Finished")]
+    if results is not None:
+        columns.append(Column("Result"))
+    table = Table(columns)
+    for i, move in enumerate(moves):
+        row = [move.move_id, move.namespace, move.source, move.phase, age(format_timestamp(move.finished))]
+        table.add(*row, *([results[i]] if results is not None else []))
+    return table

@@ -174,6 +174,13 @@ def _step(action, kind, name, namespace, **extra) -> dict:
     return step
 
 
+def node_ports(svc: dict) -> Optional[List[dict]]:
+    """The node ports a source Service holds, by port: cleanup gives them back to the copy (None when it holds none)."""
+    out = [{k: p[k] for k in ("name", "port", "protocol", "nodePort") if p.get(k) is not None}
+           for p in (svc.get("spec") or {}).get("ports") or () if p.get("nodePort")]
+    return out or None
+
+
 def is_running(vm: dict) -> bool:
     status = vm.get("status") or {}
     return status.get("printableStatus") in RUNNING_STATES or bool(status.get("created")) or \
@@ -286,7 +293,9 @@ class _Builder:
         if self.graph.is_shared(kind, dep) or kind == "ControllerRevision" or dep not in self.objects[kind] or \
                 (kind, dep) in PER_NAMESPACE:
             return []   # shared ones stay; revisions are owned by the VM and go with it
-        return [_step("delete", kind, dep, self.src, source=source_ref(self.objects[kind][dep]))]
+        obj = self.objects[kind][dep]
+        return [_step("delete", kind, dep, self.src, source=source_ref(obj),
+                      nodePorts=node_ports(obj) if kind == "Service" else None)]
 
     # ------------------------------------------------------------------------------------------ one VM
 

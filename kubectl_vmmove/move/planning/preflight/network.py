@@ -153,12 +153,8 @@ def services(ctx) -> List[dict]:
                                "delete the source Service before the move's cleanup if the address must follow, or "
                                "drop the pinned address from the copy", "Service", name, ctx.src))
         if spec.get("type") in ("NodePort", "LoadBalancer") or pinned:
-            out.append(finding("warning", "ServiceAddressChanges",
-                               f'Service "{name}" is {spec.get("type", "ClusterIP")}'
-                               + (f" with node ports {', '.join(map(str, pinned))}" if pinned else "")
-                               + "; the copy gets new node ports and a new external address while the source keeps "
-                               "its own", "update clients and DNS records after the move; delete the source Service "
-                               "first to reuse a fixed node port", "Service", name, ctx.src))
+            out.append(address_finding(name, spec, pinned, ctx.src, ctx.dst,
+                                       source_stays=ctx.graph.is_shared("Service", name)))
     for np in ctx.inv.of(kinds.NETWORKPOLICY):
         npname = np["metadata"]["name"]
         if not any(npname in n.deps.get("NetworkPolicy", ()) for n in ctx.graph.nodes.values()):
@@ -171,6 +167,36 @@ def services(ctx) -> List[dict]:
                                "rule may admit different traffic", "review the copy after the move",
                                "NetworkPolicy", npname, ctx.src))
     return out
+
+
+def address_finding(name: str, spec: dict, pinned: List[int], src: str, dst: str, source_stays: bool = False) -> dict:
+    """What happens to a NodePort/LoadBalancer Service's node ports and external address across the move."""
+    ports = ", ".join(map(str, pinned))
+    text = f'Service "{name}" is {spec.get("type", "ClusterIP")}'
+    if pinned and source_stays:
+        text += (f" with node port(s) {ports}, which the source keeps (VMs that are not moving use it): the copy in "
+                 f'"{dst}" gets new node ports for good')
+        pinned = []
+    elif pinned:
+        # kube-apiserver gives a node port to one Service only ("provided port is already allocated").
+        text += (f" with node port(s) {ports}, which the source holds until cleanup: the copy in \"{dst}\" gets new "
+                 f"node ports, and cleanup gives {ports} back to it once the source Service is deleted")
+    else:
+        text += f'; the copy in "{dst}" gets new node ports'
+    if spec.get("type") == "LoadBalancer":
+        text += ", and a new external address while the source keeps its own"
+    if spec.get("healthCheckNodePort"):
+        # kube-apiserver refuses to change the health-check node port of an existing Local load balancer.
+        text += (f"; its health-check node port {spec['healthCheckNodePort']} cannot be given back (an existing "
+                 "Service's cannot change): load-balancer health checks must use the copy's new one")
+    if spec.get("externalIPs"):
+        text += (f"; its externalIPs {', '.join(spec['externalIPs'])} are set on both Services while the source exists "
+                 "(traffic to them may reach either)")
+    remedy = "update clients and DNS records that use the new ports or address after the move"
+    if pinned:
+        remedy = ("clients of the node ports reach the source VMs until cleanup; 'cleanup --keep-new-node-ports' "
+                  "keeps the copy's new ports instead")
+    return finding("warning", "ServiceAddressChanges", text, remedy, "Service", name, src)
 
 
 # Load-balancer implementations that pin an address by annotation (MetalLB, kube-vip); spec.loadBalancerIP is the
