@@ -169,6 +169,10 @@ def test_run_of_a_rolled_back_plan_is_refused_saying_what_happened(kubesim, caps
     err = refused(kubesim, capsys, tmp_path, path.read_text())
     assert f"move {mid} was rolled back at " in err
     assert "to move the VMs again, plan a new move: kubectl vmmove plan -n src --to dst db" in err
+    before = cluster(kubesim)
+    code, _, err = run_move(kubesim, capsys, "run", "--resume", mid, "--yes")
+    assert code == 1 and f"move {mid} was rolled back at " in err
+    assert cluster(kubesim) == before
 
 
 def test_run_of_a_cleaned_up_plan_is_refused_saying_what_happened(kubesim, capsys, tmp_path):
@@ -181,3 +185,20 @@ def test_run_of_a_cleaned_up_plan_is_refused_saying_what_happened(kubesim, capsy
     err = refused(kubesim, capsys, tmp_path, path.read_text())
     assert f"move {mid} was cleaned up at " in err and "its source VMs were deleted" in err
     assert "plan a new move" in err
+
+
+def test_a_resealed_edit_of_a_plan_that_already_ran_is_refused(kubesim, capsys, tmp_path):
+    from kubectl_vmmove.move.planning import planfile
+
+    seed_basic(kubesim)
+    text = saved_plan(kubesim, capsys, tmp_path, "db")
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    assert run_move(kubesim, capsys, "run", "-f", str(path), "--yes")[0] == 0
+    doc = yaml.safe_load(text)
+    _vm_entry(doc, "db")["steps"].append(
+        {"action": "create", "kind": "Secret", "name": "planted", "namespace": "dst",
+         "object": {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "planted", "namespace": "dst"}}})
+    err = refused(kubesim, capsys, tmp_path, yaml.safe_dump(planfile.seal(doc)), name="edited.yaml")
+    assert f"is not the plan move {doc['spec']['moveId']} runs" in err and "create secret/planted" in err
+    assert "planted" not in names(kubesim, "secrets", "dst")
