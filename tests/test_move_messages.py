@@ -42,7 +42,8 @@ def test_a_plan_file_with_two_documents_is_named_as_such(kubesim, capsys, tmp_pa
     code, out, err = run_move(kubesim, capsys, "run", "-f", str(plan), "--yes")
     assert code == 1
     assert "not valid YAML" not in err
-    assert f'{plan} holds 2 YAML documents; a plan file holds one' in err and "its own file" in err, err
+    # named as a plan file of two documents, with what to do (plan again into a file of its own)
+    assert f'"{plan}"' in err and "holds 2 YAML documents" in err and "plan again" in err, err
     assert snapshot(kubesim) == before
 
 

@@ -42,3 +42,37 @@ def test_version_client_only_writes_to_the_given_stream(capsys):
     assert run_verb(VersionOptions, _args("version", "--client"), Streams(out=out)) == 0
     assert out.getvalue().startswith("Client Version: v")
     assert capsys.readouterr().out == ""
+
+
+MOVE_VERBS = ["assess", "plan", "run", "status", "verify", "cleanup", "rollback"]
+
+
+@pytest.mark.parametrize("verb", MOVE_VERBS + ["version"])
+def test_every_verb_module_runs_through_complete_validate_run(verb, monkeypatch):
+    """A verb's `run(args)` hands its Options class to run_verb, and nothing else: no verb validates flags or
+    writes output outside its Options object."""
+    import importlib
+
+    from kubectl_vmmove.verbs import VerbOptions
+
+    module = importlib.import_module(dict((v, m) for v, m, _ in cli.VERBS)[verb])
+    seen = []
+    monkeypatch.setattr(module, "run_verb", lambda options_class, args, streams=None: seen.append(options_class) or 0)
+    assert module.run(object()) == 0
+    assert len(seen) == 1 and issubclass(seen[0], VerbOptions) and seen[0].__module__ == module.__name__
+
+
+@pytest.mark.parametrize("verb", ["plan", "run", "status", "verify", "cleanup", "rollback"])
+def test_move_verbs_refuse_a_bad_move_id_in_validate_before_reading_any_kubeconfig(verb, tmp_path):
+    import importlib
+
+    from kubectl_vmmove.verbs import VerbOptions
+
+    module = importlib.import_module(dict((v, m) for v, m, _ in cli.VERBS)[verb])
+    options_class = next(c for c in vars(module).values()
+                         if isinstance(c, type) and issubclass(c, VerbOptions) and c.__module__ == module.__name__)
+    argv = {"plan": ["plan", "-n", "a", "--to", "b", "--all", "--move-id", "x y"],
+            "run": ["run", "--resume", "x y"]}.get(verb, [verb, "x y"])
+    options = options_class.complete(_args("--kubeconfig", str(tmp_path / "absent"), *argv), Streams())
+    with pytest.raises(UsageError, match='move id "x y" is not valid'):
+        options.validate()

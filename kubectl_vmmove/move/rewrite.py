@@ -75,6 +75,25 @@ def clean_metadata(metadata: Optional[dict], namespace: Optional[str], move_id: 
     return md
 
 
+def without_move_id(obj):
+    """A copy of `obj` with the move-id label taken out wherever labels are (metadata, templates), and empty label
+    maps dropped: manifests written without a move (plan --manifests) name none."""
+    if isinstance(obj, list):
+        return [without_move_id(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, value in obj.items():
+        if key == "labels" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != MOVE_ID_LABEL}
+            if not value:
+                continue
+            out[key] = value
+        else:
+            out[key] = without_move_id(value)
+    return out
+
+
 def for_target(obj: dict, namespace: str, move_id: Optional[str] = None, source_namespace: Optional[str] = None,
                drop_annotations=()) -> dict:
     """The generic copy: same kind and body, clean metadata in `namespace`, no status."""

@@ -36,13 +36,22 @@ def used_by_staying_vms(api, namespace: str, moving: Set[str]) -> Dict[Tuple[str
     return out
 
 
+def absent_in_target(ctx: RunContext) -> Set[str]:
+    """The plan's VMs that do not exist in the target namespace: their source is never deleted."""
+    present = {vm["metadata"]["name"] for vm in ctx.api.list(kinds.VM, ctx.target).items}
+    return set(ctx.move_plan.vm_names) - present
+
+
 def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
     """Delete the plan's cleanup objects; returns one row per object: kind, name, result.
 
     With `dry_run` each delete goes to the server as `dryRun=All`: permissions, preconditions and existence are
     checked exactly as for the real thing, nothing is deleted and the journal is not written."""
     api, src = ctx.api, ctx.source
-    moving = set(ctx.move_plan.vm_names)
+    absent = absent_in_target(ctx)
+    # A VM not in the target stays in the source with everything it uses: it counts as a VM that stays.
+    moving = set(ctx.move_plan.vm_names) - absent
+    kept = {(s["kind"], s["name"]) for vm in ctx.move_plan.vms if vm["name"] in absent for s in vm.get("cleanup") or ()}
     if not dry_run:
         ctx.journal.move_update(lambda m: m.update(cleanup={**(m.get("cleanup") or {}),
                                                             "started": journalmod.now_text(), "user": ctx.user}))
@@ -51,6 +60,10 @@ def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
     for step in delete_steps(ctx.plan):
         kind = kinds.by_kind(step["kind"])
         users = staying.get((step["kind"], step["name"]))
+        if (step["kind"], step["name"]) in kept:
+            rows.append({"kind": step["kind"], "name": step["name"],
+                         "result": f"kept: its VM is not in namespace {ctx.target}"})
+            continue
         if users:
             rows.append({"kind": step["kind"], "name": step["name"],
                          "result": f"kept: now used by {', '.join(sorted(users))}"})

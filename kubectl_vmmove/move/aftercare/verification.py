@@ -124,6 +124,11 @@ def _verify_vm(ctx, checks, entry, record) -> None:
     except Unreadable:
         return   # its "matches source" row already says which access is missing
     if vm is None:
+        # Whatever the plan listed, a moved VM that is not in the target never passes (a plan cut short before its
+        # create step would otherwise check nothing about the VM itself).
+        label = f"virtualmachine/{name} exists"
+        if not any(r["vm"] == name and r["check"] == label for r in checks.rows):
+            checks.add(name, label, False, f"not found in namespace {ctx.target}")
         return
     _check_identity(ctx, checks, entry, vm)
     checks.guarded(name, "references resolve", _check_references, ctx, checks, name, vm)

@@ -10,12 +10,13 @@ def open_move(args):
     from ..state import journal as journalmod
 
     session = Session.from_args(args)
-    jr = journalmod.find(session.api, args.move_id, [getattr(args, "namespace", None), session.namespace])
+    only = getattr(args, "namespace", None)       # -n: look there only
+    jr = journalmod.find(session.api, args.move_id, [only, session.namespace], only=only)
     ctx = RunContext(api=session.api, plan=jr.plan(), journal=jr, user=session.user)
     return session, jr, ctx
 
 
-def run_checks(ctx, jr, record: bool = True):
+def run_checks(ctx, jr, record: bool = True, err=None):
     """Verify now and, unless `record` is False (a dry run), record the result in the journal."""
     from ..aftercare import verification
     from ..state import journal as journalmod
@@ -35,7 +36,7 @@ def run_checks(ctx, jr, record: bool = True):
         jr.move_update(note)
     except kerr.Forbidden:
         # A read-only user may still verify; the journal just does not learn the result.
-        sys.stderr.write(f'(the result was not recorded in the journal: you may not patch configmaps in namespace '
+        (err or sys.stderr).write(f'(the result was not recorded in the journal: you may not patch configmaps in namespace '
                          f'"{jr.namespace}"; check with \'kubectl auth can-i patch configmaps -n {jr.namespace}\')\n')
     return checks
 
@@ -70,3 +71,20 @@ def journal_refused(err, move_id: str, namespace: str, command: str):
                      f'and patch configmaps in "{namespace}" (the namespace\'s edit or admin role grants it): check '
                      f"with 'kubectl auth can-i patch configmaps -n {namespace}' and ask for that right, or let someone "
                      f"who has it run the command. The server said: {err}")
+
+
+def refuse_taken_move_id(api, opts, same=None):
+    """A move id given with --move-id must name no move yet (a second journal under the same id would make every
+    later lookup ambiguous), unless `same(journal)` says it is this very move; returns that journal or None."""
+    from ...errors import UserError
+    from ..state import journal as journalmod
+
+    if not opts.move_id:
+        return None
+    taken = journalmod.find_or_none(api, opts.move_id, [opts.target, opts.source])
+    if taken is None or (same is not None and same(taken)):
+        return taken
+    move = taken.move()
+    raise UserError(f'move id "{opts.move_id}" already names a move ({move.get("source")} -> {taken.namespace}, '
+                    f"journal configmap/{taken.name} in {taken.namespace}); choose another --move-id, or leave it "
+                    f"out for a new one. To continue that move: kubectl vmmove run --resume {opts.move_id}")

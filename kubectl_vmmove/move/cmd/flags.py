@@ -1,8 +1,19 @@
 """Flags the move verbs share: which VMs, how the move is made, the move id, the lease takeover."""
 
-from typing import Dict, Iterable, Optional
+import re
+from typing import Dict, Iterable, List, Optional
 
 from ...errors import UsageError
+
+# A move id names the journal (configmap vmmove-<id>) and is a label value: a DNS-1123 label, kept short to type.
+MOVE_ID_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?")
+
+# Flags that decide what a move does, with the attribute argparse stores them in: a saved plan already fixed them.
+SHAPING_FLAGS = (("target", "--to"), ("strategy", "--strategy"), ("move_id", "--move-id"),
+                 ("target_run_strategy", "--target-run-strategy"), ("storage_class_map", "--storage-class-map"),
+                 ("mac_policy", "--mac-policy"), ("services", "--no-services"),
+                 ("create_namespace", "--create-namespace"), ("vms", "VM names"), ("selector", "-l/--selector"),
+                 ("all", "--all"), ("move_list", "--move-list"))
 
 
 def add_selection_arguments(parser, move_list_flag=True):
@@ -18,18 +29,20 @@ def add_selection_arguments(parser, move_list_flag=True):
 def add_move_options(parser, target_help="The target namespace (required)"):
     """How a move is made: shared by `plan` and `run` (which plans when it is not given a plan)."""
     parser.add_argument("--to", dest="target", metavar="NAMESPACE", type=namespace_name("--to"), help=target_help)
-    parser.add_argument("--strategy", choices=("clone", "transfer"), default="clone",
+    # Defaults are None so that a flag given with -f PLAN can be told apart from its default (refused there);
+    # plan_options() fills in the defaults the help names.
+    parser.add_argument("--strategy", choices=("clone", "transfer"), default=None,
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
                              "(cluster-admin), through CDI's ObjectTransfer where CDI still serves it (deprecated "
                              "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore")
-    parser.add_argument("--storage-class-map", action="append", default=[], metavar="OLD=NEW",
+    parser.add_argument("--storage-class-map", action="append", default=None, metavar="OLD=NEW",
                         help="Give cloned disks of class OLD the class NEW (repeatable, or comma-separated)")
-    parser.add_argument("--target-run-strategy", choices=("source", "Always", "Halted"), default="source",
+    parser.add_argument("--target-run-strategy", choices=("source", "Always", "Halted"), default=None,
                         help="Run strategy of the moved VMs: as in the source (default), Always or Halted")
     parser.add_argument("--create-namespace", action="store_true", help="Create the target namespace if missing")
-    parser.add_argument("--no-services", dest="services", action="store_false",
+    parser.add_argument("--no-services", dest="services", action="store_false", default=None,
                         help="Leave the Services that select the VMs behind")
-    parser.add_argument("--mac-policy", choices=("auto", "keep", "opt-out", "new"), default="auto",
+    parser.add_argument("--mac-policy", choices=("auto", "keep", "opt-out", "new"), default=None,
                         help="MAC addresses: keep them (auto, keep), keep them with KubeMacPool opted out in the "
                              "target namespace (opt-out), or let KubeMacPool assign new ones (new)")
     parser.add_argument("--move-id", metavar="ID", help="Use this move id instead of a new random one")
@@ -65,11 +78,34 @@ def namespace_name(flag: str):
     return check
 
 
-def check_move_id(value):
-    import re
+def check_move_id(value: Optional[str], flag: str = "") -> None:
+    """A usage error unless `value` (when given) can name a move: checked before it is used in a name or selector."""
+    if value is not None and not MOVE_ID_PATTERN.fullmatch(value):
+        given = f" ({flag})" if flag else ""
+        raise UsageError(f'move id "{value}" is not valid{given}: a move id is 1 to 32 lower-case letters, digits '
+                         'and "-", starting and ending with a letter or digit; list moves with '
+                         "'kubectl vmmove status'")
 
-    if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?", value):
-        raise UsageError(f'--move-id "{value}" must be lower-case letters, digits and "-" (at most 32)')
+
+def shaping_flags_given(args) -> List[str]:
+    """The flags of SHAPING_FLAGS given on this command line, as the user typed them."""
+    out = []
+    for attr, flag in SHAPING_FLAGS:
+        value = getattr(args, attr, None)
+        if (value is False) if attr == "services" else bool(value):
+            out.append(flag)
+    return out
+
+
+def plan_options(args, source: str, selection: dict):
+    """The PlanOptions of `plan` and of `run` planning now, from the move flags (defaults as the help says)."""
+    from ..planning.moveplan import PlanOptions
+
+    return PlanOptions(source=source, target=args.target, strategy=args.strategy or "clone",
+                       storage_class_map=parse_storage_class_map(args.storage_class_map),
+                       target_run_strategy=args.target_run_strategy or "source",
+                       create_namespace=bool(args.create_namespace), services=args.services is not False,
+                       mac_policy=args.mac_policy or "auto", move_id=args.move_id or "", selection=selection)
 
 
 def add_takeover_flag(parser):

@@ -1,9 +1,12 @@
 """`kubectl vmmove plan`: Build a move plan (every object to stop, copy, create, start and later delete) and check
 it, changing nothing."""
 
-import sys
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from ...errors import UsageError, UserError
+from ...printers import OutputOptions
+from ...verbs import Streams, VerbOptions, run_verb
 
 DESCRIPTION = """Build a move plan (every object to stop, copy, create, start and later delete) and check it, changing nothing.
 
@@ -28,10 +31,6 @@ EXAMPLES = """Examples:
   kubectl vmmove plan -n legacy --to prod --all --manifests > prod/vms.yaml"""
 
 
-
-
-
-
 def add_arguments(parser):
     from ...flags import add_output_flag
     from .flags import add_move_options, add_selection_arguments
@@ -44,53 +43,76 @@ def add_arguments(parser):
     add_output_flag(parser, formats=("table", "wide", "yaml", "json"))
 
 
+@dataclass
+class PlanVerbOptions(VerbOptions):
+    args: Any
+    manifests: bool
+    output: OutputOptions
+    streams: Streams
+    selection: Any = None
 
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, manifests=bool(args.manifests),
+                   output=OutputOptions(args.output, getattr(args, "no_headers", False)), streams=streams)
 
+    def validate(self):
+        from ..planning import selection
+        from .flags import check_move_id, parse_storage_class_map
+
+        args = self.args
+        if not args.target:
+            raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to")
+        if self.manifests and args.strategy == "transfer":
+            raise UsageError("--manifests describes a clone move; rebinding volumes (--strategy transfer) cannot be "
+                             "written as manifests; use 'kubectl vmmove run'")
+        check_move_id(args.move_id, "--move-id")
+        parse_storage_class_map(args.storage_class_map)
+        self.selection = selection.from_args(args)
+
+    def run(self):
+        from ...kube.session import Session
+        from ..planning import moveplan as planmod
+        from ..planning import pipeline as planner
+        from .common import refuse_taken_move_id
+        from .flags import plan_options
+
+        session = Session.from_args(self.args)
+        source = session.namespace
+        if source == self.args.target:
+            raise UserError(f'source and target namespace are both "{source}"; choose another target with --to')
+        opts = plan_options(self.args, source, self.selection.describe())
+        refuse_taken_move_id(session.api, opts)
+        inv, graph, doc = planner.make_plan(session.api, opts, self.selection, user=session.user,
+                                            full_configmaps=self.manifests)
+        if self.manifests:
+            print_manifests(inv, doc, self.output, keep_move_id=bool(opts.move_id), streams=self.streams)
+        elif self.output.structured:
+            from ...printers import print_document
+
+            print_document(doc, self.output, stream=self.streams.out)
+        else:
+            from .views import print_plan
+
+            print_plan(doc, self.output, stream=self.streams.out)
+        errors = planmod.errors_in(doc)
+        if errors and self.manifests:
+            named = "; ".join(f'{e.get("code")}: {e.get("message")}' for e in errors[:5])
+            raise UserError(f"the plan has {len(errors)} error(s) ({named}); the manifests would not give the VMs "
+                            "as they are in the source: fix the errors and plan again")
+        if errors:
+            raise UserError(f"the plan has {len(errors)} error(s); 'kubectl vmmove run' refuses it until they are "
+                            "fixed")
+        return 0
 
 
 def run(args):
-    from ...kube.session import Session
-    from ...printers import OutputOptions
-    from ..planning import moveplan as planmod
-    from ..planning import pipeline as planner
-    from ..planning import selection
-    from .flags import check_move_id, parse_storage_class_map
-
-    if not args.target:
-        raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to")
-    if args.manifests and args.strategy == "transfer":
-        raise UsageError("--manifests describes a clone move; rebinding volumes (--strategy transfer) cannot be "
-                         "written as manifests; use 'kubectl vmmove run'")
-    check_move_id(args.move_id)
-    sc_map = parse_storage_class_map(args.storage_class_map)
-    sel = selection.from_args(args)
-    session = Session.from_args(args)
-    source = session.namespace
-    if source == args.target:
-        raise UserError(f'source and target namespace are both "{source}"; choose another target with --to')
-    opts = planmod.PlanOptions(source=source, target=args.target, strategy=args.strategy, storage_class_map=sc_map,
-                               target_run_strategy=args.target_run_strategy, create_namespace=args.create_namespace,
-                               services=args.services, mac_policy=args.mac_policy, move_id=args.move_id or "",
-                               selection=sel.describe())
-    inv, graph, doc = planner.make_plan(session.api, opts, sel, user=session.user, full_configmaps=args.manifests)
-    output = OutputOptions(args.output, getattr(args, "no_headers", False))
-    if args.manifests:
-        print_manifests(inv, doc, output)
-    elif output.structured:
-        from ...printers import print_document
-
-        print_document(doc, output)
-    else:
-        from .views import print_plan
-
-        print_plan(doc, output)
-    errors = planmod.errors_in(doc)
-    if errors:
-        raise UserError(f"the plan has {len(errors)} error(s); 'kubectl vmmove run' refuses it until they are fixed")
-    return 0
+    return run_verb(PlanVerbOptions, args)
 
 
-def print_manifests(inv, doc, output):
+def print_manifests(inv, doc, output, keep_move_id: bool = True, streams: Optional[Streams] = None):
+    """The target objects; without a move id given (--move-id) none is written into them, so that the output is
+    the same for the same cluster. The plan's findings go to stderr, one line each."""
     from ...kube import kinds
     from ...printers import as_list, dump_json, dump_yaml_documents
     from .. import rewrite
@@ -109,13 +131,19 @@ def print_manifests(inv, doc, output):
             skipped.append(f"{kind.lower()}/{name}")
     rank = {"Namespace": 0, "ServiceAccount": 1, "ConfigMap": 1}
     objects.sort(key=lambda o: rank.get(o["kind"], 2))   # stable: keeps the plan's order otherwise
+    if not keep_move_id:
+        objects = [rewrite.without_move_id(o) for o in objects]
+    streams = streams or Streams()
     if output.format == "json":
-        sys.stdout.write(dump_json(as_list(objects)))
+        streams.out.write(dump_json(as_list(objects)))
     else:
-        sys.stdout.write(dump_yaml_documents(objects))
+        streams.out.write(dump_yaml_documents(objects))
+    for finding in plan.findings:
+        remedy = f' ({finding["remedy"]})' if finding.get("remedy") else ""
+        streams.err.write(f'{finding["severity"].capitalize()}: {finding["code"]}: {finding["message"]}{remedy}\n')
     if skipped:
         src = plan.source
-        sys.stderr.write(
+        streams.err.write(
             f"note: {len(skipped)} Secret(s) are not printed: kubectl-vmmove never outputs secret values. Copy them "
             f"to the target with your secret manager, or 'kubectl vmmove run': {', '.join(skipped)} "
             f'(from namespace "{src}")\n')

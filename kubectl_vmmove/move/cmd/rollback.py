@@ -1,5 +1,12 @@
 """`kubectl vmmove rollback`: Remove what a move created in the target and restore the source VMs, before cleanup."""
 
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ...errors import UserError
+from ...printers import OutputOptions
+from ...verbs import Streams, VerbOptions, run_verb
+
 DESCRIPTION = """Remove what a move created in the target and restore the source VMs, before cleanup.
 
 Stops the moved VMs in the target, hands transferred volumes back to their source claims, deletes everything the
@@ -24,49 +31,77 @@ def add_arguments(parser):
     add_output_flag(parser, formats=("table", "yaml", "json", "name"))
 
 
+@dataclass
+class RollbackOptions(VerbOptions):
+    args: Any
+    move_id: str
+    yes: bool
+    timeout: Optional[float]
+    force_takeover: bool
+    output: OutputOptions
+    streams: Streams
+
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, move_id=args.move_id, yes=bool(args.yes), timeout=None,
+                   force_takeover=bool(args.force_takeover), output=OutputOptions(args.output, args.no_headers),
+                   streams=streams)
+
+    def validate(self):
+        from ...durations import parse_duration
+        from .flags import check_move_id
+
+        check_move_id(self.move_id)
+        self.timeout = parse_duration(self.args.timeout, "--timeout")
+
+    def run(self):
+        from ..aftercare import rollback as rollbackmod
+        from .common import hold_lease, open_move
+
+        _, jr, ctx = open_move(self.args)
+        ctx.timeout = self.timeout
+        cleanup = jr.move().get("cleanup") or {}
+        if cleanup.get("started"):
+            raise UserError(f"move {self.move_id} was cleaned up at {cleanup.get('finished') or cleanup['started']} "
+                            f"by {cleanup.get('user')}: its source VMs were deleted, so there is nothing to roll back "
+                            f"to. Move the VMs back with a new move: 'kubectl vmmove plan -n {ctx.target} --to "
+                            f"{ctx.source} ...'")
+        self.confirm(ctx)
+        with hold_lease(ctx, "rollback", self.force_takeover):
+            rows = rollbackmod.rollback(ctx)
+        self.report(ctx, jr, rows, rollbackmod.created_namespace(ctx))
+        return 0
+
+    def confirm(self, ctx) -> None:
+        if self.yes:
+            return
+        if not self.streams.input.isatty():
+            raise UserError("no terminal to confirm the rollback; add --yes to roll back without confirmation")
+        self.streams.err.write(f"Delete what move {self.move_id} created in {ctx.target} and restore the source VMs "
+                               f"in {ctx.source}? [y/N] ")
+        self.streams.err.flush()
+        if self.streams.input.readline().strip().lower() not in ("y", "yes"):
+            raise UserError("rollback cancelled; nothing was changed")
+
+    def report(self, ctx, jr, rows, created_namespace: bool) -> None:
+        from ..state import records
+        from .views import print_rollback_result
+
+        print_rollback_result(self.move_id, ctx.target, ctx.source, rows, self.output, stream=self.streams.out)
+        failed = [r["vm"] for r in rows if r["result"] == records.FAILED]
+        if failed:
+            raise UserError(f"{len(failed)} VM(s) could not be rolled back ({', '.join(failed)}); fix the cause "
+                            f"shown and run 'kubectl vmmove rollback {self.move_id}' again")
+        vms = ctx.move_plan.vm_names
+        err = self.streams.err
+        err.write(f'Move {self.move_id} rolled back: its VMs are back in namespace "{ctx.source}" with their '
+                  f"run strategies (kubectl get vm -n {ctx.source}). To move them again, plan a new move: "
+                  f"kubectl vmmove plan -n {ctx.source} --to {ctx.target} {' '.join(vms)}\n")
+        if created_namespace:
+            err.write(f'Namespace "{ctx.target}" was created by this move and is kept: it holds the move\'s '
+                      f"journal (configmap/{jr.name}), the record 'kubectl vmmove status {self.move_id}' reads. "
+                      f"Delete it when you no longer need that record: kubectl delete namespace {ctx.target}\n")
 
 
 def run(args):
-    import sys
-
-    from ...durations import parse_duration
-    from ...errors import UserError
-    from ...printers import OutputOptions
-    from ..aftercare import rollback as rollbackmod
-    from ..state import records
-    from .common import hold_lease, open_move
-    from .views import print_rollback_result
-
-    timeout = parse_duration(args.timeout, "--timeout")
-    _, jr, ctx = open_move(args)
-    ctx.timeout = timeout
-    cleanup = jr.move().get("cleanup") or {}
-    if cleanup.get("started"):
-        raise UserError(f"move {args.move_id} was cleaned up at {cleanup.get('finished') or cleanup['started']} by "
-                        f"{cleanup.get('user')}: its source VMs were deleted, so there is nothing to roll back to. "
-                        f"Move the VMs back with a new move: 'kubectl vmmove plan -n {ctx.target} --to {ctx.source} "
-                        "...'")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UserError("no terminal to confirm the rollback; add --yes to roll back without confirmation")
-        sys.stderr.write(f"Delete what move {args.move_id} created in {ctx.target} and restore the source VMs in "
-                         f"{ctx.source}? [y/N] ")
-        sys.stderr.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            raise UserError("rollback cancelled; nothing was changed")
-    with hold_lease(ctx, "rollback", args.force_takeover):
-        rows = rollbackmod.rollback(ctx)
-    print_rollback_result(args.move_id, ctx.target, ctx.source, rows, OutputOptions(args.output, args.no_headers))
-    failed = [r["vm"] for r in rows if r["result"] == records.FAILED]
-    if failed:
-        raise UserError(f"{len(failed)} VM(s) could not be rolled back ({', '.join(failed)}); fix the cause shown "
-                        f"and run 'kubectl vmmove rollback {args.move_id}' again")
-    vms = ctx.move_plan.vm_names
-    sys.stderr.write(f'Move {args.move_id} rolled back: its VMs are back in namespace "{ctx.source}" with their '
-                     f"run strategies (kubectl get vm -n {ctx.source}). To move them again, plan a new move: "
-                     f"kubectl vmmove plan -n {ctx.source} --to {ctx.target} {' '.join(vms)}\n")
-    if rollbackmod.created_namespace(ctx):
-        sys.stderr.write(f'Namespace "{ctx.target}" was created by this move and is kept: it holds the move\'s '
-                         f"journal (configmap/{jr.name}), the record 'kubectl vmmove status {args.move_id}' reads. "
-                         f"Delete it when you no longer need that record: kubectl delete namespace {ctx.target}\n")
-    return 0
+    return run_verb(RollbackOptions, args)

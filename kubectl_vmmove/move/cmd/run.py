@@ -2,9 +2,13 @@
 create it there and start it. The source stays until a verified cleanup."""
 
 import sys
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from ...durations import parse_duration
 from ...errors import UsageError, UserError
+from ...printers import OutputOptions
+from ...verbs import Streams, VerbOptions, run_verb
 
 DESCRIPTION = """Execute a move plan: stop each VM, copy its disks and dependencies to the target namespace, create it there and start it. The source stays until a verified cleanup.
 
@@ -73,11 +77,164 @@ def add_arguments(parser):
     add_output_flag(parser, formats=("table", "yaml", "json", "name"))
 
 
+@dataclass
+class RunOptions(VerbOptions):
+    args: Any
+    plan_file: Optional[str]
+    resume: Optional[str]
+    selecting: bool
+    parallel: int
+    dry_run: bool
+    yes: bool
+    force_takeover: bool
+    output: OutputOptions
+    streams: Streams
+    timeout: Optional[float] = None
+
+    @classmethod
+    def complete(cls, args, streams):
+        selecting = bool(args.vms or args.selector or args.all or args.move_list)
+        return cls(args=args, plan_file=args.plan_file, resume=args.resume, selecting=selecting,
+                   parallel=args.parallel, dry_run=bool(args.dry_run), yes=bool(args.yes),
+                   force_takeover=bool(args.force_takeover), output=OutputOptions(args.output, args.no_headers),
+                   streams=streams)
+
+    def validate(self):
+        from .flags import check_move_id, shaping_flags_given
+
+        if self.plan_file:
+            given = shaping_flags_given(self.args)
+            if given:
+                raise UsageError(f"{given[0]} cannot be used with -f PLAN: the plan already says which VMs move and "
+                                 "how; leave it out, or make a new plan with it ('kubectl vmmove plan ... -o yaml')")
+        if sum(bool(x) for x in (self.plan_file, self.resume, self.selecting)) > 1:
+            raise UsageError("give the VMs one way: -f PLAN, --resume MOVE_ID, or the selection flags of 'plan'")
+        if not (self.plan_file or self.resume or self.selecting):
+            raise UsageError("nothing to run: give -f PLAN, --resume MOVE_ID, or VMs with --to (as for 'plan')")
+        check_move_id(self.resume)
+        check_move_id(self.args.move_id, "--move-id")
+        if self.parallel < 1:
+            raise UsageError("--parallel must be at least 1")
+        self.timeout = parse_duration(self.args.timeout, "--timeout")
+        if self.selecting and not self.args.target:
+            raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to (or run a plan with -f)")
+
+    def run(self):
+        from ...kube.session import Session
+
+        session = Session.from_args(self.args)
+        if self.resume:
+            doc, existing = self.resumed(session)
+        elif self.plan_file:
+            doc, existing = self.from_file(session.api, session.user)
+        else:
+            doc, existing = self.planned_now(session)
+        if self.dry_run:
+            print_steps(doc, stream=self.streams.out)
+            return 0
+        self.confirm(doc, self.yes or existing is not None and bool(self.resume))
+        return execute(session.api, doc, existing, session.user, self.parallel, self.timeout,
+                       force_takeover=self.force_takeover, out=self.streams.out, stream=self.streams.err,
+                       output=self.output)
+
+    def resumed(self, session):
+        from ..state import journal as journalmod
+
+        existing = journalmod.find(session.api, self.resume, [self.args.target, session.namespace])
+        doc = existing.plan()
+        refuse_finished(existing, doc)
+        if not self.dry_run:
+            existing.repair()
+        return doc, existing
+
+    def from_file(self, api, user):
+        """The plan of -f, only when its seal holds and (for a new move) it is what the cluster gives now."""
+        from ..planning import moveplan as planmod
+        from ..planning import planfile
+
+        doc = planfile.read(_read(self.plan_file, self.streams), origin=self.plan_file)
+        if planmod.errors_in(doc):
+            raise UserError(f"the plan has {len(planmod.errors_in(doc))} error(s); fix them and make a new plan")
+        existing = _existing_journal(api, doc)
+        if existing is not None:
+            refuse_finished(existing, doc)
+            found = planfile.first_difference(existing.plan(), doc)
+            if found:
+                raise UserError(f'the plan file "{self.plan_file}" is not the plan move {existing.move_id} runs '
+                                f"(journal configmap/{existing.name} in {existing.namespace}): {found}; continue "
+                                f"that move with 'kubectl vmmove run --resume {existing.move_id}'")
+        elif not self.dry_run:
+            recheck(api, doc, user)
+        return doc, existing
+
+    def planned_now(self, session):
+        """A plan made now; with --move-id of a move that exists, that move's own plan when this is the same move
+        (same namespaces and VMs: run again, it continues), refused when it is another one."""
+        from ..planning.moveplan import MovePlan
+        from .common import refuse_taken_move_id
+
+        doc = _plan_now(session, self.args, self.streams)
+        existing = None
+        if self.args.move_id:
+            plan = MovePlan(doc)
+
+            def same(jr):
+                return (jr.namespace == plan.target and jr.move().get("source") == plan.source
+                        and sorted(MovePlan(jr.plan()).vm_names) == sorted(plan.vm_names))
+
+            existing = refuse_taken_move_id(session.api, plan.options(), same=same)
+            if existing is not None:
+                doc = existing.plan()
+                refuse_finished(existing, doc)
+        return doc, existing
+
+    def confirm(self, doc, assume_yes: bool) -> None:
+        """On a terminal: the VMs, their downtime estimates and the plan's warnings, then the question."""
+        from .views import print_confirmation
+
+        if assume_yes:
+            return
+        if not self.streams.input.isatty():
+            raise UserError("no terminal to confirm the move; add --yes to run without confirmation")
+        print_confirmation(doc, self.streams.err)
+        self.streams.err.write("Continue? [y/N] ")
+        self.streams.err.flush()
+        answer = self.streams.input.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            raise UserError("move cancelled; nothing was changed")
 
 
-def _read(path: str) -> str:
+def run(args):
+    return run_verb(RunOptions, args)
+
+
+def refuse_finished(existing, doc) -> None:
+    """A move that was rolled back or cleaned up is over: its plan never runs again (that would create VMs in a
+    target a rollback emptied, or copy from a source a cleanup deleted)."""
+    from ..planning.moveplan import MovePlan
+
+    move, plan = existing.move(), MovePlan(doc)
+    mid, vms = existing.move_id, " ".join(plan.vm_names)
+    rollback, cleanup = move.get("rollback") or {}, move.get("cleanup") or {}
+    if rollback.get("finished"):
+        raise UserError(f"move {mid} was rolled back at {rollback['finished']} by {rollback.get('user') or 'someone'}:"
+                        f' its VMs are back in namespace "{plan.source}" and what it created in "{plan.target}" is '
+                        "deleted, so its plan does not run again; to move the VMs again, plan a new move: "
+                        f"kubectl vmmove plan -n {plan.source} --to {plan.target} {vms}")
+    if rollback.get("started"):
+        raise UserError(f"a rollback of move {mid} started at {rollback['started']} and has not finished; finish it "
+                        f"with 'kubectl vmmove rollback {mid}', then plan a new move")
+    if cleanup.get("started"):
+        when = cleanup.get("finished") or cleanup["started"]
+        raise UserError(f"move {mid} was cleaned up at {when} by {cleanup.get('user') or 'someone'}: its source VMs "
+                        f'were deleted and the VMs now live in namespace "{plan.target}", so its plan does not run '
+                        f"again; to move them on, plan a new move from there: kubectl vmmove plan -n {plan.target} "
+                        f"--to NAMESPACE {vms}")
+
+
+def _read(path: str, streams: Optional[Streams] = None) -> str:
     if path == "-":
-        return sys.stdin.read()
+        return (streams.input if streams else sys.stdin).read()
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read()
@@ -88,11 +245,11 @@ def _read(path: str) -> str:
 
 
 def recheck(api, doc, user):
-    """Re-plan a saved plan's VMs as the cluster is now: refuse it when the source changed since or when the
-    checks now find errors."""
+    """Re-plan a saved plan's VMs as the cluster is now, from the plan's own inputs: refuse it when the source
+    changed since, when its steps are not the ones derived now, or when the checks now find errors."""
     from ..planning import moveplan as planmod
     from ..planning import pipeline as planner
-    from ..planning import selection
+    from ..planning import planfile, selection
 
     plan = planmod.MovePlan(doc)
     opts = plan.options()
@@ -107,6 +264,11 @@ def recheck(api, doc, user):
         more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
         raise UserError(f"the plan is stale: the source changed since it was made ({shown}{more}); make a new plan "
                         "with 'kubectl vmmove plan ... -o yaml'")
+    found = planfile.first_difference(doc, fresh)
+    if found:
+        raise UserError(f"the plan's steps differ from what the cluster and the plan's inputs give now: {found}; "
+                        f"plan again with 'kubectl vmmove plan -n {plan.source} --to {plan.target} ... -o yaml' "
+                        "and review that plan")
     errors = planmod.errors_in(fresh)
     if errors:
         first = errors[0]
@@ -149,45 +311,21 @@ def print_steps(doc, stream=None) -> None:
     print_table(table, OutputOptions("table", False), stream=stream)
 
 
-def _confirm(doc, assume_yes: bool) -> None:
-    """On a terminal: the VMs, their downtime estimates and the plan's warnings, then the question."""
-    from .views import print_confirmation
-
-    if assume_yes:
-        return
-    if not sys.stdin.isatty():
-        raise UserError("no terminal to confirm the move; add --yes to run without confirmation")
-    print_confirmation(doc, sys.stderr)
-    sys.stderr.write("Continue? [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        raise UserError("move cancelled; nothing was changed")
-
-
-def _plan_now(session, args):
+def _plan_now(session, args, streams: Streams):
     from ..planning import moveplan as planmod
     from ..planning import pipeline as planner
     from ..planning import selection
-    from .flags import check_move_id, parse_storage_class_map
+    from .flags import plan_options
 
-    if not args.target:
-        raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to (or run a plan with -f)")
-    check_move_id(args.move_id)
     sel = selection.from_args(args)
-    source = session.namespace
-    opts = planmod.PlanOptions(source=source, target=args.target, strategy=args.strategy,
-                               storage_class_map=parse_storage_class_map(args.storage_class_map),
-                               target_run_strategy=args.target_run_strategy, create_namespace=args.create_namespace,
-                               services=args.services, mac_policy=args.mac_policy, move_id=args.move_id or "",
-                               selection=sel.describe())
+    opts = plan_options(args, session.namespace, sel.describe())
     _, _, doc = planner.make_plan(session.api, opts, sel, user=session.user)
     errors = planmod.errors_in(doc)
     if errors:
         from ...printers import OutputOptions
         from .views import print_plan
 
-        print_plan(doc, OutputOptions("table", False), stream=sys.stderr)
+        print_plan(doc, OutputOptions("table", False), stream=streams.err)
         raise UserError(f"the plan has {len(errors)} error(s); nothing was changed")
     return doc
 
@@ -206,55 +344,11 @@ def _existing_journal(api, doc):
     return journalmod.Journal(api, plan.target, plan.move_id, obj)
 
 
-def run(args):
-    from ...kube.session import Session
-    from ...printers import OutputOptions
-    from ..planning import moveplan as planmod
-    from ..state import journal as journalmod
-
-    selecting = bool(args.vms or args.selector or args.all or args.move_list)
-    if sum(bool(x) for x in (args.plan_file, args.resume, selecting)) > 1:
-        raise UsageError("give the VMs one way: -f PLAN, --resume MOVE_ID, or the selection flags of 'plan'")
-    if not (args.plan_file or args.resume or selecting):
-        raise UsageError("nothing to run: give -f PLAN, --resume MOVE_ID, or VMs with --to (as for 'plan')")
-    if args.parallel < 1:
-        raise UsageError("--parallel must be at least 1")
-    timeout = parse_duration(args.timeout, "--timeout")
-    session = Session.from_args(args)
-    api = session.api
-
-    existing = None
-    if args.resume:
-        existing = journalmod.find(api, args.resume, [args.target, session.namespace])
-        doc = existing.plan()
-        if not args.dry_run:
-            existing.repair()
-    elif args.plan_file:
-        doc = planmod.load(_read(args.plan_file), origin=args.plan_file)
-        if planmod.errors_in(doc):
-            raise UserError(f"the plan has {len(planmod.errors_in(doc))} error(s); fix them and make a new plan")
-        existing = _existing_journal(api, doc)
-        if existing is None and not args.dry_run:
-            recheck(api, doc, session.user)
-    else:
-        doc = _plan_now(session, args)
-        if args.move_id:
-            existing = _existing_journal(api, doc)
-            if existing is not None:
-                doc = existing.plan()
-
-    if args.dry_run:
-        print_steps(doc)
-        return 0
-    _confirm(doc, args.yes or existing is not None and args.resume)
-    return execute(api, doc, existing, session.user, args.parallel, timeout, force_takeover=args.force_takeover,
-                   output=OutputOptions(args.output, args.no_headers))
-
-
 def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None,
-            output=None) -> int:
-    """Run `doc` (a plan) under the move's lease; returns the exit code. `lease_options`: keyword arguments for
-    lease.Lease (tests inject clocks and durations); `output`: how to print the result (views.print_run_result)."""
+            out=None, output=None) -> int:
+    """Run `doc` (a plan) under the move's lease; returns the exit code. Messages and progress go to `stream`, the
+    result to `out` as `output` says (views.print_run_result). `lease_options`: keyword arguments for lease.Lease
+    (tests inject clocks and durations)."""
     from ...errors import Terminated
     from ...kube import errors as kerr
     from ...progress import Progress
@@ -273,16 +367,8 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     resume_hint = f"kubectl vmmove run --resume {plan.move_id} --to {plan.target}"
     lease = None
     try:
-        executor.prepare_namespace()
-        ctx.journal, lease = _take_journal(api, doc, existing, user, err, force_takeover, lease_options)
-        ctx.lease = lease
-        lease.start_heartbeat()
-        if plan.strategy == "transfer":
-            from ..execution.disks import object_transfer_warning
-
-            use_ot, cdi = executor.object_transfer()
-            if use_ot:
-                err.write(f"Warning: {object_transfer_warning(cdi)}\n")
+        lease = _start(executor, ctx, existing, user, err, force_takeover, lease_options)
+        _warn_object_transfer(executor, plan, err)
         executor.prepare_shared()
         records = executor.run()
     except KeyboardInterrupt as stop:
@@ -300,7 +386,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         if lease is not None:
             lease.release()
     progress.finish()
-    return _summary(plan, records, output, err, resume_hint)
+    return _summary(plan, records, output, out or sys.stdout, err, resume_hint)
 
 
 def _announce(plan, existing, err) -> None:
@@ -315,22 +401,35 @@ def _announce(plan, existing, err) -> None:
                   f"journal configmap/{journalmod.name_for(plan.move_id)} in {plan.target}.\n")
 
 
-def _take_journal(api, doc, existing, user, err, force_takeover, lease_options):
-    """(journal, acquired lease): the existing journal or a new one; a user who may not write it is told so."""
+def _start(executor, ctx, existing, user, err, force_takeover, lease_options):
+    """The target namespace, the journal (new or continued) and the move's lease, held and renewed; the lease.
+    A user who may not write the journal is told which right is missing."""
     from ...kube import errors as kerr
-    from ..planning.moveplan import MovePlan
     from ..state import journal as journalmod
     from ..state.lease import Lease
     from .common import journal_refused
 
-    plan = MovePlan(doc)
+    executor.prepare_namespace()
     try:
-        journal = existing or journalmod.Journal.create(api, doc, user)
-        lease = Lease(journal, "run", user, notice=lambda text: print(text, file=err), **(lease_options or {}))
+        ctx.journal = existing or journalmod.Journal.create(ctx.api, ctx.plan, user)
+        lease = Lease(ctx.journal, "run", user, notice=lambda text: print(text, file=err), **(lease_options or {}))
         lease.acquire(force=force_takeover)
     except kerr.Forbidden as refused:
+        plan = ctx.move_plan
         raise journal_refused(refused, plan.move_id, plan.target, "run") from refused
-    return journal, lease
+    ctx.lease = lease
+    lease.start_heartbeat()
+    return lease
+
+
+def _warn_object_transfer(executor, plan, err) -> None:
+    if plan.strategy != "transfer":
+        return
+    from ..execution.disks import object_transfer_warning
+
+    use_ot, cdi = executor.object_transfer()
+    if use_ot:
+        err.write(f"Warning: {object_transfer_warning(cdi)}\n")
 
 
 def _server_lost(gone, move_id: str, recorded: bool, resume_hint: str) -> UserError:
@@ -343,13 +442,13 @@ def _server_lost(gone, move_id: str, recorded: bool, resume_hint: str) -> UserEr
                      f"'{resume_hint}'")
 
 
-def _summary(plan, records, output, err, resume_hint: str) -> int:
+def _summary(plan, records, output, out, err, resume_hint: str) -> int:
     """The result (views.print_run_result) and what to do next; exit status 1 when a VM did not finish."""
     from ...printers import OutputOptions
     from ..state.records import SUCCEEDED, VMRecord
     from .views import print_run_result
 
-    print_run_result(plan, records, output or OutputOptions("table", False))
+    print_run_result(plan, records, output or OutputOptions("table", False), stream=out)
     failed = sum(VMRecord(records.get(vm["name"], {})).phase != SUCCEEDED for vm in plan.vms)
     move_id = plan.move_id
     if failed:

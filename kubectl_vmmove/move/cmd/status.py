@@ -1,9 +1,12 @@
 """`kubectl vmmove status`: Show the moves found in the namespaces you can read, or the per-VM steps of one move."""
 
 import sys
-from typing import Dict, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
 
 from ...errors import UsageError
+from ...printers import OutputOptions
+from ...verbs import Streams, VerbOptions, run_verb
 from ..state import records
 
 DESCRIPTION = """Show the moves found in the namespaces you can read, or the per-VM steps of one move.
@@ -242,33 +245,71 @@ def watch(jr, stream=None) -> None:
     progress.finish()
 
 
-def run(args):
-    from ...kube.session import Session
-    from ...printers import OutputOptions, dump_json, dump_yaml, print_table
-    from ..state import journal as journalmod
+@dataclass
+class StatusOptions(VerbOptions):
+    args: Any
+    move_id: Optional[str]
+    watch: bool
+    all_namespaces: bool
+    namespace_flag: Optional[str]
+    output: OutputOptions
+    streams: Streams
 
-    output = OutputOptions(args.output, getattr(args, "no_headers", False))
-    session = Session.from_args(args)
-    hint = [getattr(args, "namespace", None), session.namespace]
-    if not args.move_id:
-        if args.watch:
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, move_id=getattr(args, "move_id", None), watch=bool(getattr(args, "watch", False)),
+                   all_namespaces=bool(getattr(args, "all_namespaces", False)),
+                   namespace_flag=getattr(args, "namespace", None),
+                   output=OutputOptions(args.output, getattr(args, "no_headers", False)), streams=streams)
+
+    def validate(self):
+        from .flags import check_move_id
+
+        check_move_id(self.move_id)
+        if self.watch and not self.move_id:
             raise UsageError("--watch follows one move: give its MOVE_ID")
-        journals, searched = journalmod.list_visible(session.api, hint)
-        if output.structured:
-            doc = {"apiVersion": "v1", "kind": "List", "items": [move_document(j) for j in newest_first(journals)]}
-            sys.stdout.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
+
+    @property
+    def only(self) -> Optional[str]:
+        """The namespace -n names: the only one looked in (-A looks everywhere, and uses -n as a hint only)."""
+        return None if self.all_namespaces else self.namespace_flag
+
+    def run(self):
+        from ...kube.session import Session
+        from ..state import journal as journalmod
+
+        session = Session.from_args(self.args)
+        hint = [self.namespace_flag, session.namespace]
+        if not self.move_id:
+            journals, searched = journalmod.list_visible(session.api, hint, only=self.only)
+            return self.print_list(journals, searched)
+        jr = journalmod.find(session.api, self.move_id, hint, only=self.only)
+        if self.output.structured:
+            self.print_structured(move_document(jr))
+        elif self.watch:
+            watch(jr, stream=self.streams.out)
+        else:
+            print_move(jr, self.output, stream=self.streams.out)
+        return 0
+
+    def print_list(self, journals, searched) -> int:
+        from ...printers import print_table
+        from ..state import journal as journalmod
+
+        if self.output.structured:
+            items = [move_document(j) for j in newest_first(journals)]
+            self.print_structured({"apiVersion": "v1", "kind": "List", "items": items})
             return 0
         hint_text = journalmod.scope_hint(searched)
-        print_table(overview_table(journals), output,
+        print_table(overview_table(journals), self.output, stream=self.streams.out,
                     empty_message="No moves found." + (f" ({hint_text})" if hint_text else ""))
         return 0
-    jr = journalmod.find(session.api, args.move_id, hint)
-    if output.structured:
-        doc = move_document(jr)
-        sys.stdout.write(dump_yaml(doc) if output.format == "yaml" else dump_json(doc))
-        return 0
-    if args.watch:
-        watch(jr)
-        return 0
-    print_move(jr, output)
-    return 0
+
+    def print_structured(self, doc) -> None:
+        from ...printers import dump_json, dump_yaml
+
+        self.streams.out.write(dump_yaml(doc) if self.output.format == "yaml" else dump_json(doc))
+
+
+def run(args):
+    return run_verb(StatusOptions, args)

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Tuple
 from ...errors import UserError
 from ...kube import kinds
 from . import graph as graphmod
-from . import inventory, permissions, preflight, selection
+from . import inventory, permissions, planfile, preflight, selection
 from . import moveplan as planmod
 from .inventory import CLUSTER
 
@@ -125,6 +125,7 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
         doc["spec"]["kubemacpool"] = planmod.kubemacpool_facts(inv)
     inv.permissions = permissions.check(api, permissions.required(doc))
     preflight.run(inv, graph, doc)
+    planfile.seal(doc)
     return inv, graph, doc
 
 

@@ -454,23 +454,49 @@ def scope_hint(searched) -> str:
             "namespace with -n")
 
 
-def find(api, move_id: str, namespaces=()) -> Journal:
-    """The journal of `move_id`: looked up across the namespaces the user can list, else in `namespaces`."""
+def find(api, move_id: str, namespaces=(), only: Optional[str] = None) -> Journal:
+    """The journal of `move_id`: in namespace `only` when given (-n), else looked up across the namespaces the user
+    can list, else in `namespaces`. A move id found in several namespaces is refused: -n says which one."""
     selector = f"{JOURNAL_LABEL}=true,{MOVE_ID_LABEL}={move_id}"
+    if only:
+        items = api.list(kinds.CONFIGMAP, only, label_selector=selector).items
+        if not items:
+            raise UserError(f'no move "{move_id}" found in namespace "{only}" (no configmap {name_for(move_id)}); '
+                            f"list the moves there with 'kubectl vmmove status -n {only}', or leave out -n to look "
+                            "in every namespace")
+        return Journal(api, only, move_id, items[0])
     items, searched = _journal_objects(api, selector, namespaces)
     if not items:
         if searched is None:
             raise UserError(f'no move "{move_id}" found in any namespace (no configmap {name_for(move_id)}); '
                             "list moves with 'kubectl vmmove status'")
         raise UserError(f'no move "{move_id}" found; {scope_hint(searched)}')
+    where = sorted({o["metadata"]["namespace"] for o in items})
+    if len(where) > 1:
+        shown = ", ".join(f'"{n}"' for n in where)
+        raise UserError(f'move id "{move_id}" names moves in namespaces {shown}; say which one with -n NAMESPACE')
     obj = items[0]
     return Journal(api, obj["metadata"]["namespace"], move_id, obj)
 
 
-def list_visible(api, namespaces=()):
-    """(journals, searched) as `_journal_objects` finds them; searched tells `scope_hint` what was left out."""
+def find_or_none(api, move_id: str, namespaces=()) -> Optional[Journal]:
+    """The journal of `move_id` wherever the user can see it, or None (a move id about to be used must be new)."""
+    selector = f"{JOURNAL_LABEL}=true,{MOVE_ID_LABEL}={move_id}"
+    items, _ = _journal_objects(api, selector, namespaces)
+    if not items:
+        return None
+    obj = items[0]
+    return Journal(api, obj["metadata"]["namespace"], move_id, obj)
+
+
+def list_visible(api, namespaces=(), only: Optional[str] = None):
+    """(journals, searched) as `_journal_objects` finds them, or those of namespace `only` (-n); searched tells
+    `scope_hint` what was left out."""
     out: List[Journal] = []
-    items, searched = _journal_objects(api, f"{JOURNAL_LABEL}=true", namespaces)
+    if only:
+        items, searched = api.list(kinds.CONFIGMAP, only, label_selector=f"{JOURNAL_LABEL}=true").items, None
+    else:
+        items, searched = _journal_objects(api, f"{JOURNAL_LABEL}=true", namespaces)
     for obj in items:
         move_id = ((obj.get("metadata") or {}).get("labels") or {}).get(MOVE_ID_LABEL)
         if move_id:
