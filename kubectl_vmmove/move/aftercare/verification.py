@@ -20,7 +20,7 @@ from ..context import RunContext
 from ..execution.lifecycle import started
 from ..planning import graph as graphmod
 from ..planning.permissions import Permission
-from ..rewrite import copied_from, data_digest
+from ..rewrite import copied_from, data_digest, user_metadata
 from ..state import records
 from ..state.records import VMRecord
 
@@ -67,6 +67,12 @@ def differences(want, have, path="") -> List[str]:
     return [] if want == have else [path]
 
 
+
+
+def _labels_and_annotations(metadata: Optional[dict]) -> dict:
+    """The labels and annotations a created object was given: verify expects each on the live object."""
+    md = metadata or {}
+    return {k: dict(md[k]) for k in ("labels", "annotations") if md.get(k)}
 
 
 def _body(obj: dict) -> dict:
@@ -154,14 +160,21 @@ def _check_object(ctx, checks, vm_name, step) -> None:
             checks.add(vm_name, f"{label} matches source", True, "source already deleted")
         else:
             same = data_digest(source) == data_digest(live)
+            labels, annotations = user_metadata(source)
+            diffs = differences({"labels": labels, "annotations": annotations}, live.get("metadata") or {},
+                                "metadata")
             note = "the copy an earlier move made" if reused else ""
-            checks.add(vm_name, f"{label} matches source", same, note if same else "its data differs from the source")
+            reason = "its data differs from the source" if not same else \
+                "differs at " + ", ".join(diffs[:3]) if diffs else note
+            checks.add(vm_name, f"{label} matches source", same and not diffs, reason)
         return
     want = _body(step.get("object") or {})
     if step["kind"] == "VirtualMachine":
         want = json.loads(json.dumps(want))
         (want.get("spec") or {}).pop("runStrategy", None)
-    diffs = differences(want, _body(live))
+    want["metadata"] = _labels_and_annotations((step.get("object") or {}).get("metadata"))
+    have = dict(_body(live), metadata=live.get("metadata") or {})
+    diffs = differences(want, have)
     checks.add(vm_name, f"{label} matches source", not diffs,
                "" if not diffs else "differs at " + ", ".join(diffs[:3]))
 

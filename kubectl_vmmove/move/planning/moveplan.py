@@ -162,7 +162,9 @@ def source_ref(obj: dict) -> dict:
     ref = {"namespace": md.get("namespace"), "name": md["name"], "uid": md.get("uid"),
            "resourceVersion": md.get("resourceVersion")}
     if md.get("generation") is not None:
+        # Labels and annotations do not change the generation: their digest tells such a change (stale).
         ref["generation"] = md["generation"]
+        ref["metadataDigest"] = rewrite.metadata_digest(obj)
     return {k: v for k, v in ref.items() if v is not None}
 
 
@@ -367,8 +369,10 @@ class _Builder:
                                                          labels=labels))]
         else:
             out = [_step("clone", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
+                         sourceDataVolume=source_ref(disk.dv) if disk.dv is not None else None,
                          object=rewrite.datavolume_for_clone(disk.pvc, dst, source_namespace=src, move_id=move_id,
-                                                             storage_class=storage_class, labels=labels))]
+                                                             storage_class=storage_class, labels=labels,
+                                                             source_dv=disk.dv))]
         if disk.role == "persistentState":
             out.append(_step("label", "PersistentVolumeClaim", disk.claim, dst,
                              labels={graphmod.STATE_LABEL: vm_name}))
@@ -513,15 +517,12 @@ def source_refs(plan: dict) -> List[tuple]:
         steps += vm.get("steps") or ()
         steps += vm.get("cleanup") or ()
     for step in steps:
-        ref = step.get("source")
-        if not ref or ref.get("namespace") != view.source:
-            continue
-        key = (step["kind"] if step["action"] != "clone" and step["action"] != "transfer"
-               else "PersistentVolumeClaim", ref["name"])
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append((key[0], ref))
+        kind = step["kind"] if step["action"] not in ("clone", "transfer") else "PersistentVolumeClaim"
+        for kind, ref in ((kind, step.get("source")), ("DataVolume", step.get("sourceDataVolume"))):
+            if not ref or ref.get("namespace") != view.source or (kind, ref["name"]) in seen:
+                continue
+            seen.add((kind, ref["name"]))
+            out.append((kind, ref))
     return out
 
 
@@ -529,7 +530,10 @@ def stale(plan: dict, inv) -> List[dict]:
     """What changed in the source since the plan was made: [{kind, name, change}] (deleted, replaced, changed).
 
     Objects with a generation (VMs, DataVolumes, NetworkPolicies, custom resources) compare the generation, so
-    status updates by controllers do not make a plan stale; others compare the resourceVersion.
+    status updates by controllers do not make a plan stale; others compare the resourceVersion. A label or
+    annotation a user adds changes neither spec nor generation, yet a run from the plan would drop it: those
+    objects' refs carry a digest of the user's labels and annotations, and a different one is "labels or
+    annotations changed".
 
     Stopping or starting a VM with runStrategy Always or Halted patches its spec (a new generation), but with
     Manual or RerunOnFailure it only adds a state change request to the status (KubeVirt
@@ -556,6 +560,8 @@ def stale(plan: dict, inv) -> List[dict]:
         elif "generation" in ref and md.get("generation") is not None:
             if md["generation"] != ref["generation"]:
                 out.append({"kind": kind, "name": ref["name"], "change": "changed"})
+            elif ref.get("metadataDigest") and rewrite.metadata_digest(current) != ref["metadataDigest"]:
+                out.append({"kind": kind, "name": ref["name"], "change": "labels or annotations changed"})
         elif ref.get("resourceVersion") and md.get("resourceVersion") != ref["resourceVersion"]:
             out.append({"kind": kind, "name": ref["name"], "change": "changed"})
     return out
