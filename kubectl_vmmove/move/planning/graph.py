@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from ...kube import kinds
 from .. import label_selectors as selectors
 from .. import quantities
+from .inventory import SOURCE
 
 STATE_LABEL = "persistent-state-for"
 STATE_PREFIX = "persistent-state-for-"
@@ -255,7 +256,7 @@ def uses_namespaced_instancetypes(vm) -> bool:
                for k in ("instancetype", "preference"))
 
 
-def kinds_needed(vms) -> List[kinds.Kind]:
+def kinds_needed(vms, source: str = "") -> List[kinds.Kind]:
     """The source-namespace kinds worth one list call each, given what these VMs refer to."""
     need = [kinds.PVC, kinds.SERVICE, kinds.NETWORKPOLICY, kinds.VM_SNAPSHOT, kinds.VM_EXPORT]
     refs = {k: False for k in DEPENDENCY_KINDS}
@@ -265,6 +266,9 @@ def kinds_needed(vms) -> List[kinds.Kind]:
             refs[kind] = refs[kind] or bool(names)
         any_dv = any_dv or any(r[1] in ("dataVolumeTemplate", "dataVolume") for r in claim_references(vm))
         any_dv = any_dv or any(isinstance(v.get("dataVolume"), dict) for v in _template_spec(vm).get("volumes") or ())
+        # A network written `<source namespace>/<nad>` names a source NAD as well.
+        refs["NetworkAttachmentDefinition"] = refs["NetworkAttachmentDefinition"] or any(
+            n.startswith(source + "/") for n in multus_networks(vm) if source)
         refs["ControllerRevision"] = refs["ControllerRevision"] or bool(
             _spec(vm).get("instancetype") or _spec(vm).get("preference"))
     if any_dv:
@@ -477,7 +481,8 @@ def _add_networks(node: VMNode, inv, ns: _Namespace, users: Dict[Tuple[str, str]
             continue
         node.deps.setdefault("NetworkAttachmentDefinition", [])
         if nad not in node.deps["NetworkAttachmentDefinition"]:
-            if nad in nads:
+            # One the user may not list is kept as a dependency: preflight reports it as unreadable, not missing.
+            if nad in nads or (kinds.NAD.kind, SOURCE) in inv.unreadable:
                 node.deps["NetworkAttachmentDefinition"].append(nad)
             else:
                 node.missing.append(("NetworkAttachmentDefinition", nad, f"network {net}"))

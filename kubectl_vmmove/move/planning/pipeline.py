@@ -21,7 +21,7 @@ def _source_phase(api, source: str, sel: selection.Selection, strategy: str, who
     inv = inventory.collect_vms(api, source)
     names = selection.apply(sel, inv.of(kinds.VM), source)
     vms = inv.by_name(kinds.VM)
-    needed = graphmod.kinds_needed([vms[n] for n in names])
+    needed = graphmod.kinds_needed([vms[n] for n in names], source)
     if strategy == "clone":
         needed.append(kinds.RESOURCEQUOTA)    # CDI's temporary clone claims are charged to the source namespace
     inventory.collect_dependencies(api, inv, needed, whole=whole)
@@ -77,7 +77,7 @@ def assess_all_namespaces(api, sel: selection.Selection) -> List[Tuple[inventory
     needed: Dict[str, kinds.Kind] = {}
     for ns, inv in invs.items():
         vms = inv.by_name(kinds.VM)
-        for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]]) + [kinds.RESOURCEQUOTA]:
+        for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]], ns) + [kinds.RESOURCEQUOTA]:
             needed.setdefault(kind.kind, kind)
     inventory.collect_dependencies_all_namespaces(api, invs, list(needed.values()))
     # Cluster-scoped facts are the same for every namespace: read once, shared by every inventory.
