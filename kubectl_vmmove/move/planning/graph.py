@@ -56,6 +56,9 @@ class VMNode:
     cluster_instancetypes: List[Tuple[str, str]] = field(default_factory=list)  # (kind, name), nothing to copy
     snapshots: List[str] = field(default_factory=list)
     exports: List[str] = field(default_factory=list)
+    migrations: List[str] = field(default_factory=list)             # VirtualMachineInstanceMigrations not finished
+    instance_only_volumes: List[Tuple[str, str]] = field(default_factory=list)  # (volume, claim) hot-plugged into
+                                                                    # the running instance, not in the VM spec
 
     @property
     def name(self) -> str:
@@ -279,6 +282,46 @@ def kinds_needed(vms, source: str = "") -> List[kinds.Kind]:
     return need
 
 
+def has_instance(vm) -> bool:
+    """Whether the VM may have a VirtualMachineInstance (KubeVirt sets status.created while one exists)."""
+    status = vm.get("status") or {}
+    return bool(status.get("created")) or status.get("printableStatus") in ("Running", "Migrating", "Paused",
+                                                                              "Starting", "Stopping")
+
+
+# VirtualMachineInstanceMigration phases after which nothing moves any more (KubeVirt api/core/v1 types.go).
+MIGRATION_DONE = ("Succeeded", "Failed")
+
+
+def unfinished_migrations(vmims) -> Dict[str, List[str]]:
+    """VMI name -> the VirtualMachineInstanceMigrations of it that have not finished (pending, scheduling, running)."""
+    out: Dict[str, List[str]] = {}
+    for m in vmims:
+        if (m.get("status") or {}).get("phase") not in MIGRATION_DONE and (m.get("spec") or {}).get("vmiName"):
+            out.setdefault(m["spec"]["vmiName"], []).append(m["metadata"]["name"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def instance_only_volumes(vm, vmi: Optional[dict]) -> List[Tuple[str, str]]:
+    """(volume, claim) of the claims the running instance mounts that the VM spec does not name: hot-plugged
+    without --persist (virtctl addvolume), they are in vmi.spec.volumes and status.volumeStatus only."""
+    if vmi is None:
+        return []
+    in_vm = {claim for claim, *_ in claim_references(vm)}
+    out = []
+    volumes = list((vmi.get("spec") or {}).get("volumes") or ())
+    for status in (vmi.get("status") or {}).get("volumeStatus") or ():
+        claim = ((status.get("persistentVolumeClaimInfo") or {}).get("claimName")
+                 if status.get("hotplugVolume") is not None else None)
+        if claim:
+            volumes.append({"name": status.get("name", ""), "persistentVolumeClaim": {"claimName": claim}})
+    for vol in volumes:
+        claim = (vol.get("dataVolume") or {}).get("name") or (vol.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim and claim not in in_vm and (vol.get("name", ""), claim) not in out:
+            out.append((vol.get("name", ""), claim))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- the graph
 
 
@@ -342,6 +385,8 @@ class _Namespace:
     dvs_by_owner: Dict[str, List[dict]]               # owner uid -> DataVolumes
     snapshots: Dict[str, List[str]]                   # VM name -> VirtualMachineSnapshot names
     exports: Dict[str, List[str]]                     # VM name, or "pvc:<claim>" -> VirtualMachineExport names
+    vmis: Dict[str, dict]
+    migrations: Dict[str, List[str]]                  # VMI name -> unfinished migration names
 
 
 def _index(inv) -> _Namespace:
@@ -366,7 +411,8 @@ def _index(inv) -> _Namespace:
     return _Namespace(vms=inv.by_name(kinds.VM), pvcs=inv.by_name(kinds.PVC), dvs=dvs,
                       present={k: inv.by_name(k) for k in DEPENDENCY_KINDS},
                       services_by_label=_selector_index(inv.of(kinds.SERVICE)), state_by_vm=_state_index(inv),
-                      dvs_by_owner=dvs_by_owner, snapshots=snapshots, exports=exports)
+                      dvs_by_owner=dvs_by_owner, snapshots=snapshots, exports=exports,
+                      vmis=inv.by_name(kinds.VMI), migrations=unfinished_migrations(inv.of(kinds.VMIM)))
 
 
 def _usage(inv, ns: _Namespace) -> Tuple[Dict[Tuple[str, str], Set[str]], Dict[str, Set[str]], Dict[str, dict]]:
@@ -410,6 +456,8 @@ def build(inv, selected: List[str]) -> Graph:
         _add_networks(node, inv, ns, users)
         node.deps = {k: v for k, v in node.deps.items() if v}
         node.cluster_instancetypes = _cluster_instancetypes(node.vm)
+        node.migrations = ns.migrations.get(name, [])
+        node.instance_only_volumes = instance_only_volumes(node.vm, ns.vmis.get(name))
         node.snapshots = sorted(ns.snapshots.get(name, []))
         node.exports = sorted(ns.exports.get(name, []) +
                               [e for d in node.disks for e in ns.exports.get("pvc:" + d.claim, [])])

@@ -17,13 +17,17 @@ from .inventory import CLUSTER
 log = logging.getLogger(__name__)
 
 
-def _source_phase(api, source: str, sel: selection.Selection, strategy: str, whole=()):
+def _source_phase(api, source: str, sel: selection.Selection, strategy: str, whole=(), instances=False):
+    """The source inventory. With `instances`, also the instances and migrations of the selected VMs when one of
+    them has an instance (two lists): a migration or a hot-plugged volume lives there only (preflight.activity)."""
     inv = inventory.collect_vms(api, source)
     names = selection.apply(sel, inv.of(kinds.VM), source)
     vms = inv.by_name(kinds.VM)
     needed = graphmod.kinds_needed([vms[n] for n in names], source)
     if strategy == "clone":
         needed.append(kinds.RESOURCEQUOTA)    # CDI's temporary clone claims are charged to the source namespace
+    if instances and any(graphmod.has_instance(vms[n]) for n in names):
+        needed += [kinds.VMI, kinds.VMIM]
     inventory.collect_dependencies(api, inv, needed, whole=whole)
     return inv, names
 
@@ -108,7 +112,7 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
     if opts.source == opts.target:
         raise UserError(f'source and target namespace are both "{opts.source}"; choose another target with --to')
     whole = {kinds.CONFIGMAP.kind} if full_configmaps else set()
-    inv, names = _source_phase(api, opts.source, sel, opts.strategy, whole=whole)
+    inv, names = _source_phase(api, opts.source, sel, opts.strategy, whole=whole, instances=True)
     inv.user = user
     graph = graphmod.build(inv, names)
     inventory.collect_target(api, inv, opts.target, _target_kinds(graph, opts))

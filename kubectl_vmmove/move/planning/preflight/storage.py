@@ -48,7 +48,7 @@ def storage(ctx) -> List[dict]:
                 else:
                     out.append(finding("error", "DataVolumeNotReady",
                                        f'DataVolume "{disk.claim}" of VM "{vm["name"]}" has no claim yet '
-                                       f'(phase {(disk.dv.get("status") or {}).get("phase", "unknown")})',
+                                       f'({datavolume_activity(disk.dv)})',
                                        "wait until the DataVolume has succeeded, then plan again",
                                        "DataVolume", disk.claim, ctx.src))
                 continue
@@ -60,7 +60,7 @@ def storage(ctx) -> List[dict]:
             if disk.dv is not None and (disk.dv.get("status") or {}).get("phase") not in (None, "Succeeded"):
                 out.append(finding("error", "DataVolumeNotReady",
                                    f'DataVolume "{disk.claim}" of VM "{vm["name"]}" is '
-                                   f'{disk.dv["status"]["phase"]}, not Succeeded',
+                                   f'{datavolume_activity(disk.dv)}, not Succeeded',
                                    "wait until the import or clone has finished, then plan again",
                                    "DataVolume", disk.claim, ctx.src))
             staying = ctx.graph.claim_staying_users(disk.claim)
@@ -98,6 +98,23 @@ def storage(ctx) -> List[dict]:
                                f'--storage-class-map names "{old}", which no moving disk uses',
                                "check the class names with 'kubectl get pvc -n " + ctx.src + "'"))
     return out
+
+
+# What a DataVolume in each CDI phase is doing (CDI api/pkg/apis/core/v1beta1 types.go DataVolumePhase).
+_ACTIVITY = (("Import", "still importing"), ("Upload", "waiting for an upload"), ("Clone", "still cloning"),
+             ("SmartClone", "still cloning"), ("CSIClone", "still cloning"), ("Expansion", "still expanding"),
+             ("NamespaceTransfer", "being transferred"), ("WaitForFirstConsumer", "waiting for a first consumer"),
+             ("Pending", "pending"), ("PVCBound", "starting"), ("Paused", "paused"), ("Failed", "failed"))
+
+
+def datavolume_activity(dv: dict) -> str:
+    """'still importing (ImportInProgress, 5.53%)': what the DataVolume is doing, its phase and its progress."""
+    status = dv.get("status") or {}
+    phase = status.get("phase") or "Unknown"
+    doing = next((words for prefix, words in _ACTIVITY if phase.startswith(prefix)), "")
+    progress = status.get("progress")
+    shown = phase + (f", {progress}" if progress and progress != "N/A" else "")
+    return f"{doing} ({shown})" if doing else f"phase {shown}"
 
 
 _CLONE_FINALIZERS = ("provisioner.storage.kubernetes.io/cloning-protection",
