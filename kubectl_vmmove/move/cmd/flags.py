@@ -29,6 +29,9 @@ def add_move_options(parser, target_help="The target namespace (required)"):
     parser.add_argument("--create-namespace", action="store_true", help="Create the target namespace if missing")
     parser.add_argument("--no-services", dest="services", action="store_false",
                         help="Leave the Services that select the VMs behind")
+    parser.add_argument("--copy-network-policies", action="store_true",
+                        help="Copy the NetworkPolicies that select moving VMs only (never one that selects every pod "
+                             "or pods that stay)")
     parser.add_argument("--mac-policy", choices=("auto", "keep", "opt-out", "new"), default="auto",
                         help="MAC addresses: keep them (auto, keep), keep them with KubeMacPool opted out in the "
                              "target namespace (opt-out), or let KubeMacPool assign new ones (new)")

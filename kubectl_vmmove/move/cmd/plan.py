@@ -71,7 +71,7 @@ def run(args):
     opts = planmod.PlanOptions(source=source, target=args.target, strategy=args.strategy, storage_class_map=sc_map,
                                target_run_strategy=args.target_run_strategy, create_namespace=args.create_namespace,
                                services=args.services, mac_policy=args.mac_policy, move_id=args.move_id or "",
-                               selection=sel.describe())
+                               selection=sel.describe(), copy_network_policies=args.copy_network_policies)
     inv, graph, doc = planner.make_plan(session.api, opts, sel, user=session.user, full_configmaps=args.manifests)
     output = OutputOptions(args.output, getattr(args, "no_headers", False))
     if args.manifests:

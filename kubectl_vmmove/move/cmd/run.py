@@ -175,7 +175,7 @@ def _plan_now(session, args):
                                storage_class_map=parse_storage_class_map(args.storage_class_map),
                                target_run_strategy=args.target_run_strategy, create_namespace=args.create_namespace,
                                services=args.services, mac_policy=args.mac_policy, move_id=args.move_id or "",
-                               selection=sel.describe())
+                               selection=sel.describe(), copy_network_policies=args.copy_network_policies)
     _, _, doc = planner.make_plan(session.api, opts, sel, user=session.user)
     errors = planmod.errors_in(doc)
     if errors:

@@ -62,6 +62,8 @@ def sharing(ctx) -> List[dict]:
         for kind, names in node.deps.items():
             for dep in names:
                 staying = ctx.graph.staying_users(kind, dep)
+                if kind == "NetworkPolicy":
+                    continue   # never copied when shared: network_policies() compares source and target
                 if staying and (kind, dep) not in seen:
                     seen.add((kind, dep))
                     out.append(finding("info", "SharedDependency",

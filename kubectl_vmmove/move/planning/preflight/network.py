@@ -173,6 +173,26 @@ def services(ctx) -> List[dict]:
     return out
 
 
+def network_policies(ctx) -> List[dict]:
+    """Per VM and direction, a warning when the target's policies (and the copies the plan makes) do not give the
+    VM the ingress or egress the source's give it (the plan's per-VM `networkPolicies`)."""
+    out = []
+    for vm in ctx.vms:
+        view = vm.get("networkPolicies") or {}
+        for key in ("ingress", "egress"):
+            if view.get(key) != "differs":
+                continue
+            src = ", ".join(f'"{n}"' for n in view["source"]) or "none"
+            dst = ", ".join(f'"{n}"' for n in view["target"]) or "none"
+            out.append(finding("warning", "NetworkPolicyDiffers",
+                               f'VM "{vm["name"]}" gets different {key} in "{ctx.dst}": NetworkPolicies selecting it '
+                               f'in "{ctx.src}": {src}; in "{ctx.dst}": {dst}',
+                               f'create policies in "{ctx.dst}" that give it the same {key} (policies that select '
+                               "moving VMs only are copied with --copy-network-policies; one that selects every pod "
+                               "or pods that stay never is)", "VirtualMachine", vm["name"], ctx.src))
+    return out
+
+
 # Load-balancer implementations that pin an address by annotation (MetalLB, kube-vip); spec.loadBalancerIP is the
 # deprecated core field (Kubernetes ServiceSpec field docs).
 _LB_IP_ANNOTATIONS = ("metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs",
