@@ -72,3 +72,19 @@ def test_verify_fails_when_a_label_or_annotation_of_the_copy_differs(kubesim, ca
     assert code == 1
     row = next(line for line in out.splitlines() if "virtualmachine/db matches source" in line)
     assert "FAIL" in row and "metadata.labels.backup" in row and "metadata.annotations.owner" in row
+
+
+def test_verify_fails_when_a_label_of_a_cloned_datavolume_is_lost(kubesim, capsys):
+    seed_basic(kubesim, running=())
+    _relabel(kubesim, DV, "web-data", labels={"backup": "weekly"})
+    code, _, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--yes")
+    assert code == 0, err
+    mid = move_id(kubesim)
+    assert run_move(kubesim, capsys, "verify", mid)[0] == 0
+    dv = kubesim.get(DV, "web-data", "dst")
+    del dv["metadata"]["labels"]["backup"]
+    kubesim.apply(dv)
+    code, out, err = run_move(kubesim, capsys, "verify", mid, "-o", "wide")
+    assert code == 1
+    row = next(line for line in out.splitlines() if "disk web-data datavolume labels" in line)
+    assert "FAIL" in row and "metadata.labels.backup" in row

@@ -123,8 +123,10 @@ def _verify_vm(ctx, checks, entry, record) -> None:
     for step in entry["steps"]:
         if step["action"] in ("create", "copy"):
             checks.guarded(name, _object_check_name(step), _check_object, ctx, checks, name, step)
+    clones = {s["name"]: s.get("object") or {} for s in entry["steps"] if s["action"] == "clone"}
     for disk in entry.get("disks") or ():
-        checks.guarded(name, f"disk {disk['claim']}", _check_disk, ctx, checks, name, disk)
+        checks.guarded(name, f"disk {disk['claim']}", _check_disk, ctx, checks, name, disk,
+                       clones.get(disk["claim"]))
     try:
         vm = _get(ctx.api, kinds.VM, name, ctx.target)
     except Unreadable:
@@ -179,7 +181,7 @@ def _check_object(ctx, checks, vm_name, step) -> None:
                "" if not diffs else "differs at " + ", ".join(diffs[:3]))
 
 
-def _check_disk(ctx, checks, vm_name, disk) -> None:
+def _check_disk(ctx, checks, vm_name, disk, clone=None) -> None:
     claim = disk["claim"]
     label = f"disk {claim}"
     pvc = _get(ctx.api, kinds.PVC, claim, ctx.target)
@@ -203,6 +205,11 @@ def _check_disk(ctx, checks, vm_name, disk) -> None:
         dv_phase = ((dv or {}).get("status") or {}).get("phase")
         checks.add(vm_name, f"{label} datavolume succeeded", dv_phase == "Succeeded",
                    "" if dv_phase == "Succeeded" else f"datavolume {'missing' if dv is None else dv_phase}")
+        if dv is not None and clone:
+            diffs = differences(_labels_and_annotations(clone.get("metadata")), dv.get("metadata") or {},
+                                "metadata")
+            checks.add(vm_name, f"{label} datavolume labels", not diffs,
+                       "" if not diffs else "differs at " + ", ".join(diffs[:3]))
 
 
 def _interfaces(vm) -> List[dict]:
