@@ -54,6 +54,7 @@ def test_a_pending_live_migration_blocks_the_vm_until_it_has_finished(kubesim, c
     # Once it has finished (here: succeeded), the migration no longer blocks.
     vmim = kubesim.get(VMIM, "web-migration", "src")
     vmim["status"] = {"phase": "Succeeded"}
+    # kubesim has no migration controller: the status virt-controller writes is set here as it would.
     kubesim.store.update(vmim, subresource="status")
     code, doc, err = _plan(kubesim, capsys, "web")
     assert "MigrationPending" not in _codes(doc, "web"), err
@@ -65,7 +66,8 @@ def test_a_volume_hot_plugged_into_the_running_instance_only_blocks_the_vm(kubes
                   builders.data_volume("scratch", "src", "1Gi"))
     wait_vms(kubesim, "src", ("web",))
     # `virtctl addvolume web --volume-name=scratch` without --persist: the volume is added to the instance's spec
-    # (and reported in its volumeStatus), never to the VM's.
+    # (and reported in its volumeStatus), never to the VM's. kubesim serves no addvolume subresource: the instance
+    # is written here as virt-controller would write it (KubeVirt's webhook refuses such an edit from a user).
     vmi = kubesim.get(VMI, "web", "src")
     spec = vmi["spec"]
     spec["volumes"].append({"name": "scratch", "dataVolume": {"name": "scratch", "hotpluggable": True}})
