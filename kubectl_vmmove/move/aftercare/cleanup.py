@@ -47,7 +47,7 @@ def used_by_staying_vms(api, namespace: str, moving: Set[str],
 def _policies_still_selecting(api, namespace, moving, vms, names) -> Dict[Tuple[str, str], List[str]]:
     """A NetworkPolicy copied with the VMs selected only them when planned; one that now also selects a VM or a
     pod that stays (started since) is still the source namespace's and is kept."""
-    pods = api.list(kinds.POD, namespace).items
+    pods = api.list(kinds.POD, namespace, metadata_only=True).items
     out: Dict[Tuple[str, str], List[str]] = {}
     for name in names:
         policy = api.get_or_none(kinds.NETWORKPOLICY, name, namespace)
