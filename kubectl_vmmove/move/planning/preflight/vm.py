@@ -91,7 +91,8 @@ def activity(ctx) -> List[dict]:
     out = []
     for name, node in ctx.graph.nodes.items():
         subject = ("VirtualMachine", name, ctx.src)
-        if node.migrations:
+        migrating = ((node.vm.get("status") or {}).get("printableStatus")) == "Migrating"
+        if node.migrations and not migrating:     # a running one is MigrationInProgress (vm_state)
             out.append(finding("error", "MigrationPending",
                                f'VM "{name}" has a live migration that has not finished ('
                                + ", ".join(f"virtualmachineinstancemigration/{m}" for m in node.migrations) + ")",
