@@ -208,7 +208,8 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
 
 
 def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None,
-                         storage_class: Optional[str] = None, labels: Optional[dict] = None) -> dict:
+                         storage_class: Optional[str] = None, labels: Optional[dict] = None,
+                         source_dv: Optional[dict] = None) -> dict:
     """A DataVolume in the target that clones the source claim into a claim of the same name (§1.1, §1.4).
 
     The claim is described with the `pvc` API, not `storage`: CDI takes a `pvc` spec verbatim, while a `storage`
@@ -216,7 +217,10 @@ def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, mo
     pkg/controller/datavolume/util.go renderPvcSpecVolumeSize → InflateSizeWithOverhead). The copy would then be
     larger than its source (and grow again with every move), and a class without volume expansion would make CDI
     fall back to a host-assisted copy (NoVolumeExpansion). The source's volumeMode and accessModes are repeated
-    so that CDI does not take the StorageProfile's first pair (a different volumeMode forces a host copy too)."""
+    so that CDI does not take the StorageProfile's first pair (a different volumeMode forces a host copy too).
+
+    The labels and annotations the user gave the source DataVolume (`source_dv`) are carried over; CDI's and
+    KubeVirt's bookkeeping is not (user_metadata)."""
     md = pvc["metadata"]
     spec = pvc.get("spec") or {}
     capacity = ((pvc.get("status") or {}).get("capacity") or {}).get("storage") or \
@@ -226,10 +230,12 @@ def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, mo
     storage["volumeMode"] = spec.get("volumeMode") or "Filesystem"
     if storage_class is not None:
         storage["storageClassName"] = storage_class
-    out_labels = {k: v for k, v in (labels or {}).items()}
+    kept_labels, kept_annotations = user_metadata(source_dv)
+    out_labels = dict(kept_labels, **(labels or {}))
     if move_id:
         out_labels["vmmove.io/move-id"] = move_id
     annotations = {
+        **kept_annotations,
         SOURCE_ANNOTATION: f"{source_namespace}/{md['name']}",
         # The VM is created Halted, so nothing consumes the claim; do not wait for a first consumer.
         "cdi.kubevirt.io/storage.bind.immediate.requested": "true",
@@ -379,3 +385,30 @@ def copied_from(obj: dict, namespace: str, name: str) -> bool:
 def data_digest(obj: Optional[dict]) -> str:
     payload = {k: (obj or {}).get(k) or {} for k in ("data", "binaryData", "stringData")}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+# Label and annotation keys that CDI and KubeVirt write on their own objects (import progress, clone bookkeeping,
+# the creating VM's uid): they describe the source object, not what the user asked for.
+_BOOKKEEPING_PREFIXES = ("cdi.kubevirt.io/", "kubevirt.io/created-by", "pv.kubernetes.io/", "volume.kubernetes.io/",
+                         "volume.beta.kubernetes.io/")
+
+
+def user_metadata(obj: Optional[dict]) -> tuple:
+    """(labels, annotations) of `obj` that a user set: without the controllers' bookkeeping and this tool's own
+    marks. What a move carries over, and what a plan records to notice later changes (metadata_digest)."""
+    md = (obj or {}).get("metadata") or {}
+
+    def kept(key: str) -> bool:
+        return key not in _DROPPED_ANNOTATIONS and key not in (MOVE_ID_LABEL, SOURCE_ANNOTATION) and \
+            not key.startswith(_BOOKKEEPING_PREFIXES)
+
+    return ({k: v for k, v in (md.get("labels") or {}).items() if kept(k)},
+            {k: v for k, v in (md.get("annotations") or {}).items() if kept(k)})
+
+
+def metadata_digest(obj: Optional[dict]) -> str:
+    """A short digest of the user's labels and annotations of `obj`: a label added to a VM changes neither its spec
+    nor its generation, so a plan records this to notice it."""
+    labels, annotations = user_metadata(obj)
+    text = json.dumps({"labels": labels, "annotations": annotations}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -3,15 +3,18 @@
 Only what the plan listed is deleted: each VM (which takes its DataVolumes, claims, state PVC and revisions with
 it through owner references), the disks it did not own, and the dependencies only moving VMs used. Each delete
 carries the uid the plan read as a precondition, so an object re-created since is never touched, and a dependency
-that a VM outside the move has started to use since the plan is kept.
+that a VM outside the move has started to use since the plan is kept, as is a copied NetworkPolicy that now also
+selects a VM or pod that stays (policies.py).
 """
 
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Sequence, Set, Tuple
 
 from ...kube import errors as kerr
 from ...kube import kinds
 from ..context import RunContext
+from .. import label_selectors as selectors
 from ..planning import graph as graphmod
+from ..planning import policies
 from ..planning.moveplan import MovePlan
 from ..state import journal as journalmod
 
@@ -20,10 +23,15 @@ def delete_steps(plan: dict) -> List[dict]:
     return MovePlan(plan).cleanup_steps()
 
 
-def used_by_staying_vms(api, namespace: str, moving: Set[str]) -> Dict[Tuple[str, str], List[str]]:
-    """(kind, name) -> staying VMs that name it now (one list of the namespace's VMs)."""
+def used_by_staying_vms(api, namespace: str, moving: Set[str],
+                        policies_to_delete: Sequence[str] = ()) -> Dict[Tuple[str, str], List[str]]:
+    """(kind, name) -> staying VMs that name it now (one list of the namespace's VMs), and for the NetworkPolicies
+    in `policies_to_delete`, the staying VMs and pods they select now (one list of pods, one get per policy)."""
     out: Dict[Tuple[str, str], List[str]] = {}
-    for vm in api.list(kinds.VM, namespace).items:
+    vms = api.list(kinds.VM, namespace).items
+    if policies_to_delete:
+        out.update(_policies_still_selecting(api, namespace, moving, vms, policies_to_delete))
+    for vm in vms:
         name = vm["metadata"]["name"]
         if name in moving:
             continue
@@ -42,6 +50,24 @@ def absent_in_target(ctx: RunContext) -> Set[str]:
     return set(ctx.move_plan.vm_names) - present
 
 
+def _policies_still_selecting(api, namespace, moving, vms, names) -> Dict[Tuple[str, str], List[str]]:
+    """A NetworkPolicy copied with the VMs selected only them when planned; one that now also selects a VM or a
+    pod that stays (started since) is still the source namespace's and is kept."""
+    pods = api.list(kinds.POD, namespace, metadata_only=True).items
+    out: Dict[Tuple[str, str], List[str]] = {}
+    for name in names:
+        policy = api.get_or_none(kinds.NETWORKPOLICY, name, namespace)
+        if policy is None:
+            continue
+        selector = policies.selector_of(policy)
+        users = [f"vm {vm['metadata']['name']}" for vm in vms if vm["metadata"]["name"] not in moving
+                 and selectors.matches_label_selector(selector, graphmod.launcher_labels(vm))]
+        users += [f"pod {p}" for p in policies.staying_selected(policy, pods, moving)]
+        if users or policies.namespace_wide(policy):
+            out[("NetworkPolicy", name)] = users or ["every pod"]
+    return out
+
+
 def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
     """Delete the plan's cleanup objects; returns one row per object: kind, name, result.
 
@@ -55,7 +81,8 @@ def cleanup(ctx: RunContext, dry_run: bool = False) -> List[dict]:
     if not dry_run:
         ctx.journal.move_update(lambda m: m.update(cleanup={**(m.get("cleanup") or {}),
                                                             "started": journalmod.now_text(), "user": ctx.user}))
-    staying = used_by_staying_vms(api, src, moving)
+    staying = used_by_staying_vms(api, src, moving, [s["name"] for s in delete_steps(ctx.plan)
+                                                      if s["kind"] == "NetworkPolicy"])
     rows = []
     for step in delete_steps(ctx.plan):
         kind = kinds.by_kind(step["kind"])

@@ -20,7 +20,7 @@ from ..context import RunContext
 from ..execution.lifecycle import started
 from ..planning import graph as graphmod
 from ..planning.permissions import Permission
-from ..rewrite import copied_from, data_digest
+from ..rewrite import copied_from, data_digest, user_metadata
 from ..state import records
 from ..state.records import VMRecord
 
@@ -67,6 +67,12 @@ def differences(want, have, path="") -> List[str]:
     return [] if want == have else [path]
 
 
+
+
+def _labels_and_annotations(metadata: Optional[dict]) -> dict:
+    """The labels and annotations a created object was given: verify expects each on the live object."""
+    md = metadata or {}
+    return {k: dict(md[k]) for k in ("labels", "annotations") if md.get(k)}
 
 
 def _body(obj: dict) -> dict:
@@ -117,8 +123,10 @@ def _verify_vm(ctx, checks, entry, record) -> None:
     for step in entry["steps"]:
         if step["action"] in ("create", "copy"):
             checks.guarded(name, _object_check_name(step), _check_object, ctx, checks, name, step)
+    clones = {s["name"]: s.get("object") or {} for s in entry["steps"] if s["action"] == "clone"}
     for disk in entry.get("disks") or ():
-        checks.guarded(name, f"disk {disk['claim']}", _check_disk, ctx, checks, name, disk)
+        checks.guarded(name, f"disk {disk['claim']}", _check_disk, ctx, checks, name, disk,
+                       clones.get(disk["claim"]))
     try:
         vm = _get(ctx.api, kinds.VM, name, ctx.target)
     except Unreadable:
@@ -159,19 +167,26 @@ def _check_object(ctx, checks, vm_name, step) -> None:
             checks.add(vm_name, f"{label} matches source", True, "source already deleted")
         else:
             same = data_digest(source) == data_digest(live)
+            labels, annotations = user_metadata(source)
+            diffs = differences({"labels": labels, "annotations": annotations}, live.get("metadata") or {},
+                                "metadata")
             note = "the copy an earlier move made" if reused else ""
-            checks.add(vm_name, f"{label} matches source", same, note if same else "its data differs from the source")
+            reason = "its data differs from the source" if not same else \
+                "differs at " + ", ".join(diffs[:3]) if diffs else note
+            checks.add(vm_name, f"{label} matches source", same and not diffs, reason)
         return
     want = _body(step.get("object") or {})
     if step["kind"] == "VirtualMachine":
         want = json.loads(json.dumps(want))
         (want.get("spec") or {}).pop("runStrategy", None)
-    diffs = differences(want, _body(live))
+    want["metadata"] = _labels_and_annotations((step.get("object") or {}).get("metadata"))
+    have = dict(_body(live), metadata=live.get("metadata") or {})
+    diffs = differences(want, have)
     checks.add(vm_name, f"{label} matches source", not diffs,
                "" if not diffs else "differs at " + ", ".join(diffs[:3]))
 
 
-def _check_disk(ctx, checks, vm_name, disk) -> None:
+def _check_disk(ctx, checks, vm_name, disk, clone=None) -> None:
     claim = disk["claim"]
     label = f"disk {claim}"
     pvc = _get(ctx.api, kinds.PVC, claim, ctx.target)
@@ -195,6 +210,11 @@ def _check_disk(ctx, checks, vm_name, disk) -> None:
         dv_phase = ((dv or {}).get("status") or {}).get("phase")
         checks.add(vm_name, f"{label} datavolume succeeded", dv_phase == "Succeeded",
                    "" if dv_phase == "Succeeded" else f"datavolume {'missing' if dv is None else dv_phase}")
+        if dv is not None and clone:
+            diffs = differences(_labels_and_annotations(clone.get("metadata")), dv.get("metadata") or {},
+                                "metadata")
+            checks.add(vm_name, f"{label} datavolume labels", not diffs,
+                       "" if not diffs else "differs at " + ", ".join(diffs[:3]))
 
 
 def _interfaces(vm) -> List[dict]:

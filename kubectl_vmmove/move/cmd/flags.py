@@ -12,7 +12,8 @@ MOVE_ID_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?")
 SHAPING_FLAGS = (("target", "--to"), ("strategy", "--strategy"), ("move_id", "--move-id"),
                  ("target_run_strategy", "--target-run-strategy"), ("storage_class_map", "--storage-class-map"),
                  ("mac_policy", "--mac-policy"), ("services", "--no-services"),
-                 ("create_namespace", "--create-namespace"), ("vms", "VM names"), ("selector", "-l/--selector"),
+                 ("create_namespace", "--create-namespace"),
+                 ("copy_network_policies", "--copy-network-policies"), ("vms", "VM names"), ("selector", "-l/--selector"),
                  ("all", "--all"), ("move_list", "--move-list"))
 
 
@@ -42,6 +43,9 @@ def add_move_options(parser, target_help="The target namespace (required)"):
     parser.add_argument("--create-namespace", action="store_true", help="Create the target namespace if missing")
     parser.add_argument("--no-services", dest="services", action="store_false", default=None,
                         help="Leave the Services that select the VMs behind")
+    parser.add_argument("--copy-network-policies", action="store_true", default=None,
+                        help="Copy the NetworkPolicies that select moving VMs only (never one that selects every pod "
+                             "or pods that stay)")
     parser.add_argument("--mac-policy", choices=("auto", "keep", "opt-out", "new"), default=None,
                         help="MAC addresses: keep them (auto, keep), keep them with KubeMacPool opted out in the "
                              "target namespace (opt-out), or let KubeMacPool assign new ones (new)")
@@ -105,7 +109,8 @@ def plan_options(args, source: str, selection: dict):
                        storage_class_map=parse_storage_class_map(args.storage_class_map),
                        target_run_strategy=args.target_run_strategy or "source",
                        create_namespace=bool(args.create_namespace), services=args.services is not False,
-                       mac_policy=args.mac_policy or "auto", move_id=args.move_id or "", selection=selection)
+                       mac_policy=args.mac_policy or "auto", move_id=args.move_id or "", selection=selection,
+                       copy_network_policies=bool(getattr(args, "copy_network_policies", False)))
 
 
 def add_takeover_flag(parser):

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from ...kube import kinds
 from .. import label_selectors as selectors
 from .. import quantities
+from .inventory import SOURCE
 
 STATE_LABEL = "persistent-state-for"
 STATE_PREFIX = "persistent-state-for-"
@@ -55,6 +56,9 @@ class VMNode:
     cluster_instancetypes: List[Tuple[str, str]] = field(default_factory=list)  # (kind, name), nothing to copy
     snapshots: List[str] = field(default_factory=list)
     exports: List[str] = field(default_factory=list)
+    migrations: List[str] = field(default_factory=list)             # VirtualMachineInstanceMigrations not finished
+    instance_only_volumes: List[Tuple[str, str]] = field(default_factory=list)  # (volume, claim) hot-plugged into
+                                                                    # the running instance, not in the VM spec
 
     @property
     def name(self) -> str:
@@ -255,7 +259,7 @@ def uses_namespaced_instancetypes(vm) -> bool:
                for k in ("instancetype", "preference"))
 
 
-def kinds_needed(vms) -> List[kinds.Kind]:
+def kinds_needed(vms, source: str = "") -> List[kinds.Kind]:
     """The source-namespace kinds worth one list call each, given what these VMs refer to."""
     need = [kinds.PVC, kinds.SERVICE, kinds.NETWORKPOLICY, kinds.VM_SNAPSHOT, kinds.VM_EXPORT]
     refs = {k: False for k in DEPENDENCY_KINDS}
@@ -265,6 +269,9 @@ def kinds_needed(vms) -> List[kinds.Kind]:
             refs[kind] = refs[kind] or bool(names)
         any_dv = any_dv or any(r[1] in ("dataVolumeTemplate", "dataVolume") for r in claim_references(vm))
         any_dv = any_dv or any(isinstance(v.get("dataVolume"), dict) for v in _template_spec(vm).get("volumes") or ())
+        # A network written `<source namespace>/<nad>` names a source NAD as well.
+        refs["NetworkAttachmentDefinition"] = refs["NetworkAttachmentDefinition"] or any(
+            n.startswith(source + "/") for n in multus_networks(vm) if source)
         refs["ControllerRevision"] = refs["ControllerRevision"] or bool(
             _spec(vm).get("instancetype") or _spec(vm).get("preference"))
     if any_dv:
@@ -273,6 +280,46 @@ def kinds_needed(vms) -> List[kinds.Kind]:
         if refs[kind_name]:
             need.append(kinds.by_kind(kind_name))
     return need
+
+
+def has_instance(vm) -> bool:
+    """Whether the VM may have a VirtualMachineInstance (KubeVirt sets status.created while one exists)."""
+    status = vm.get("status") or {}
+    return bool(status.get("created")) or status.get("printableStatus") in ("Running", "Migrating", "Paused",
+                                                                              "Starting", "Stopping")
+
+
+# VirtualMachineInstanceMigration phases after which nothing moves any more (KubeVirt api/core/v1 types.go).
+MIGRATION_DONE = ("Succeeded", "Failed")
+
+
+def unfinished_migrations(vmims) -> Dict[str, List[str]]:
+    """VMI name -> the VirtualMachineInstanceMigrations of it that have not finished (pending, scheduling, running)."""
+    out: Dict[str, List[str]] = {}
+    for m in vmims:
+        if (m.get("status") or {}).get("phase") not in MIGRATION_DONE and (m.get("spec") or {}).get("vmiName"):
+            out.setdefault(m["spec"]["vmiName"], []).append(m["metadata"]["name"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def instance_only_volumes(vm, vmi: Optional[dict]) -> List[Tuple[str, str]]:
+    """(volume, claim) of the claims the running instance mounts that the VM spec does not name: hot-plugged
+    without --persist (virtctl addvolume), they are in vmi.spec.volumes and status.volumeStatus only."""
+    if vmi is None:
+        return []
+    in_vm = {claim for claim, *_ in claim_references(vm)}
+    out = []
+    volumes = list((vmi.get("spec") or {}).get("volumes") or ())
+    for status in (vmi.get("status") or {}).get("volumeStatus") or ():
+        claim = ((status.get("persistentVolumeClaimInfo") or {}).get("claimName")
+                 if status.get("hotplugVolume") is not None else None)
+        if claim:
+            volumes.append({"name": status.get("name", ""), "persistentVolumeClaim": {"claimName": claim}})
+    for vol in volumes:
+        claim = (vol.get("dataVolume") or {}).get("name") or (vol.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim and claim not in in_vm and (vol.get("name", ""), claim) not in out:
+            out.append((vol.get("name", ""), claim))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- the graph
@@ -338,6 +385,8 @@ class _Namespace:
     dvs_by_owner: Dict[str, List[dict]]               # owner uid -> DataVolumes
     snapshots: Dict[str, List[str]]                   # VM name -> VirtualMachineSnapshot names
     exports: Dict[str, List[str]]                     # VM name, or "pvc:<claim>" -> VirtualMachineExport names
+    vmis: Dict[str, dict]
+    migrations: Dict[str, List[str]]                  # VMI name -> unfinished migration names
 
 
 def _index(inv) -> _Namespace:
@@ -362,7 +411,8 @@ def _index(inv) -> _Namespace:
     return _Namespace(vms=inv.by_name(kinds.VM), pvcs=inv.by_name(kinds.PVC), dvs=dvs,
                       present={k: inv.by_name(k) for k in DEPENDENCY_KINDS},
                       services_by_label=_selector_index(inv.of(kinds.SERVICE)), state_by_vm=_state_index(inv),
-                      dvs_by_owner=dvs_by_owner, snapshots=snapshots, exports=exports)
+                      dvs_by_owner=dvs_by_owner, snapshots=snapshots, exports=exports,
+                      vmis=inv.by_name(kinds.VMI), migrations=unfinished_migrations(inv.of(kinds.VMIM)))
 
 
 def _usage(inv, ns: _Namespace) -> Tuple[Dict[Tuple[str, str], Set[str]], Dict[str, Set[str]], Dict[str, dict]]:
@@ -406,6 +456,8 @@ def build(inv, selected: List[str]) -> Graph:
         _add_networks(node, inv, ns, users)
         node.deps = {k: v for k, v in node.deps.items() if v}
         node.cluster_instancetypes = _cluster_instancetypes(node.vm)
+        node.migrations = ns.migrations.get(name, [])
+        node.instance_only_volumes = instance_only_volumes(node.vm, ns.vmis.get(name))
         node.snapshots = sorted(ns.snapshots.get(name, []))
         node.exports = sorted(ns.exports.get(name, []) +
                               [e for d in node.disks for e in ns.exports.get("pvc:" + d.claim, [])])
@@ -477,7 +529,8 @@ def _add_networks(node: VMNode, inv, ns: _Namespace, users: Dict[Tuple[str, str]
             continue
         node.deps.setdefault("NetworkAttachmentDefinition", [])
         if nad not in node.deps["NetworkAttachmentDefinition"]:
-            if nad in nads:
+            # One the user may not list is kept as a dependency: preflight reports it as unreadable, not missing.
+            if nad in nads or (kinds.NAD.kind, SOURCE) in inv.unreadable:
                 node.deps["NetworkAttachmentDefinition"].append(nad)
             else:
                 node.missing.append(("NetworkAttachmentDefinition", nad, f"network {net}"))

@@ -18,7 +18,7 @@ SOURCE, TARGET, CLUSTER = "source", "target", "cluster"
 
 # Secret data never leaves the server: Secrets (and ConfigMaps, whose payload the plan does not need) are listed
 # as metadata only; `run` reads the one object it copies at the time it copies it.
-METADATA_ONLY = {kinds.SECRET.kind, kinds.CONFIGMAP.kind}
+METADATA_ONLY = {kinds.SECRET.kind, kinds.CONFIGMAP.kind, kinds.POD.kind}   # pods: only their labels matter
 
 # Namespaced kinds read across all namespaces (the KubeVirt CR lives in the operator's namespace).
 LISTED_CLUSTER_WIDE = {kinds.KUBEVIRT.kind}

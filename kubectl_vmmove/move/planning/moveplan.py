@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ...errors import UserError
 from ...kube import kinds
 from .. import rewrite
-from . import estimates
+from . import estimates, policies
 from . import graph as graphmod
 from .inventory import SOURCE, TARGET
 
@@ -135,7 +135,8 @@ class MovePlan:
             source=self.source, target=self.target, strategy=self.strategy,
             storage_class_map=self.storage_class_map, target_run_strategy=spec.get("targetRunStrategy", "source"),
             create_namespace=self.create_namespace, services=spec.get("services", True),
-            mac_policy=spec.get("macPolicy", "keep"), move_id=self.move_id, selection=dict(spec.get("selection") or {}))
+            mac_policy=spec.get("macPolicy", "keep"), move_id=self.move_id, selection=dict(spec.get("selection") or {}),
+            copy_network_policies=bool(spec.get("copyNetworkPolicies")))
 
 
 @dataclass
@@ -150,6 +151,7 @@ class PlanOptions:
     mac_policy: str = "auto"
     move_id: str = ""
     selection: dict = field(default_factory=dict)
+    copy_network_policies: bool = False     # copy the NetworkPolicies that select moving VMs only
 
 
 def new_move_id() -> str:
@@ -162,7 +164,9 @@ def source_ref(obj: dict) -> dict:
     ref = {"namespace": md.get("namespace"), "name": md["name"], "uid": md.get("uid"),
            "resourceVersion": md.get("resourceVersion")}
     if md.get("generation") is not None:
+        # Labels and annotations do not change the generation: their digest tells such a change (stale).
         ref["generation"] = md["generation"]
+        ref["metadataDigest"] = rewrite.metadata_digest(obj)
     return {k: v for k, v in ref.items() if v is not None}
 
 
@@ -243,14 +247,21 @@ class _Builder:
         self.objects = {k: inv.by_name(k) for k in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS}
         self.target_nads = inv.by_name(kinds.NAD, TARGET)
         self.ot_served = inv.serves(kinds.OBJECTTRANSFER) and inv.listed(kinds.STORAGECLASS, "cluster")
+        self.copied_policies = copied_policies(inv, graph, opts)
         # Which moving VMs use each dependency: one user → that VM's steps; several → prepared once for all.
         self.dep_users: Dict[tuple, List[str]] = {}
         for name, node in graph.nodes.items():
             for kind, names in node.deps.items():
-                if kind == "Service" and not opts.services:
-                    continue
                 for dep in names:
-                    self.dep_users.setdefault((kind, dep), []).append(name)
+                    if self.moves(kind, dep):
+                        self.dep_users.setdefault((kind, dep), []).append(name)
+
+    def moves(self, kind: str, dep: str) -> bool:
+        """Whether the dependency goes with the VMs: Services unless --no-services; NetworkPolicies only with
+        --copy-network-policies and when they select moving VMs only (policies.copyable)."""
+        if kind == "Service":
+            return bool(self.opts.services)
+        return kind != "NetworkPolicy" or dep in self.copied_policies
 
     def namespace_steps(self) -> List[dict]:
         """Create the target namespace (--create-namespace) or opt it out of KubeMacPool (--mac-policy opt-out)."""
@@ -333,6 +344,11 @@ class _Builder:
         }
         if node.external_nads:
             entry["externalNetworks"] = [f"{ns}/{n}" for ns, n in node.external_nads]
+        source_policies = self.inv.of(kinds.NETWORKPOLICY)
+        if source_policies or self.inv.of(kinds.NETWORKPOLICY, TARGET):
+            copies = [p for p in source_policies if p["metadata"]["name"] in self.copied_policies]
+            entry["networkPolicies"] = policies.view(source_policies, self.inv.of(kinds.NETWORKPOLICY, TARGET) + copies,
+                                                     graphmod.launcher_labels(vm))
         return entry
 
     def _disks(self, node, steps: List[dict], cleanup: List[dict]) -> List[dict]:
@@ -376,8 +392,10 @@ class _Builder:
                                                          labels=labels))]
         else:
             out = [_step("clone", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
+                         sourceDataVolume=source_ref(disk.dv) if disk.dv is not None else None,
                          object=rewrite.datavolume_for_clone(disk.pvc, dst, source_namespace=src, move_id=move_id,
-                                                             storage_class=storage_class, labels=labels))]
+                                                             storage_class=storage_class, labels=labels,
+                                                             source_dv=disk.dv))]
         if disk.role == "persistentState":
             out.append(_step("label", "PersistentVolumeClaim", disk.claim, dst,
                              labels={graphmod.STATE_LABEL: vm_name}))
@@ -387,9 +405,7 @@ class _Builder:
         """The dependencies only this moving VM uses: copied in its steps, deleted in its cleanup."""
         for kind in graphmod.DEPENDENCY_KINDS + graphmod.SELECTING_KINDS:
             for dep in node.deps.get(kind, ()):
-                if kind == "Service" and not self.opts.services:
-                    continue
-                if len(self.dep_users.get((kind, dep), ())) == 1:
+                if self.moves(kind, dep) and len(self.dep_users.get((kind, dep), ())) == 1:
                     steps += self.dependency_steps(kind, dep)
                     cleanup += self.dependency_cleanup(kind, dep)
 
@@ -432,6 +448,7 @@ class _Builder:
                 "storageClassMap": dict(opts.storage_class_map),
                 "targetRunStrategy": opts.target_run_strategy,
                 "services": bool(opts.services),
+                "copyNetworkPolicies": bool(opts.copy_network_policies),
                 "macPolicy": self.mac_policy,
                 "kubemacpool": kubemacpool_facts(self.inv),
                 "selection": dict(opts.selection),
@@ -450,6 +467,18 @@ class _Builder:
                 },
             },
         }
+
+
+def copied_policies(inv, graph, opts: PlanOptions) -> set:
+    """The source NetworkPolicies the plan copies: with --copy-network-policies, those that select moving VMs and
+    nothing that stays (no VM that stays, no other pod of the source, not every pod)."""
+    if not opts.copy_network_policies:
+        return set()
+    by_name = inv.by_name(kinds.NETWORKPOLICY)
+    pods, moving = inv.of(kinds.POD), set(graph.nodes)
+    names = {n for node in graph.nodes.values() for n in node.deps.get("NetworkPolicy", ())}
+    return {n for n in names if n in by_name and policies.copyable(by_name[n], graph.staying_users("NetworkPolicy", n),
+                                                                    pods, moving)}
 
 
 def _owned(disk, vm) -> bool:
@@ -526,15 +555,12 @@ def source_refs(plan: dict) -> List[tuple]:
         steps += vm.get("steps") or ()
         steps += vm.get("cleanup") or ()
     for step in steps:
-        ref = step.get("source")
-        if not ref or ref.get("namespace") != view.source:
-            continue
-        key = (step["kind"] if step["action"] != "clone" and step["action"] != "transfer"
-               else "PersistentVolumeClaim", ref["name"])
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append((key[0], ref))
+        kind = step["kind"] if step["action"] not in ("clone", "transfer") else "PersistentVolumeClaim"
+        for kind, ref in ((kind, step.get("source")), ("DataVolume", step.get("sourceDataVolume"))):
+            if not ref or ref.get("namespace") != view.source or (kind, ref["name"]) in seen:
+                continue
+            seen.add((kind, ref["name"]))
+            out.append((kind, ref))
     return out
 
 
@@ -542,7 +568,10 @@ def stale(plan: dict, inv) -> List[dict]:
     """What changed in the source since the plan was made: [{kind, name, change}] (deleted, replaced, changed).
 
     Objects with a generation (VMs, DataVolumes, NetworkPolicies, custom resources) compare the generation, so
-    status updates by controllers do not make a plan stale; others compare the resourceVersion.
+    status updates by controllers do not make a plan stale; others compare the resourceVersion. A label or
+    annotation a user adds changes neither spec nor generation, yet a run from the plan would drop it: those
+    objects' refs carry a digest of the user's labels and annotations, and a different one is "labels or
+    annotations changed".
 
     Stopping or starting a VM with runStrategy Always or Halted patches its spec (a new generation), but with
     Manual or RerunOnFailure it only adds a state change request to the status (KubeVirt
@@ -569,6 +598,8 @@ def stale(plan: dict, inv) -> List[dict]:
         elif "generation" in ref and md.get("generation") is not None:
             if md["generation"] != ref["generation"]:
                 out.append({"kind": kind, "name": ref["name"], "change": "changed"})
+            elif ref.get("metadataDigest") and rewrite.metadata_digest(current) != ref["metadataDigest"]:
+                out.append({"kind": kind, "name": ref["name"], "change": "labels or annotations changed"})
         elif ref.get("resourceVersion") and md.get("resourceVersion") != ref["resourceVersion"]:
             out.append({"kind": kind, "name": ref["name"], "change": "changed"})
     return out

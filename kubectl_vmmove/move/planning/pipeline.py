@@ -17,13 +17,20 @@ from .inventory import CLUSTER
 log = logging.getLogger(__name__)
 
 
-def _source_phase(api, source: str, sel: selection.Selection, strategy: str, whole=()):
+def _source_phase(api, source: str, sel: selection.Selection, strategy: str, whole=(), instances=False,
+                  pods=False):
+    """The source inventory. With `instances`, also the instances and migrations of the selected VMs when one of
+    them has an instance (two lists): a migration or a hot-plugged volume lives there only (preflight.activity)."""
     inv = inventory.collect_vms(api, source)
     names = selection.apply(sel, inv.of(kinds.VM), source)
     vms = inv.by_name(kinds.VM)
-    needed = graphmod.kinds_needed([vms[n] for n in names])
+    needed = graphmod.kinds_needed([vms[n] for n in names], source)
     if strategy == "clone":
         needed.append(kinds.RESOURCEQUOTA)    # CDI's temporary clone claims are charged to the source namespace
+    if instances and any(graphmod.has_instance(vms[n]) for n in names):
+        needed += [kinds.VMI, kinds.VMIM]
+    if pods:
+        needed.append(kinds.POD)     # what else a NetworkPolicy selects (--copy-network-policies)
     inventory.collect_dependencies(api, inv, needed, whole=whole)
     return inv, names
 
@@ -77,7 +84,7 @@ def assess_all_namespaces(api, sel: selection.Selection) -> List[Tuple[inventory
     needed: Dict[str, kinds.Kind] = {}
     for ns, inv in invs.items():
         vms = inv.by_name(kinds.VM)
-        for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]]) + [kinds.RESOURCEQUOTA]:
+        for kind in graphmod.kinds_needed([vms[n] for n in chosen[ns]], ns) + [kinds.RESOURCEQUOTA]:
             needed.setdefault(kind.kind, kind)
     inventory.collect_dependencies_all_namespaces(api, invs, list(needed.values()))
     # Cluster-scoped facts are the same for every namespace: read once, shared by every inventory.
@@ -108,10 +115,11 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
     if opts.source == opts.target:
         raise UserError(f'source and target namespace are both "{opts.source}"; choose another target with --to')
     whole = {kinds.CONFIGMAP.kind} if full_configmaps else set()
-    inv, names = _source_phase(api, opts.source, sel, opts.strategy, whole=whole)
+    inv, names = _source_phase(api, opts.source, sel, opts.strategy, whole=whole, instances=True,
+                               pods=opts.copy_network_policies)
     inv.user = user
     graph = graphmod.build(inv, names)
-    inventory.collect_target(api, inv, opts.target, _target_kinds(graph, opts))
+    inventory.collect_target(api, inv, opts.target, _target_kinds(inv, graph, opts))
     _cluster_phase(api, inv, opts.strategy)
     if opts.strategy == "transfer":
         inv.not_served.discard(kinds.OBJECTTRANSFER.kind)
@@ -129,7 +137,7 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
     return inv, graph, doc
 
 
-def _target_kinds(graph, opts) -> List[kinds.Kind]:
+def _target_kinds(inv, graph, opts) -> List[kinds.Kind]:
     out = [kinds.VM, kinds.PVC, kinds.RESOURCEQUOTA]
     present = {k for node in graph.nodes.values() for k in node.deps}
     present |= {"NetworkAttachmentDefinition" for node in graph.nodes.values()
@@ -139,6 +147,8 @@ def _target_kinds(graph, opts) -> List[kinds.Kind]:
             continue
         if kind_name in present:
             out.append(kinds.by_kind(kind_name))
+    if kinds.NETWORKPOLICY not in out and inv.of(kinds.NETWORKPOLICY):
+        out.append(kinds.NETWORKPOLICY)    # the target's own policies, compared with those of the source
     # No DataVolume list: a clone's DataVolume and its claim share the name, so the claim list finds conflicts.
     return out
 

@@ -13,18 +13,19 @@ from typing import Dict, List
 
 from .base import SEVERITIES, SEVERITY_ORDER, Context, finding
 from .dependencies import references, sharing
-from .network import macs, networks, services
+from .network import macs, network_policies, networks, services
 from .storage import storage, transfer
 from .target import access, name_conflicts, quota, target_namespace
-from .vm import devices, dry_run, run_strategies, versions, vm_state
+from .vm import activity, devices, dry_run, run_strategies, versions, vm_state
 
 __all__ = ["RULES", "SOURCE_RULES", "SEVERITIES", "Context", "attribute", "finding", "run"]
 
 RULES = (target_namespace, name_conflicts, access, quota, storage, transfer, networks, macs, dry_run, vm_state,
-         run_strategies, devices, references, sharing, services, versions)
+         activity, run_strategies, devices, references, sharing, services, network_policies,
+         versions)
 
 # What `assess` can judge from the source namespace alone.
-SOURCE_RULES = (storage, vm_state, devices, references, sharing, versions)
+SOURCE_RULES = (storage, vm_state, activity, devices, references, sharing, versions)
 
 def attribute(graph, findings) -> List[dict]:
     """Name the moving VMs each finding concerns (`vms`), from its subject: the VM, one of its disks or

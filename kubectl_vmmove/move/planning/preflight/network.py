@@ -11,69 +11,96 @@ from .base import agreeing, dedupe, finding, vm_names
 
 
 def networks(ctx) -> List[dict]:
+    """The NADs of each VM: Multus served at all, then per VM the NADs missing in the source, those it copies or
+    reuses, and those of other namespaces."""
     inv, out = ctx.inv, []
-    target_nads = inv.by_name(kinds.NAD, TARGET)
-    source_nads = inv.by_name(kinds.NAD, SOURCE)
-    multus_missing_reported = False
     for name, node in ctx.graph.nodes.items():
         if node.multus_networks and not inv.serves(kinds.NAD):
-            if not multus_missing_reported:
-                out.append(finding("error", "MultusMissing",
-                                   "VMs use Multus networks but the cluster does not serve "
-                                   "NetworkAttachmentDefinitions", "install Multus, or remove the secondary networks"))
-                multus_missing_reported = True
+            out.append(finding("error", "MultusMissing",
+                               "VMs use Multus networks but the cluster does not serve "
+                               "NetworkAttachmentDefinitions", "install Multus, or remove the secondary networks"))
             continue
-        for kind, nad, where in node.missing:
-            if kind != "NetworkAttachmentDefinition":
-                continue
-            if nad in target_nads:
-                out.append(finding("info", "NadReused",
-                                   f'NetworkAttachmentDefinition "{nad}" already exists in "{ctx.dst}"; VM "{name}" '
-                                   "will use it", kind="NetworkAttachmentDefinition", name=nad, namespace=ctx.dst))
-                continue
-            out.append(finding("error", "NadMissing",
-                               f'VM "{name}" uses network "{nad}" ({where}), but no NetworkAttachmentDefinition of that '
-                               f'name exists in "{ctx.src}" or "{ctx.dst}"',
-                               f'create NetworkAttachmentDefinition "{nad}" in "{ctx.dst}"',
-                               "NetworkAttachmentDefinition", nad, ctx.src))
-        for nad in node.deps.get("NetworkAttachmentDefinition", ()):
-            if nad in target_nads:
-                out.append(finding("info", "NadReused",
-                                   f'NetworkAttachmentDefinition "{nad}" already exists in "{ctx.dst}"; VM "{name}" '
-                                   "will use it", kind="NetworkAttachmentDefinition", name=nad, namespace=ctx.dst))
-            elif nad in source_nads and ctx.src in (source_nads[nad].get("spec") or {}).get("config", ""):
-                config = (source_nads[nad].get("spec") or {}).get("config", "")
-                if _names_namespace(config, ctx.src):
-                    out.append(finding("info", "NadConfigRewritten",
-                                       f'the CNI config of NetworkAttachmentDefinition "{nad}" names "{ctx.src}"; '
-                                       f'the copy names "{ctx.dst}"', kind="NetworkAttachmentDefinition", name=nad,
-                                       namespace=ctx.src))
-        for ns, nad in node.external_nads:
-            if ns == ctx.dst:
-                if nad not in target_nads and inv.listed(kinds.NAD, TARGET):
-                    out.append(finding("error", "NadUnreachable",
-                                       f'VM "{name}" uses network "{ns}/{nad}", which does not exist',
-                                       f'create it in "{ns}"', "NetworkAttachmentDefinition", nad, ns))
-                continue
-            if (ns, nad) in inv.external_nads_unreadable:
-                out.append(finding("warning", "NadUnverified",
-                                   f'cannot read NetworkAttachmentDefinition "{ns}/{nad}" used by VM "{name}"',
-                                   "check that it exists and that Multus allows cross-namespace references "
-                                   f'from "{ctx.dst}" (namespaceIsolation)', "NetworkAttachmentDefinition", nad, ns))
-            elif (ns, nad) in inv.external_nads and inv.external_nads[(ns, nad)] is None:
-                out.append(finding("error", "NadUnreachable",
-                                   f'VM "{name}" uses network "{ns}/{nad}", which does not exist',
-                                   f'create it in "{ns}"', "NetworkAttachmentDefinition", nad, ns))
-            elif ns != "default":
-                # Multus namespaceIsolation (on by default on OpenShift) refuses NADs of other namespaces unless
-                # they are in "default" or globalNamespaces (multus-cni docs/configuration.md).
-                out.append(finding("warning", "NadInOtherNamespace",
-                                   f'VM "{name}" uses network "{ns}/{nad}" of another namespace; with Multus '
-                                   f'namespaceIsolation, pods in "{ctx.dst}" may only use it if "{ns}" is one of '
-                                   "the globalNamespaces", f'check the Multus configuration, or copy the '
-                                   f'NetworkAttachmentDefinition to "{ctx.dst}"', "NetworkAttachmentDefinition",
-                                   nad, ns))
+        out += _missing_nads(ctx, name, node) + _source_nads(ctx, name, node) + _external_nads(ctx, name, node)
     return dedupe(out)
+
+
+def _nad_reused(ctx, vm_name: str, nad: str) -> dict:
+    return finding("info", "NadReused", f'NetworkAttachmentDefinition "{nad}" already exists in "{ctx.dst}"; VM '
+                   f'"{vm_name}" will use it', kind="NetworkAttachmentDefinition", name=nad, namespace=ctx.dst)
+
+
+def _missing_nads(ctx, vm_name: str, node) -> List[dict]:
+    """A NAD the VM names that the source does not have: fine when the target has one of that name."""
+    out: List[dict] = []
+    if not node.missing:
+        return out
+    target_nads = ctx.inv.by_name(kinds.NAD, TARGET)
+    for kind, nad, where in node.missing:
+        if kind != "NetworkAttachmentDefinition":
+            continue
+        if nad in target_nads:
+            out.append(_nad_reused(ctx, vm_name, nad))
+            continue
+        out.append(finding("error", "NadMissing",
+                           f'VM "{vm_name}" uses network "{nad}" ({where}), but no NetworkAttachmentDefinition of '
+                           f'that name exists in "{ctx.src}" or "{ctx.dst}"',
+                           f'create NetworkAttachmentDefinition "{nad}" in "{ctx.dst}"',
+                           "NetworkAttachmentDefinition", nad, ctx.src))
+    return out
+
+
+def _source_nads(ctx, vm_name: str, node) -> List[dict]:
+    """A source NAD the VM uses: reused when the target has one of that name, else copied (its CNI config
+    rewritten when it names the source namespace)."""
+    out: List[dict] = []
+    if not node.deps.get("NetworkAttachmentDefinition"):
+        return out
+    target_nads = ctx.inv.by_name(kinds.NAD, TARGET)
+    source_nads = ctx.inv.by_name(kinds.NAD, SOURCE)
+    for nad in node.deps.get("NetworkAttachmentDefinition", ()):
+        config = ((source_nads.get(nad) or {}).get("spec") or {}).get("config", "")
+        if nad in target_nads:
+            out.append(_nad_reused(ctx, vm_name, nad))
+        elif nad in source_nads and ctx.src in config and _names_namespace(config, ctx.src):
+            out.append(finding("info", "NadConfigRewritten",
+                               f'the CNI config of NetworkAttachmentDefinition "{nad}" names "{ctx.src}"; '
+                               f'the copy names "{ctx.dst}"', kind="NetworkAttachmentDefinition", name=nad,
+                               namespace=ctx.src))
+    return out
+
+
+def _external_nads(ctx, vm_name: str, node) -> List[dict]:
+    """NADs written `<namespace>/<name>` of another namespace: they must exist, and Multus must let the target's
+    pods use them."""
+    inv = ctx.inv
+    out: List[dict] = []
+    if not node.external_nads:
+        return out
+    target_nads = inv.by_name(kinds.NAD, TARGET)
+    for ns, nad in node.external_nads:
+        if ns == ctx.dst:
+            if nad not in target_nads and inv.listed(kinds.NAD, TARGET):
+                out.append(finding("error", "NadUnreachable", f'VM "{vm_name}" uses network "{ns}/{nad}", which does '
+                                   "not exist", f'create it in "{ns}"', "NetworkAttachmentDefinition", nad, ns))
+            continue
+        if (ns, nad) in inv.external_nads_unreadable:
+            out.append(finding("warning", "NadUnverified",
+                               f'cannot read NetworkAttachmentDefinition "{ns}/{nad}" used by VM "{vm_name}"',
+                               "check that it exists and that Multus allows cross-namespace references "
+                               f'from "{ctx.dst}" (namespaceIsolation)', "NetworkAttachmentDefinition", nad, ns))
+        elif (ns, nad) in inv.external_nads and inv.external_nads[(ns, nad)] is None:
+            out.append(finding("error", "NadUnreachable", f'VM "{vm_name}" uses network "{ns}/{nad}", which does '
+                               "not exist", f'create it in "{ns}"', "NetworkAttachmentDefinition", nad, ns))
+        elif ns != "default":
+            # Multus namespaceIsolation (on by default on OpenShift) refuses NADs of other namespaces unless
+            # they are in "default" or globalNamespaces (multus-cni docs/configuration.md).
+            out.append(finding("warning", "NadInOtherNamespace",
+                               f'VM "{vm_name}" uses network "{ns}/{nad}" of another namespace; with Multus '
+                               f'namespaceIsolation, pods in "{ctx.dst}" may only use it if "{ns}" is one of '
+                               "the globalNamespaces", f'check the Multus configuration, or copy the '
+                               f'NetworkAttachmentDefinition to "{ctx.dst}"', "NetworkAttachmentDefinition",
+                               nad, ns))
+    return out
 
 
 def _names_namespace(config: str, namespace: str) -> bool:
@@ -197,6 +224,26 @@ def address_finding(name: str, spec: dict, pinned: List[int], src: str, dst: str
         remedy = ("clients of the node ports reach the source VMs until cleanup; 'cleanup --keep-new-node-ports' "
                   "keeps the copy's new ports instead")
     return finding("warning", "ServiceAddressChanges", text, remedy, "Service", name, src)
+
+
+def network_policies(ctx) -> List[dict]:
+    """Per VM and direction, a warning when the target's policies (and the copies the plan makes) do not give the
+    VM the ingress or egress the source's give it (the plan's per-VM `networkPolicies`)."""
+    out = []
+    for vm in ctx.vms:
+        view = vm.get("networkPolicies") or {}
+        for key in ("ingress", "egress"):
+            if view.get(key) != "differs":
+                continue
+            src = ", ".join(f'"{n}"' for n in view["source"]) or "none"
+            dst = ", ".join(f'"{n}"' for n in view["target"]) or "none"
+            out.append(finding("warning", "NetworkPolicyDiffers",
+                               f'VM "{vm["name"]}" gets different {key} in "{ctx.dst}": NetworkPolicies selecting it '
+                               f'in "{ctx.src}": {src}; in "{ctx.dst}": {dst}',
+                               f'create policies in "{ctx.dst}" that give it the same {key} (policies that select '
+                               "moving VMs only are copied with --copy-network-policies; one that selects every pod "
+                               "or pods that stay never is)", "VirtualMachine", vm["name"], ctx.src))
+    return out
 
 
 # Load-balancer implementations that pin an address by annotation (MetalLB, kube-vip); spec.loadBalancerIP is the

@@ -7,6 +7,7 @@ from .. import estimates
 from ..inventory import CLUSTER
 from ..moveplan import is_running
 from .base import finding
+from .storage import datavolume_activity
 
 
 def dry_run(ctx) -> List[dict]:
@@ -27,7 +28,14 @@ def vm_state(ctx) -> List[dict]:
         if vm["metadata"].get("deletionTimestamp"):
             out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
                                "wait until it is gone; there is nothing left to move", *subject))
-        if is_running(vm):
+        provisioning = _provisioning(ctx, node)
+        if provisioning:
+            out.append(finding("warning", "VmProvisioning",
+                               f'VM "{name}" is {status.get("printableStatus")}: it has not started yet, as '
+                               + "; ".join(provisioning),
+                               "wait until its DataVolumes have succeeded and it has started (or been stopped), "
+                               "then plan again", *subject))
+        elif is_running(vm):
             downtime = entry["estimate"]["downtimeSeconds"]
             how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
                         else "the downtime cannot be estimated (the clone method is unknown)")
@@ -64,6 +72,40 @@ def vm_state(ctx) -> List[dict]:
             out.append(finding("warning", "DnsNameChanges",
                                f'VM "{name}" sets hostname/subdomain; its DNS name contains the namespace and '
                                f'changes to ...{ctx.dst}.svc', "update clients that use the old name", *subject))
+    return out
+
+
+def _provisioning(ctx, node) -> List[str]:
+    """What a VM that KubeVirt reports Provisioning (or waiting for volume binding) is waiting for: its DataVolumes
+    that have not succeeded. Such a VM has never run, so there is nothing to stop and no downtime to estimate."""
+    if ((node.vm.get("status") or {}).get("printableStatus")) not in ("Provisioning", "WaitingForVolumeBinding"):
+        return []
+    return [f'DataVolume "{d.datavolume or d.claim}" is {datavolume_activity(d.dv)}' for d in node.disks
+            if d.dv is not None and (d.dv.get("status") or {}).get("phase") != "Succeeded"]
+
+
+def activity(ctx) -> List[dict]:
+    """What the running instance is doing that a move would cut short or leave behind: a live migration that has
+    not finished (KubeVirt moves the instance to another node meanwhile), and volumes hot-plugged into the instance
+    only, which a stop drops (they are not in the VM spec that is copied)."""
+    out = []
+    for name, node in ctx.graph.nodes.items():
+        subject = ("VirtualMachine", name, ctx.src)
+        migrating = ((node.vm.get("status") or {}).get("printableStatus")) == "Migrating"
+        if node.migrations and not migrating:     # a running one is MigrationInProgress (vm_state)
+            out.append(finding("error", "MigrationPending",
+                               f'VM "{name}" has a live migration that has not finished ('
+                               + ", ".join(f"virtualmachineinstancemigration/{m}" for m in node.migrations) + ")",
+                               "wait until it has finished, or cancel it (kubectl delete "
+                               f"virtualmachineinstancemigration {' '.join(node.migrations)} -n {ctx.src}), "
+                               "then plan again", *subject))
+        for volume, claim in node.instance_only_volumes:
+            out.append(finding("error", "HotplugVolumeNotInVm",
+                               f'VM "{name}" has volume "{volume}" (claim "{claim}") hot-plugged into its running '
+                               "instance only, not into the VM spec: run stops the VM and the volume would not "
+                               "follow it",
+                               f"persist it (virtctl addvolume {name} --volume-name={claim} --persist) or unplug it "
+                               f"(virtctl removevolume {name} --volume-name={volume}), then plan again", *subject))
     return out
 
 
