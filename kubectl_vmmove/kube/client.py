@@ -9,6 +9,7 @@ retries and error typing follow kubectl rather than the generated client.
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -22,6 +23,8 @@ from .kinds import Kind
 log = logging.getLogger("kubectl_vmmove.kube")
 
 JSON = "application/json"
+# Seconds a request may take when no --request-timeout is given (kubectl's default, 0, would wait forever).
+DEFAULT_REQUEST_TIMEOUT = 90.0
 PATCH_TYPES = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -89,6 +92,15 @@ def _untrusted_certificate(err: Exception) -> bool:
         "doesn't match" in text or "hostname mismatch" in text
 
 
+def _timeout(seconds: Optional[float], stream: bool):
+    import urllib3
+
+    if not seconds:
+        return None
+    # A stream's limit is on each read (the silence between chunks), not on its whole length.
+    return urllib3.Timeout(connect=seconds, read=seconds) if stream else urllib3.Timeout(total=seconds)
+
+
 def build_configuration(resolved: Resolved):
     """A `kubernetes.client.Configuration` holding credentials and TLS for the resolved context."""
     from kubernetes import client as k8s_client
@@ -134,7 +146,10 @@ class Api:
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._base = self._cfg.host.rstrip("/")
-        self._timeout = resolved.request_timeout
+        # kubectl's --request-timeout; without it a request that gets no answer still ends (0 means no limit).
+        self._timeout = DEFAULT_REQUEST_TIMEOUT if resolved.request_timeout is None else resolved.request_timeout
+        # Set by a verb that must be able to stop (a lost lease): waits (kube.wait) end with WaitStopped.
+        self.stop_waiting: Optional[threading.Event] = None
         self._served: Optional[Dict[str, set]] = None
         self.request_count = 0
 
@@ -178,7 +193,7 @@ class Api:
         try:
             response = self._pool.request(
                 method, url, body=data, headers=self._headers(accept, content_type), retries=False,
-                preload_content=not stream, timeout=urllib3.Timeout(total=timeout) if timeout else None,
+                preload_content=not stream, timeout=_timeout(timeout, stream),
             )
         except urllib3.exceptions.NewConnectionError as err:
             raise _Transient(errors.Unavailable(
@@ -331,7 +346,12 @@ class Api:
         query = {"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
                  "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
                  "allowWatchBookmarks": "true" if bookmarks else None}
-        response = self.request("GET", kind.path(namespace), query=query, stream=True, timeout=0)
+        # The read timeout bounds the silence between two chunks: a stream that stalls (a half-open connection, a
+        # buffering proxy) ends like a dropped one and the caller resumes; the server ends it at timeout_seconds.
+        gap = self._timeout or None
+        if gap is not None and timeout_seconds and not self.resolved.request_timeout:
+            gap = max(gap, timeout_seconds + 30.0)
+        response = self.request("GET", kind.path(namespace), query=query, stream=True, timeout=gap or 0)
         try:
             buffer = b""
             for chunk in response.stream(65536, decode_content=True):

@@ -192,6 +192,7 @@ def rollback(ctx: RunContext) -> List[dict]:
     failed = False
     for entry in ctx.move_plan.vms:
         name = entry["name"]
+        ctx.check_stop()     # a lost lease: nothing more is changed
         try:
             _stop_target(ctx, name)
             details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []

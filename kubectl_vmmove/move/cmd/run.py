@@ -253,6 +253,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     from ..execution.executor import Executor
     from ..planning.moveplan import MovePlan
     from ..state import journal as journalmod
+    from ...kube.wait import WaitStopped
     from ..state.lease import Lease, LeaseLost
     from ..state.records import SUCCEEDED, VMRecord
 
@@ -278,7 +279,8 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
                       **(lease_options or {}))
         lease.acquire(force=force_takeover)
         ctx.lease = lease
-        lease.start_heartbeat()
+        api.stop_waiting = ctx.stop     # a lost lease ends every wait at once (executor.run raises LeaseLost)
+        lease.start_heartbeat(on_lost=lambda _holder: ctx.stop.set())
         if plan.strategy == "transfer":
             from ..execution.disks import object_transfer_warning
 
@@ -291,8 +293,10 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         progress.finish()
         err.write(f"\nInterrupted. The VMs stay where they are; continue with:\n  {resume_hint}\n")
         return 130
-    except LeaseLost:
+    except (LeaseLost, WaitStopped) as stopped:
         progress.finish()
+        if isinstance(stopped, WaitStopped) and lease is not None and lease.lost_to is not None:
+            raise LeaseLost(lease.lost_message()) from stopped
         raise
     finally:
         if lease is not None:

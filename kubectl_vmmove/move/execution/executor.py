@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 from ...errors import UserError
 from ...kube import errors as kerr
 from ...kube import kinds
-from ...kube.wait import WaitTimeout
+from ...kube.wait import WaitStopped, WaitTimeout
 from ..context import Interrupted, RunContext, StepFailed
 from ..state import journal as journalmod
 from ..state import records
@@ -184,7 +184,7 @@ class Executor:
         self.report(name, step="starting move")
         try:
             down_since = self._run_steps(entry)
-        except Interrupted:
+        except (Interrupted, WaitStopped):
             return self._interrupted(name)
         except (StepFailed, WaitTimeout, kerr.ApiError, UserError) as err:
             return self._failed(name, str(err))
