@@ -92,6 +92,23 @@ def _untrusted_certificate(err: Exception) -> bool:
         "doesn't match" in text or "hostname mismatch" in text
 
 
+def _resource_of(url: str) -> str:
+    """`plural.group` (or `plural` for the core group) of an API URL, as kubectl names a resource in errors."""
+    from urllib.parse import urlparse
+
+    parts = [p for p in urlparse(url).path.split("/") if p]
+    if parts[:1] == ["api"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        return urlparse(url).path
+    if rest[:1] == ["namespaces"] and len(rest) >= 3:
+        rest = rest[2:]
+    plural = rest[0] if rest else ""
+    return f"{plural}.{group}" if group and plural else plural or group
+
+
 def _timeout(seconds: Optional[float], stream: bool):
     import urllib3
 
@@ -151,6 +168,7 @@ class Api:
         # Set by a verb that must be able to stop (a lost lease): waits (kube.wait) end with WaitStopped.
         self.stop_waiting: Optional[threading.Event] = None
         self._served: Optional[Dict[str, set]] = None
+        self._resources: Dict[str, set] = {}     # "group/version" -> resource names its discovery lists
         self.request_count = 0
 
     # ------------------------------------------------------------------------------------------ transport
@@ -220,6 +238,10 @@ class Api:
             payload = {}
         retry_after = _retry_after(response.headers)
         error = errors.from_status(response.status, payload, retry_after=retry_after)
+        if response.status == 404 and not (error.details or {}).get("name"):
+            # Not an object but the resource itself is missing: say which, as kubectl does.
+            error = errors.from_status(404, {**(payload if isinstance(payload, dict) else {}), "kind": "Status",
+                                             "message": f"{error.message} ({method.lower()} {_resource_of(url)})"})
         if response.status == 429 or response.status >= 500:
             transient = _Transient(error, retry_after)
             transient.sent = response.status != 429 and retry_after is None
@@ -417,7 +439,23 @@ class Api:
         return set(self.served_versions())
 
     def serves(self, kind: Kind) -> bool:
+        """Whether the kind's group version is served (one discovery for the whole run)."""
         return kind.version in self.served_versions().get(kind.group, set())
+
+    def serves_resource(self, kind: Kind) -> bool:
+        """Whether the resource itself is served: its group version may be served without it (an operator whose
+        CRD for that kind is absent, as CDI without `objecttransfers`). One request per group version, cached."""
+        if not self.serves(kind):
+            return False
+        key = f"{kind.group}/{kind.version}"
+        if key not in self._resources:
+            path = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+            try:
+                found = self.request("GET", path).get("resources") or []
+            except errors.NotFound:
+                found = []
+            self._resources[key] = {r.get("name") for r in found}
+        return kind.plural in self._resources[key]
 
     def server_version(self) -> dict:
         return self.request("GET", "/version")

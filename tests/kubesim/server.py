@@ -651,6 +651,8 @@ def _fault_error(fault):
                500: ("InternalError", "Internal error occurred: injected fault"),
                503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
                504: ("Timeout", "Timeout: request did not complete within the allowed duration"),
+               # A resource the server does not serve (its CRD deleted), as kube-apiserver answers it.
+               404: ("NotFound", "the server could not find the requested resource"),
                # What a write whose resourceVersion precondition failed gets (kube-apiserver-fidelity.md).
                409: ("Conflict", "Operation cannot be fulfilled: the object has been modified; please apply your "
                                  "changes to the latest version and try again")}

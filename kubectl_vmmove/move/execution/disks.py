@@ -219,7 +219,7 @@ def object_transfer_choice(api, plan: dict) -> Tuple[bool, Optional[tuple]]:
     The plan asks for it where CDI served the API when planning; it is used when the API is still served and this
     CDI is not known to have deleted it; otherwise the volumes are rebound natively (the same steps, §2.2)."""
     wanted = any(s.get("objectTransfer") for v in MovePlan(plan).vms for s in v["steps"] if s["action"] == "transfer")
-    if not wanted or not api.serves(kinds.OBJECTTRANSFER):
+    if not wanted or not api.serves_resource(kinds.OBJECTTRANSFER):
         return False, None
     version = cdi_version(api)
     if OBJECT_TRANSFER_REMOVED_IN is not None and version is not None and version >= OBJECT_TRANSFER_REMOVED_IN:
