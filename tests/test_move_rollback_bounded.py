@@ -38,7 +38,9 @@ def test_rollback_finishes_when_a_journal_write_meets_a_conflict(kubesim, capsys
     out, err = capsys.readouterr()
     assert result["code"] == 0, err
     assert {r["phase"] for r in vm_records(kubesim).values()} == {"RolledBack"}
-    assert names(kubesim, "virtualmachines.kubevirt.io", "dst") == []
+    from tests.kubesim.controllers.testing import run_until
+
+    run_until(kubesim, lambda: names(kubesim, "virtualmachines.kubevirt.io", "dst") == [], step=1)
 
 
 def test_rollback_whose_lease_is_taken_while_a_watch_never_delivers_stops_with_a_message(kubesim, capsys,

@@ -93,7 +93,7 @@ def wait_for(api, kind: Kind, name: str, namespace: Optional[str], predicate: Ca
     return state["current"]
 
 
-def wait_for_all(api, kind: Kind, namespace: str, names: Iterable[str], label_selector: str,
+def wait_for_all(api, kind: Kind, namespace: Optional[str], names: Iterable[str], label_selector: str,
                  done: Callable[[dict], bool], failed: Callable[[dict], Optional[str]], timeout: Optional[float],
                  on_change: Optional[Callable[[Dict[str, Optional[dict]]], None]] = None,
                  clock: Callable[[], float] = time.monotonic) -> Dict[str, Optional[dict]]:

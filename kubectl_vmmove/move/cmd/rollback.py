@@ -2,20 +2,24 @@
 
 DESCRIPTION = """Remove what a move created in the target and restore the source VMs, before cleanup.
 
-Stops the moved VMs in the target, hands transferred volumes back to their source claims, deletes everything the
-move created in the target namespace (objects labelled with its move id; nothing else) and gives each source VM its
-original run strategy back, so VMs that ran before the move run again. Safe to run again. The journal stays, with
-the rollback recorded. After 'cleanup' deleted the source, rollback refuses: the source VMs no longer exist."""
+Stops the moved VMs in the target (--parallel VMs at a time), hands transferred volumes back to their source
+claims (all claims of a VM together), deletes everything the move created in the target namespace (objects
+labelled with its move id; nothing else) and its ObjectTransfers, and gives each source VM its original run
+strategy back, so VMs that ran before the move run again. Safe to run again. The journal stays, with the rollback
+recorded. After 'cleanup' deleted the source, rollback refuses: the source VMs no longer exist."""
 
 EXAMPLES = """Examples:
-  kubectl vmmove rollback 7f3c2a --yes"""
+  kubectl vmmove rollback 7f3c2a --yes
+  kubectl vmmove rollback 7f3c2a --yes --parallel 10"""
 
 
 def add_arguments(parser):
     parser.add_argument("move_id", metavar="MOVE_ID", help="The move to undo")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     parser.add_argument("--timeout", default="1h", metavar="DURATION",
-                        help="How long stopping a VM or handing back a volume may take (default 1h)")
+                        help="How long stopping a VM or handing back its volumes may take (default 1h)")
+    parser.add_argument("--parallel", type=int, default=4, metavar="N",
+                        help="How many VMs to roll back at a time (default 4)")
     from .flags import add_takeover_flag
 
     add_takeover_flag(parser)
@@ -29,11 +33,16 @@ def run(args):
     from ...durations import parse_duration
     from ...errors import UserError
     from ...printers import Column, OutputOptions, Table, print_table
+    from ...progress import Progress
     from ..aftercare import rollback as rollbackmod
     from ..state import records
     from .common import hold_lease, open_move
 
     timeout = parse_duration(args.timeout, "--timeout")
+    if args.parallel < 1:
+        from ...errors import UsageError
+
+        raise UsageError("--parallel must be at least 1")
     _, jr, ctx = open_move(args)
     ctx.timeout = timeout
     cleanup = jr.move().get("cleanup") or {}
@@ -50,8 +59,17 @@ def run(args):
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise UserError("rollback cancelled; nothing was changed")
-    with hold_lease(ctx, "rollback", args.force_takeover):
-        rows = rollbackmod.rollback(ctx)
+    progress = Progress(["VM", "STEP", "PROGRESS"], stream=sys.stderr)
+    ctx.report = lambda vm, step=None, progress=None, **_: progress_row(vm, step, progress)
+
+    def progress_row(vm, step, done):
+        progress.update(vm, vm=vm, step=step or "", progress="" if done is None else f"{done:.0f}%")
+
+    try:
+        with hold_lease(ctx, "rollback", args.force_takeover):
+            rows = rollbackmod.rollback(ctx, parallel=args.parallel)
+    finally:
+        progress.finish()
     table = Table([Column("VM"), Column("Result"), Column("Detail")])
     for row in rows:
         table.add(row["vm"], row["result"], row["detail"] or "-")

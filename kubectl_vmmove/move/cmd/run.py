@@ -282,7 +282,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         api.stop_waiting = ctx.stop     # a lost lease ends every wait at once (executor.run raises LeaseLost)
         lease.start_heartbeat(on_lost=lambda _holder: ctx.stop.set())
         if plan.strategy == "transfer":
-            from ..execution.disks import object_transfer_warning
+            from ..execution.transfer import object_transfer_warning
 
             use_ot, cdi = executor.object_transfer()
             if use_ot:

@@ -21,6 +21,7 @@ from ..state import records
 from ..state.lease import LeaseLost
 from ..state.records import VMRecord
 from . import copies, disks, events, lifecycle
+from . import transfer as transfermod
 
 log = logging.getLogger(__name__)
 JOURNAL_PROGRESS_SECONDS = 2.0
@@ -139,10 +140,10 @@ class Executor:
                          "make the plan with the same version")
 
     def object_transfer(self) -> tuple:
-        """disks.object_transfer_choice, decided once per run."""
+        """transfer.object_transfer_choice, decided once per run."""
         with self._lock:
             if self._object_transfer is None:
-                self._object_transfer = disks.object_transfer_choice(self.ctx.api, self.ctx.plan)
+                self._object_transfer = transfermod.object_transfer_choice(self.ctx.api, self.ctx.plan)
             return self._object_transfer
 
     def run_group(self, entry: dict, steps: List[dict]) -> str:
@@ -151,7 +152,7 @@ class Executor:
             return disks.clone(self.ctx, entry, steps)
         if action == "transfer":
             use_ot = any(s.get("objectTransfer") for s in steps) and self.object_transfer()[0]
-            return disks.transfer(self.ctx, entry, steps, use_ot)
+            return transfermod.transfer(self.ctx, entry, steps, use_ot)
         return self.run_step(entry, steps[0])
 
     def record_sources(self, entry: dict) -> str:
