@@ -247,13 +247,13 @@ def run(args):
 def execute(api, doc, existing, user, parallel, timeout, stream=None, force_takeover=False, lease_options=None) -> int:
     """Run `doc` (a plan) under the move's lease; returns the exit code. `lease_options`: keyword arguments for
     lease.Lease (tests inject clocks and durations)."""
+    from ...kube.wait import WaitStopped
     from ...printers import Column, OutputOptions, Table, human_duration, print_table
     from ...progress import Progress
     from ..context import RunContext
     from ..execution.executor import Executor
     from ..planning.moveplan import MovePlan
     from ..state import journal as journalmod
-    from ...kube.wait import WaitStopped
     from ..state.lease import Lease, LeaseLost
     from ..state.records import SUCCEEDED, VMRecord
 

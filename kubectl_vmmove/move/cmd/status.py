@@ -116,6 +116,12 @@ def print_move(jr, output, stream=None) -> None:
             import time
 
             stream.write(f"  in progress: {leasemod.describe(held)}, lease {leasemod.ago(held, time.time())}\n")
+        moved = [n for n, r in jr.vms().items() if records.VMRecord(r).phase == records.SUCCEEDED]
+        if move.get("strategy") == "transfer" and moved and not (move.get("cleanup") or {}).get("finished") and \
+                not move.get("rollback"):
+            from ..execution.transfer import sources_note
+
+            stream.write(f"  source: {sources_note(jr.move_id, move.get('source', ''), jr.namespace, moved)}\n")
         for key in ("verify", "cleanup", "rollback"):
             if move.get(key):
                 info = move[key]

@@ -53,6 +53,11 @@ def run(args):
                         f"finish it with 'kubectl vmmove rollback {args.move_id}'")
     checks = run_checks(ctx, jr)
     print_checks(checks, OutputOptions(args.output, getattr(args, "no_headers", False)))
+    moved = [n for n, r in jr.vms().items() if r.get("phase") == "Succeeded"]
+    if ctx.strategy == "transfer" and moved and not (jr.move().get("cleanup") or {}).get("finished"):
+        from ..execution.transfer import sources_note
+
+        sys.stderr.write(f"Note: {sources_note(args.move_id, ctx.source, ctx.target, moved)}.\n")
     failed = len(checks.failures()) - len(checks.unchecked)
     if checks.unchecked:
         # Resume or rollback would not help a user who may not read what the checks need.

@@ -29,10 +29,9 @@ from ...kube import kinds
 from ...kube.wait import SetFailed, WaitTimeout, wait_for_all, watch_until
 from ..context import RunContext, StepFailed
 from ..planning.moveplan import MovePlan
-from ..rewrite import MOVE_ID_LABEL
+from ..rewrite import MOVE_ID_LABEL, PRE_POPULATED_BY
 
 PRE_POPULATED = "cdi.kubevirt.io/storage.prePopulated"
-PRE_POPULATED_BY = "vmmove.io/pre-populated-by"
 RECLAIM_ANNOTATION = "vmmove.io/reclaim-policy"
 # CDI deprecated ObjectTransfer in v1.61 "for removal in v1" (kubevirt-move-mechanics.md §2.1). The release that
 # deletes it is not named yet; once it is, set it here and from that CDI version on the native rebind is used even
@@ -157,6 +156,20 @@ def _mark_target_claim(ctx: RunContext, step: dict) -> None:
         ctx.api.patch(kinds.PVC, step["name"], {"metadata": {"labels": missing_labels or None,
                                                               "annotations": missing_ann or None}},
                       namespace=ctx.target)
+
+
+def sources_note(move_id: str, source: str, target: str, vms: List[str]) -> str:
+    """What the source VMs of a transfer look like until cleanup, and why (for status, verify)."""
+    shown = ", ".join(vms[:5]) + (f" and {len(vms) - 5} more" if len(vms) > 5 else "")
+    return (f"the source VMs ({shown}) in {source} were moved by transfer: their volumes now belong to claims in "
+            f"{target}, so CDI shows their DataVolumes Pending and KubeVirt the VMs Provisioning until "
+            f"'kubectl vmmove cleanup {move_id}' deletes them ('kubectl vmmove rollback {move_id}' hands the volumes "
+            "back instead)")
+
+
+def moved_by(dv: Optional[dict]) -> Optional[str]:
+    """The move that transferred this (source) DataVolume's claim away, from the mark it left; None otherwise."""
+    return ((dv or {}).get("metadata") or {}).get("annotations", {}).get(PRE_POPULATED_BY)
 
 
 # ---------------------------------------------------------------------------------------------- ObjectTransfer

@@ -3,6 +3,7 @@
 from typing import List
 
 from ....kube import kinds
+from ...rewrite import PRE_POPULATED_BY
 from .. import estimates
 from ..inventory import CLUSTER
 from ..moveplan import is_running
@@ -18,6 +19,15 @@ def dry_run(ctx) -> List[dict]:
     return []
 
 
+def _moved_by_transfer(node) -> str:
+    """The move id a transfer left on the VM's DataVolumes whose claims it took ("" when there is none)."""
+    for disk in node.disks:
+        mark = (((disk.dv or {}).get("metadata") or {}).get("annotations") or {}).get(PRE_POPULATED_BY)
+        if mark and disk.pvc is None:
+            return mark
+    return ""
+
+
 def vm_state(ctx) -> List[dict]:
     out = []
     for name, node in ctx.graph.nodes.items():
@@ -27,6 +37,13 @@ def vm_state(ctx) -> List[dict]:
         if vm["metadata"].get("deletionTimestamp"):
             out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
                                "wait until it is gone; there is nothing left to move", *subject))
+        moved = _moved_by_transfer(node)
+        if moved:
+            out.append(finding("error", "MovedByTransfer",
+                               f'VM "{name}" was moved by transfer in move {moved}: its volumes belong to the '
+                               "target now, so its DataVolumes show Pending and the VM Provisioning until cleanup",
+                               f"delete the source with 'kubectl vmmove cleanup {moved}', or hand the volumes back "
+                               f"with 'kubectl vmmove rollback {moved}'", *subject))
         if is_running(vm):
             downtime = entry["estimate"]["downtimeSeconds"]
             how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
