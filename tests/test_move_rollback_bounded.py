@@ -72,3 +72,21 @@ def test_rollback_whose_lease_is_taken_while_a_watch_never_delivers_stops_with_a
     assert 'move hang2 was taken over by "run" of bob on host ws-12 (pid 5); this rollback stopped' in err
     assert "Traceback" not in err
     assert holder()["user"] == "bob"      # left to its new holder
+
+
+def test_a_lease_that_cannot_be_renewed_before_it_expires_stops_its_holder(kubesim, capsys):
+    """Renewals that keep failing must not go on silently past the lease's expiry (another process could take the
+    move over meanwhile): the holder is told and says why."""
+    seed_basic(kubesim)
+    assert run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "db", "--yes", "--move-id", "hang3")[0] == 0
+    jr = journalmod.find(api_for(kubesim), "hang3", ["dst"])
+    now = [1000.0]
+    lease = leasemod.Lease(jr, "rollback", "alice", duration=0.4, monotonic=lambda: now[0])
+    lease.acquire()
+    kubesim.faults.inject(verb="patch", resource="configmaps", name=jr.name, status=500)
+    now[0] += 60.0           # no renewal got through for far longer than the lease lasts
+    lost = threading.Event()
+    lease.start_heartbeat(on_lost=lambda holder: lost.set())
+    assert lost.wait(HUNG_AFTER), "the holder was never told"
+    lease.release()
+    assert "this rollback of move hang3 lost its lease (it could not be renewed for 60s" in lease.lost_message()
