@@ -42,8 +42,10 @@ def vm_state(ctx) -> List[dict]:
             out.append(finding("error", "MovedByTransfer",
                                f'VM "{name}" was moved by transfer in move {moved}: its volumes belong to the '
                                "target now, so its DataVolumes show Pending and the VM Provisioning until cleanup",
-                               f"delete the source with 'kubectl vmmove cleanup {moved}', or hand the volumes back "
-                               f"with 'kubectl vmmove rollback {moved}'", *subject))
+                               f"'kubectl vmmove status {moved}' shows where that move is: continue it with "
+                               f"'kubectl vmmove run --resume {moved}', delete the source with 'kubectl vmmove "
+                               f"cleanup {moved}', or hand the volumes back with 'kubectl vmmove rollback {moved}'",
+                               *subject))
         if is_running(vm):
             downtime = entry["estimate"]["downtimeSeconds"]
             how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
