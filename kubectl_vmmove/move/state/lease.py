@@ -294,7 +294,7 @@ class Lease:
 
             self._give_up(f"it could not be renewed for {human_duration(unrenewed)}: {err}")
             return False
-        if self.lost_to is None:
+        if self.lost_to is None and not self._stop.is_set():    # (released meanwhile: nothing was lost)
             self._give_up("its renewal was refused")
         return False
 
