@@ -3,7 +3,9 @@
 `run`, `rollback` and `cleanup` hold the lease (key `lease` of the journal ConfigMap) while they change anything:
 who holds it (user, host, pid, a random token, the command), when it was taken and last renewed, and for how long a
 renewal counts. A heartbeat renews it every quarter of that time; every journal write the holder makes also checks
-that the lease is still its own, so a takeover is noticed at once and the old holder stops.
+that the lease is still its own, so a takeover is noticed at once and the old holder stops. Renewals that keep
+failing (API errors) are retried at each beat until three quarters of the duration passed without one; then the
+holder stops as if taken over, before anyone else may take the lease.
 
 Clock skew: timestamps in the lease are the holder's wall clock, and no two clients are assumed to agree. So:
 
