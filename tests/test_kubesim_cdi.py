@@ -133,7 +133,7 @@ def test_csi_clone_takes_seconds_whatever_the_size_and_rebinds_a_temporary_claim
     conds = {c["type"]: (c["status"], c.get("reason")) for c in st["conditions"]}
     assert conds["Ready"][0] == "True" and conds["Bound"] == ("True", "Bound")
     assert conds["Running"] == ("False", "Completed")
-    run_for(sim, 5)
+    run_for(sim, 10)     # the pvc-protection controller lets a deleted claim go after ~6 s (storage.py)
     assert sim.get(PVC, tmp, "src") is None
     pv = sim.get(PV, sim.get(PVC, "disk", "dst")["spec"]["volumeName"], None)
     assert pv["spec"]["claimRef"]["namespace"] == "dst"

@@ -84,7 +84,7 @@ def test_temporary_claim_counts_against_the_source_quota_while_it_exists(sim):
     run_for(sim, 1, step=1)
     assert sim.get("resourcequotas", "storage", "src")["status"]["used"]["requests.storage"] == "20Gi"
     run_until(sim, lambda: sim.get(DV, "disk", "dst")["status"]["phase"] == "Succeeded")
-    run_for(sim, 5)
+    run_for(sim, 10)     # the pvc-protection controller lets a deleted claim go after ~6 s (storage.py)
     assert sim.get("resourcequotas", "storage", "src")["status"]["used"]["requests.storage"] == "10Gi"
 
 
@@ -181,7 +181,7 @@ def test_snapshot_strategy_takes_a_temporary_volume_snapshot_in_the_source_names
     assert tmp["spec"]["dataSource"] == {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
                                          "name": name}
     run_until(sim, lambda: sim.get(DV, "disk", "dst")["status"]["phase"] == "Succeeded")
-    run_for(sim, 5)
+    run_for(sim, 10)     # the pvc-protection controller lets a deleted claim go after ~6 s (storage.py)
     assert sim.get(SNAP, name, "src") is None and sim.get(PVC, f"tmp-pvc-{target_uid}", "src") is None
 
 

@@ -30,8 +30,10 @@ def test_transfer_moves_the_volumes_and_rollback_hands_them_back(kubesim, capsys
     path.write_text(yaml.safe_dump(plan))
     code, out, err = run_move(kubesim, capsys, "run", "-f", str(path), "--yes")
     assert code == 0, err
-    ots = kubesim.list("objecttransfers.cdi.kubevirt.io")
-    assert bool(ots) == object_transfer
+    # One ObjectTransfer per claim when they are used, each deleted once complete: none is left behind.
+    created = kubesim.requests.count(verb="create", resource="objecttransfers")
+    assert created == (len(transfers) if object_transfer else 0)
+    assert kubesim.list("objecttransfers.cdi.kubevirt.io") == []
     # Said once, before the per-VM lines, when (and only when) the deprecated API is used.
     warning = "Warning: CDI's ObjectTransfer API is deprecated since v1.61 and will be removed; CDI v1.61.0 still"
     assert err.count(warning) == (1 if object_transfer else 0)
@@ -75,7 +77,7 @@ def test_transfer_then_cleanup_keeps_the_moved_volumes(kubesim, capsys):
 
 def test_object_transfer_gives_way_to_the_native_rebind_from_the_cdi_release_that_deletes_it(kubesim, capsys,
                                                                                           monkeypatch):
-    from kubectl_vmmove.move.execution import disks
+    from kubectl_vmmove.move.execution import transfer as disks
 
     seed_basic(kubesim)
     code, text, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "--all", "--strategy",

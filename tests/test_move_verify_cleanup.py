@@ -127,7 +127,8 @@ def test_cleanup_refuses_until_verify_passes_then_deletes_only_what_moved(kubesi
         assert gone not in names(kubesim, "secrets", "src")
     assert "shared-ca" in names(kubesim, "secrets", "src")        # "stays" still uses it
     assert names(kubesim, "services", "src") == []
-    assert "db-rootdisk" not in names(kubesim, PVC, "src")          # a plain claim the VM did not own
+    # A plain claim the VM did not own: deleted, gone once the pvc-protection controller lets it go (~6 s).
+    run_until(kubesim, lambda: "db-rootdisk" not in names(kubesim, PVC, "src"), step=1, max_seconds=30)
     assert "stays-rootdisk" in names(kubesim, PVC, "src")
     assert "deleted" in out and "VirtualMachine" in out
     # The target is untouched and still verifies; a second cleanup finds nothing left to do.

@@ -9,6 +9,7 @@ retries and error typing follow kubectl rather than the generated client.
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -22,6 +23,8 @@ from .kinds import Kind
 log = logging.getLogger("kubectl_vmmove.kube")
 
 JSON = "application/json"
+# Seconds a request may take when no --request-timeout is given (kubectl's default, 0, would wait forever).
+DEFAULT_REQUEST_TIMEOUT = 90.0
 PATCH_TYPES = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -147,6 +150,32 @@ def _untrusted_certificate(err: Exception) -> bool:
         "doesn't match" in text or "hostname mismatch" in text
 
 
+def _resource_of(url: str) -> str:
+    """`plural.group` (or `plural` for the core group) of an API URL, as kubectl names a resource in errors."""
+    from urllib.parse import urlparse
+
+    parts = [p for p in urlparse(url).path.split("/") if p]
+    if parts[:1] == ["api"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        return urlparse(url).path
+    if rest[:1] == ["namespaces"] and len(rest) >= 3:
+        rest = rest[2:]
+    plural = rest[0] if rest else ""
+    return f"{plural}.{group}" if group and plural else plural or group
+
+
+def _timeout(seconds: Optional[float], stream: bool):
+    import urllib3
+
+    if not seconds:
+        return None
+    # A stream's limit is on each read (the silence between chunks), not on its whole length.
+    return urllib3.Timeout(connect=seconds, read=seconds) if stream else urllib3.Timeout(total=seconds)
+
+
 def build_configuration(resolved: Resolved):
     """A `kubernetes.client.Configuration` holding credentials and TLS for the resolved context."""
     from kubernetes import client as k8s_client
@@ -192,8 +221,12 @@ class Api:
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._base = self._cfg.host.rstrip("/")
-        self._timeout = resolved.request_timeout
+        # kubectl's --request-timeout; without it a request that gets no answer still ends (0 means no limit).
+        self._timeout = DEFAULT_REQUEST_TIMEOUT if resolved.request_timeout is None else resolved.request_timeout
+        # Set by a verb that must be able to stop (a lost lease): waits (kube.wait) end with WaitStopped.
+        self.stop_waiting: Optional[threading.Event] = None
         self._served: Optional[Dict[str, set]] = None
+        self._resources: Dict[str, set] = {}     # "group/version" -> resource names its discovery lists
         self.request_count = 0
         self._answered = False      # the server answered once: failures from now on are an outage (RetryPolicy)
         self._gone = False          # an outage ran out of budget: one try per call until the server is back
@@ -240,7 +273,7 @@ class Api:
         try:
             response = self._pool.request(
                 method, url, body=data, headers=self._headers(accept, content_type), retries=False,
-                preload_content=not stream, timeout=urllib3.Timeout(total=timeout) if timeout else None,
+                preload_content=not stream, timeout=_timeout(timeout, stream),
             )
         except urllib3.exceptions.NewConnectionError as err:
             raise _Transient(errors.Unavailable(
@@ -272,6 +305,10 @@ class Api:
         error = errors.from_status(response.status, payload, retry_after=retry_after)
         if isinstance(error, errors.Unauthorized):
             raise self._refused(error)
+        if response.status == 404 and not (error.details or {}).get("name"):
+            # Not an object but the resource itself is missing: say which, as kubectl does.
+            error = errors.from_status(404, {**(payload if isinstance(payload, dict) else {}), "kind": "Status",
+                                             "message": f"{error.message} ({method.lower()} {_resource_of(url)})"})
         if response.status == 429 or response.status >= 500:
             transient = _Transient(error, retry_after)
             transient.sent = response.status != 429 and retry_after is None
@@ -399,10 +436,11 @@ class Api:
                                               query=query, body=obj))
 
     def patch(self, kind: Kind, name: str, patch, namespace: Optional[str] = None, patch_type: str = "merge",
-              subresource: Optional[str] = None, dry_run: bool = False) -> dict:
+              subresource: Optional[str] = None, dry_run: bool = False, attempts: Optional[int] = None) -> dict:
+        """`attempts`: exactly that many tries, no outage budget (a lease renewal must not outlive its lease)."""
         query = {"dryRun": "All"} if dry_run else None
         return self._typed(kind, self.request("PATCH", kind.path(namespace, name, subresource), query=query,
-                                              body=patch, content_type=PATCH_TYPES[patch_type]))
+                                              body=patch, content_type=PATCH_TYPES[patch_type], attempts=attempts))
 
     def delete(self, kind: Kind, name: str, namespace: Optional[str] = None, propagation: Optional[str] = None,
                preconditions: Optional[dict] = None, dry_run: bool = False) -> Optional[dict]:
@@ -430,7 +468,12 @@ class Api:
         query = {"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
                  "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
                  "allowWatchBookmarks": "true" if bookmarks else None}
-        response = self.request("GET", kind.path(namespace), query=query, stream=True, timeout=0)
+        # The read timeout bounds the silence between two chunks: a stream that stalls (a half-open connection, a
+        # buffering proxy) ends like a dropped one and the caller resumes; the server ends it at timeout_seconds.
+        gap = self._timeout or None
+        if gap is not None and timeout_seconds and not self.resolved.request_timeout:
+            gap = max(gap, timeout_seconds + 30.0)
+        response = self.request("GET", kind.path(namespace), query=query, stream=True, timeout=gap or 0)
         try:
             buffer = b""
             for chunk in response.stream(65536, decode_content=True):
@@ -496,7 +539,23 @@ class Api:
         return set(self.served_versions())
 
     def serves(self, kind: Kind) -> bool:
+        """Whether the kind's group version is served (one discovery for the whole run)."""
         return kind.version in self.served_versions().get(kind.group, set())
+
+    def serves_resource(self, kind: Kind) -> bool:
+        """Whether the resource itself is served: its group version may be served without it (an operator whose
+        CRD for that kind is absent, as CDI without `objecttransfers`). One request per group version, cached."""
+        if not self.serves(kind):
+            return False
+        key = f"{kind.group}/{kind.version}"
+        if key not in self._resources:
+            path = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+            try:
+                found = self.request("GET", path).get("resources") or []
+            except errors.NotFound:
+                found = []
+            self._resources[key] = {r.get("name") for r in found}
+        return kind.plural in self._resources[key]
 
     def server_version(self) -> dict:
         return self.request("GET", "/version")

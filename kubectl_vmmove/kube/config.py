@@ -59,7 +59,9 @@ class Overrides:
             as_user=get("as_user"),
             as_groups=list(get("as_group") or []),
             as_uid=get("as_uid"),
-            request_timeout=parse_timeout(get("request_timeout")) if get("request_timeout") is not None else None,
+            # 0 (no limit) stays 0 here: None means the flag was not given and the client's default applies.
+            request_timeout=(parse_timeout(get("request_timeout")) or 0.0) if get("request_timeout") is not None
+            else None,
         )
 
 

@@ -18,6 +18,16 @@ class WaitTimeout(errors.Timeout):
     pass
 
 
+class WaitStopped(Exception):
+    """The command was told to stop (its `Api.stop_waiting` event was set) while it waited."""
+
+
+def _check_stop(api) -> None:
+    stop = getattr(api, "stop_waiting", None)
+    if stop is not None and stop.is_set():
+        raise WaitStopped("stopped while waiting")
+
+
 def watch_until(api, kind: Kind, namespace: Optional[str], reached: Callable[[], bool],
                 on_list: Callable[[list], None], on_event: Callable[[str, dict], None], timeout: Optional[float],
                 timed_out: Callable[[], str], clock: Callable[[], float] = time.monotonic, **selectors) -> None:
@@ -25,11 +35,14 @@ def watch_until(api, kind: Kind, namespace: Optional[str], reached: Callable[[],
 
     Lists the objects `selectors` (field_selector / label_selector) choose and gives them to `on_list`, then watches
     from that resourceVersion and gives each change to `on_event`, until `reached()` holds. A watch that ends resumes
-    from the last version seen; 410 Gone relists. Raises WaitTimeout(timed_out()) when `timeout` seconds pass first.
+    from the last version seen; 410 Gone relists. Raises WaitTimeout(timed_out()) when `timeout` seconds pass first,
+    WaitStopped as soon as the API's `stop_waiting` event is set (checked at each event, and at least every time a
+    silent watch hits the client's read timeout, so no wait outlives a stop or its timeout).
     """
     deadline = None if not timeout else clock() + timeout
     version = None
     while True:
+        _check_stop(api)
         if version is None:
             listed = api.list(kind, namespace, **selectors)
             version = listed.resource_version
@@ -49,6 +62,7 @@ def watch_until(api, kind: Kind, namespace: Optional[str], reached: Callable[[],
                 on_event(etype, obj)
                 if reached():
                     return
+                _check_stop(api)
                 if deadline is not None and clock() >= deadline:
                     break
         except errors.Gone:
@@ -79,7 +93,7 @@ def wait_for(api, kind: Kind, name: str, namespace: Optional[str], predicate: Ca
     return state["current"]
 
 
-def wait_for_all(api, kind: Kind, namespace: str, names: Iterable[str], label_selector: str,
+def wait_for_all(api, kind: Kind, namespace: Optional[str], names: Iterable[str], label_selector: str,
                  done: Callable[[dict], bool], failed: Callable[[dict], Optional[str]], timeout: Optional[float],
                  on_change: Optional[Callable[[Dict[str, Optional[dict]]], None]] = None,
                  clock: Callable[[], float] = time.monotonic) -> Dict[str, Optional[dict]]:

@@ -13,6 +13,8 @@ from typing import Any, Callable, Dict, Optional
 
 MOVE_ID_LABEL = "vmmove.io/move-id"
 SOURCE_ANNOTATION = "vmmove.io/source"
+# On a source DataVolume whose claim a transfer took: the move that did it (CDI then waits for the claim to return).
+PRE_POPULATED_BY = "vmmove.io/pre-populated-by"
 
 _SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
                     "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences", "finalizers",

@@ -38,12 +38,12 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 
 class KubeSim:
     def __init__(self, served_groups=None, speed=1.0, seed=0, tls=True, kubemacpool="allow", history=10000,
-                 bookmark_interval=1.0, controllers=True, tick=0.02, clock_start=None):
+                 bookmark_interval=1.0, controllers=True, tick=0.02, clock_start=None, unserved_resources=()):
         self.seed = seed
         self.tls = tls
         self.kubemacpool = kubemacpool
         self.bookmark_interval = bookmark_interval
-        self.registry = Registry(served_groups)
+        self.registry = Registry(served_groups, unserved_resources)
         self.clock = SimClock(speed, start=clock_start)  # clock_start: e.g. "now" for a demo read by humans
         self.store = Store(self.registry, self.clock, seed=seed, history=history)
         self.internal = InternalWriter(self)    # what controllers write through (internal.py says what it skips)

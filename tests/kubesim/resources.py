@@ -200,12 +200,16 @@ GROUP_ORDER = ("", "apps", "events.k8s.io", "authentication.k8s.io", "authorizat
 class Registry:
     """The kinds served by one KubeSim; ``served_groups`` (a set of group names, "" = core) narrows it."""
 
-    def __init__(self, served_groups=None):
+    def __init__(self, served_groups=None, unserved_resources=()):
+        """``unserved_resources``: ``plural.group`` keys left out of groups that are otherwise served, as on a cluster
+        where one CRD of an operator is absent (CDI without ``objecttransfers``: its group version still serves the
+        other resources, and the discovery list of that version simply lacks the missing one)."""
         if served_groups is not None:
             served_groups = set(served_groups) | {""}
             # A cluster always has the built-in groups the apiserver serves itself.
             served_groups |= {"authorization.k8s.io", "authentication.k8s.io"}
-        self.types = tuple(t for t in TYPES if served_groups is None or t.group in served_groups)
+        self.types = tuple(t for t in TYPES if (served_groups is None or t.group in served_groups)
+                           and t.key not in set(unserved_resources))
         self._by_key = {t.key: t for t in self.types if not t.virtual or t.verbs}
         self._by_gvr = {}
         for t in self.types:

@@ -315,7 +315,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.entry_info.update(verb=verb, group=route.group, resource=route.plural, subresource=route.subresource,
                                namespace=route.namespace, name=route.name)
         # Faults come before any work, as a failing apiserver or proxy would answer.
-        for fault in self.sim.faults.pick(verb, route.group, route.plural):
+        for fault in self.sim.faults.pick(verb, route.group, route.plural, route.name):
             if fault.kind == "latency":
                 time.sleep(fault.seconds)
             elif fault.kind == "reset":
@@ -652,7 +652,12 @@ def _fault_error(fault):
     reasons = {429: ("TooManyRequests", "Too many requests, please try again later."),
                500: ("InternalError", "Internal error occurred: injected fault"),
                503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
-               504: ("Timeout", "Timeout: request did not complete within the allowed duration")}
+               504: ("Timeout", "Timeout: request did not complete within the allowed duration"),
+               # A resource the server does not serve (its CRD deleted), as kube-apiserver answers it.
+               404: ("NotFound", "the server could not find the requested resource"),
+               # What a write whose resourceVersion precondition failed gets (kube-apiserver-fidelity.md).
+               409: ("Conflict", "Operation cannot be fulfilled: the object has been modified; please apply your "
+                                 "changes to the latest version and try again")}
     reason, message = reasons.get(fault.status, ("InternalError", "injected fault"))
     details = {"retryAfterSeconds": fault.retry_after} if fault.retry_after else None
     err = ApiError(fault.status, reason, message, details)

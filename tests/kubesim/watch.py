@@ -94,6 +94,16 @@ class WatchStream:
             self._chunk(b"")
             return 200
         self.sim.register_stream(watcher)
+        if self.sim.faults.watch_stalls(self.route.group, self.route.plural):
+            # A stalled stream (faults.stall_watches): headers sent, then silence until the client gives up.
+            try:
+                while not self.sim.stopping and not watcher.closed:
+                    time.sleep(0.05)
+            finally:
+                store.stop_watch(watcher)
+                self.sim.unregister_stream(watcher)
+                h.close_connection = True
+            return 200
         deadline = time.monotonic() + timeout if timeout is not None else None
         interval = self.sim.bookmark_interval
         last_sent = time.monotonic()

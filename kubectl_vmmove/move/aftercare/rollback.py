@@ -1,19 +1,22 @@
 """`rollback`: undo a move that has not been cleaned up.
 
-Per VM: stop the target VM; with `transfer`, hand each volume back to its source claim first (the volume keeps
-`Retain` throughout, so no delete in between can lose it; a VM whose volumes cannot be handed back keeps its
-target objects); then delete what this move created in the target (found by the move-id label, never anything
-else), and give the source VM its original run strategy back. Safe to run again.
+Per VM, `--parallel` VMs at a time: stop the target VM; with `transfer`, hand its volumes back to their source
+claims first, all claims of the VM together (the volume keeps `Retain` throughout, so no delete in between can lose
+it; a VM whose volumes cannot be handed back keeps its target objects); then delete what this move created in the
+target (found by the move-id label, never anything else), and give the source VM its original run strategy back.
+Then the move's ObjectTransfers, if any are left. Safe to run again.
 """
 
 import copy
-from typing import List, Optional
+import threading
+from typing import Dict, List, Optional
 
 from ...kube import errors as kerr
 from ...kube import kinds
 from ...kube.wait import WaitTimeout, wait_for
-from ..context import RunContext, StepFailed
-from ..execution import disks, lifecycle
+from ..context import Interrupted, RunContext, StepFailed
+from ..execution import lifecycle
+from ..execution import transfer as transfermod
 from ..state import journal as journalmod
 from ..state import records
 from ..state.records import VMRecord
@@ -61,6 +64,61 @@ def original_claim(recorded: dict, api, namespace: str) -> dict:
     return obj
 
 
+def _rollback_vm(ctx: RunContext, entry: dict) -> dict:
+    """One VM: stop the target, hand its volumes back, delete what was created for it, restore the source."""
+    name = entry["name"]
+    try:
+        ctx.report(name, step="stop the target VM")
+        _stop_target(ctx, name)
+        details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []
+        ctx.report(name, step="delete what the move created")
+        deleted = delete_created(ctx, only_vm=name)
+        if deleted:
+            details.append("deleted " + ", ".join(deleted))
+        details.append(restore_source(ctx, entry))
+        ctx.journal.vm_change(name, VMRecord.rolled_back)
+        ctx.report(name, step="rolled back")
+        return {"vm": name, "result": records.ROLLED_BACK, "detail": "; ".join(details)}
+    except (StepFailed, kerr.ApiError) as err:
+        ctx.report(name, step="failed")
+        return {"vm": name, "result": records.FAILED, "detail": str(err)}
+
+
+def _rollback_vms(ctx: RunContext, parallel: int) -> List[dict]:
+    """`_rollback_vm` for every VM of the plan on `parallel` threads; rows in plan order. Anything else a worker
+    meets (a stop, a lost lease, a fenced journal) stops the others and is raised here."""
+    entries = list(ctx.move_plan.vms)
+    queue, lock = list(entries), threading.Lock()
+    results: Dict[str, dict] = {}
+    problems: List[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue or ctx.stop.is_set():
+                    return
+                entry = queue.pop(0)
+            try:
+                results[entry["name"]] = _rollback_vm(ctx, entry)
+            except BaseException as err:    # noqa: BLE001 - raised again by the main thread
+                problems.append(err)
+                ctx.stop.set()
+                return
+
+    threads = [threading.Thread(target=worker, name=f"vmmove-rollback-{i}", daemon=True)
+               for i in range(max(1, min(parallel, len(entries))))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
+    if problems:
+        raise problems[0]
+    if ctx.stop.is_set():
+        raise Interrupted()
+    return [results[e["name"]] for e in entries if e["name"] in results]
+
+
 def _stop_target(ctx: RunContext, name: str) -> None:
     vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
     if vm is None or not ctx.ours(vm):
@@ -79,8 +137,9 @@ def _stop_target(ctx: RunContext, name: str) -> None:
 
 
 def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
-    done = []
+    """Hand every transferred volume of the VM back to its source claim, all claims together (transfer.py)."""
     recorded = {(o["kind"], o["metadata"]["name"]): o for o in ctx.journal.sources(entry["name"])}
+    handovers = []
     for step in entry["steps"]:
         if step["action"] != "transfer":
             continue
@@ -93,20 +152,21 @@ def _hand_back(ctx: RunContext, entry: dict) -> List[str]:
         original = recorded.get(("PersistentVolumeClaim", claim))
         if original is None:
             raise StepFailed(f"the journal has no record of claim {ctx.source}/{claim}; cannot hand its volume back")
-        back = RunContext(api=ctx.api, plan=ctx.plan, journal=ctx.journal, timeout=ctx.timeout, user=ctx.user)
-        disks.rebind(back, claim, ctx.target, ctx.source, step.get("persistentVolume"),
-                     target_claim=original_claim(original, ctx.api, ctx.source))
-        _unmark_source_dv(ctx, claim)
-        done.append(f"persistentvolumeclaim/{claim} handed back")
-    return done
+        handovers.append(transfermod.Handover(claim, ctx.target, ctx.source, step.get("persistentVolume"),
+                                              original_claim(original, ctx.api, ctx.source)))
+    what = f"handing back the {len(handovers)} volume(s) of {ctx.source}/{entry['name']}"
+    transfermod.hand_over(ctx, entry["name"], handovers, transfermod.Deadline(ctx.timeout, what))
+    for h in handovers:
+        _unmark_source_dv(ctx, h.claim)
+    return [f"persistentvolumeclaim/{h.claim} handed back" for h in handovers]
 
 
 def _unmark_source_dv(ctx: RunContext, claim: str) -> None:
     dv = ctx.api.get_or_none(kinds.DATAVOLUME, claim, ctx.source)
     ann = ((dv or {}).get("metadata") or {}).get("annotations") or {}
-    if ann.get("vmmove.io/pre-populated-by") == ctx.move_id:
+    if ann.get(transfermod.PRE_POPULATED_BY) == ctx.move_id:
         ctx.api.patch(kinds.DATAVOLUME, claim, {"metadata": {"annotations": {
-            disks.PRE_POPULATED: None, "vmmove.io/pre-populated-by": None}}}, namespace=ctx.source)
+            transfermod.PRE_POPULATED: None, transfermod.PRE_POPULATED_BY: None}}}, namespace=ctx.source)
 
 
 def restore_source(ctx: RunContext, entry: dict) -> str:
@@ -184,28 +244,14 @@ def created_namespace(ctx: RunContext) -> bool:
         return planned
 
 
-def rollback(ctx: RunContext) -> List[dict]:
-    """Roll every VM back; returns rows (vm, result, detail). A VM that cannot be rolled back keeps its target
-    objects and is reported; the others go on."""
+def rollback(ctx: RunContext, parallel: int = 1) -> List[dict]:
+    """Roll every VM back, `parallel` VMs at a time; returns rows (vm, result, detail). A VM that cannot be rolled
+    back keeps its target objects and is reported; the others go on."""
     ctx.journal.move_update(lambda m: m.update(rollback={"started": journalmod.now_text(), "user": ctx.user}))
-    rows = []
-    failed = False
-    for entry in ctx.move_plan.vms:
-        name = entry["name"]
-        try:
-            _stop_target(ctx, name)
-            details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []
-            deleted = delete_created(ctx, only_vm=name)
-            if deleted:
-                details.append("deleted " + ", ".join(deleted))
-            details.append(restore_source(ctx, entry))
-            ctx.journal.vm_change(name, VMRecord.rolled_back)
-            rows.append({"vm": name, "result": records.ROLLED_BACK, "detail": "; ".join(details)})
-        except (StepFailed, kerr.ApiError) as err:
-            failed = True
-            rows.append({"vm": name, "result": records.FAILED, "detail": str(err)})
+    rows = _rollback_vms(ctx, parallel)
+    failed = any(r["result"] == records.FAILED for r in rows)
     if not failed:
-        shared = delete_created(ctx)
+        shared = delete_created(ctx) + transfermod.delete_object_transfers(ctx)
         if shared:
             rows.append({"vm": "(shared)", "result": records.ROLLED_BACK, "detail": "deleted " + ", ".join(shared)})
         for step in ctx.move_plan.prepare:

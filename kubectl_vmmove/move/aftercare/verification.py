@@ -17,10 +17,11 @@ from ...kube import errors as kerr
 from ...kube import kinds
 from .. import quantities
 from ..context import RunContext
+from ..execution import transfer as transfermod
 from ..execution.lifecycle import started
 from ..planning import graph as graphmod
 from ..planning.permissions import Permission
-from ..rewrite import copied_from, data_digest, user_metadata
+from ..rewrite import MOVE_ID_LABEL, copied_from, data_digest, user_metadata
 from ..state import records
 from ..state.records import VMRecord
 
@@ -112,7 +113,21 @@ def verify(ctx: RunContext, records: Dict[str, dict]) -> Checks:
             checks.guarded("(shared)", _object_check_name(step), _check_object, ctx, checks, "(shared)", step)
     for entry in ctx.move_plan.vms:
         _verify_vm(ctx, checks, entry, records.get(entry["name"]) or {})
+    if ctx.strategy == "transfer":
+        checks.guarded("(shared)", "no objecttransfers left", _check_transfers_left, ctx, checks)
     return checks
+
+
+def _check_transfers_left(ctx, checks) -> None:
+    """The cluster-scoped ObjectTransfers of the move are deleted once complete; any still there is reported."""
+    try:
+        left = transfermod.leftover_object_transfers(ctx.api, ctx.move_id)
+    except kerr.Forbidden as cause:
+        raise Unreadable(kinds.OBJECTTRANSFER, None) from cause
+    shown = ", ".join(f"objecttransfer/{n}" for n in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+    checks.add("(shared)", "no objecttransfers left", not left,
+               f"{shown} left by this move; delete them with 'kubectl delete objecttransfers -l "
+               f"{MOVE_ID_LABEL}={ctx.move_id}'" if left else "")
 
 
 def _verify_vm(ctx, checks, entry, record) -> None:

@@ -1,5 +1,6 @@
 """What several move verbs do alike: open a move from its journal, verify it now, hold its lease."""
 
+import contextlib
 import sys
 
 
@@ -41,13 +42,18 @@ def run_checks(ctx, jr, record: bool = True, err=None):
     return checks
 
 
+@contextlib.contextmanager
 def hold_lease(ctx, command, force):
-    """The move's lease for the duration of a `with` block (see lease.py); refuses while another process holds it."""
-    import sys
+    """The move's lease for the duration of a `with` block (see lease.py); refuses while another process holds it,
+    and tells a user who may not write the journal which right is missing.
 
-    from ..state.lease import Lease
-
+    A lost lease (taken over, or not renewable before it expires) sets `ctx.stop`, which ends any wait at once
+    (kube.wait.WaitStopped); the block then ends with LeaseLost and its message, whatever it raised meanwhile."""
+    from ...errors import UserError
     from ...kube import errors as kerr
+    from ...kube.wait import WaitStopped
+    from ..context import Interrupted
+    from ..state.lease import Lease, LeaseLost
 
     lease = Lease(ctx.journal, command, ctx.user, notice=lambda text: sys.stderr.write(text + "\n"))
     try:
@@ -55,8 +61,18 @@ def hold_lease(ctx, command, force):
     except kerr.Forbidden as err:
         raise journal_refused(err, ctx.move_id, ctx.journal.namespace, command) from err
     ctx.lease = lease
-    lease.start_heartbeat()
-    return lease
+    ctx.api.stop_waiting = ctx.stop
+    lease.start_heartbeat(on_lost=lambda _holder: ctx.stop.set())
+    try:
+        yield lease
+        if lease.lost_to is not None:
+            raise LeaseLost(lease.lost_message())
+    except (UserError, WaitStopped, Interrupted) as err:
+        if lease.lost_to is not None and not isinstance(err, LeaseLost):
+            raise LeaseLost(lease.lost_message()) from err
+        raise
+    finally:
+        lease.release()
 
 
 def journal_refused(err, move_id: str, namespace: str, command: str):

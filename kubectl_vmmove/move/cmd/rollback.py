@@ -3,26 +3,30 @@
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ...errors import UserError
+from ...errors import UsageError, UserError
 from ...printers import OutputOptions
 from ...verbs import Streams, VerbOptions, run_verb
 
 DESCRIPTION = """Remove what a move created in the target and restore the source VMs, before cleanup.
 
-Stops the moved VMs in the target, hands transferred volumes back to their source claims, deletes everything the
-move created in the target namespace (objects labelled with its move id; nothing else) and gives each source VM its
-original run strategy back, so VMs that ran before the move run again. Safe to run again. The journal stays, with
-the rollback recorded. After 'cleanup' deleted the source, rollback refuses: the source VMs no longer exist."""
+Stops the moved VMs in the target (--parallel VMs at a time), hands transferred volumes back to their source
+claims (all claims of a VM together), deletes everything the move created in the target namespace (objects
+labelled with its move id; nothing else) and its ObjectTransfers, and gives each source VM its original run
+strategy back, so VMs that ran before the move run again. Safe to run again. The journal stays, with the rollback
+recorded. After 'cleanup' deleted the source, rollback refuses: the source VMs no longer exist."""
 
 EXAMPLES = """Examples:
-  kubectl vmmove rollback 7f3c2a --yes"""
+  kubectl vmmove rollback 7f3c2a --yes
+  kubectl vmmove rollback 7f3c2a --yes --parallel 10"""
 
 
 def add_arguments(parser):
     parser.add_argument("move_id", metavar="MOVE_ID", help="The move to undo")
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation")
     parser.add_argument("--timeout", default="1h", metavar="DURATION",
-                        help="How long stopping a VM or handing back a volume may take (default 1h)")
+                        help="How long stopping a VM or handing back its volumes may take (default 1h)")
+    parser.add_argument("--parallel", type=int, default=4, metavar="N",
+                        help="How many VMs to roll back at a time (default 4)")
     from ...flags import add_output_flag
     from .flags import add_takeover_flag
 
@@ -37,13 +41,14 @@ class RollbackOptions(VerbOptions):
     move_id: str
     yes: bool
     timeout: Optional[float]
+    parallel: int
     force_takeover: bool
     output: OutputOptions
     streams: Streams
 
     @classmethod
     def complete(cls, args, streams):
-        return cls(args=args, move_id=args.move_id, yes=bool(args.yes), timeout=None,
+        return cls(args=args, move_id=args.move_id, yes=bool(args.yes), timeout=None, parallel=args.parallel,
                    force_takeover=bool(args.force_takeover), output=OutputOptions(args.output, args.no_headers),
                    streams=streams)
 
@@ -53,8 +58,11 @@ class RollbackOptions(VerbOptions):
 
         check_move_id(self.move_id)
         self.timeout = parse_duration(self.args.timeout, "--timeout")
+        if self.parallel < 1:
+            raise UsageError("--parallel must be at least 1")
 
     def run(self):
+        from ...progress import Progress
         from ..aftercare import rollback as rollbackmod
         from .common import hold_lease, open_move
 
@@ -67,8 +75,17 @@ class RollbackOptions(VerbOptions):
                             f"to. Move the VMs back with a new move: 'kubectl vmmove plan -n {ctx.target} --to "
                             f"{ctx.source} ...'")
         self.confirm(ctx)
-        with hold_lease(ctx, "rollback", self.force_takeover):
-            rows = rollbackmod.rollback(ctx)
+        progress = Progress(["VM", "STEP", "PROGRESS"], stream=self.streams.err)
+
+        def progress_row(vm, step=None, progress_pct=None, **_):
+            progress.update(vm, vm=vm, step=step or "", progress="" if progress_pct is None else f"{progress_pct:.0f}%")
+
+        ctx.report = lambda vm, step=None, progress=None, **_: progress_row(vm, step, progress)
+        try:
+            with hold_lease(ctx, "rollback", self.force_takeover):
+                rows = rollbackmod.rollback(ctx, parallel=self.parallel)
+        finally:
+            progress.finish()
         self.report(ctx, jr, rows, rollbackmod.created_namespace(ctx))
         return 0
 

@@ -351,6 +351,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     (tests inject clocks and durations)."""
     from ...errors import Terminated
     from ...kube import errors as kerr
+    from ...kube.wait import WaitStopped
     from ...progress import Progress
     from ..context import RunContext
     from ..execution.executor import Executor
@@ -379,8 +380,10 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
     except kerr.ServerGone as gone:
         progress.finish()
         raise _server_lost(gone, plan.move_id, ctx.journal is not None, resume_hint) from gone
-    except LeaseLost:
+    except (LeaseLost, WaitStopped) as stopped:
         progress.finish()
+        if isinstance(stopped, WaitStopped) and lease is not None and lease.lost_to is not None:
+            raise LeaseLost(lease.lost_message()) from stopped
         raise
     finally:
         if lease is not None:
@@ -418,14 +421,15 @@ def _start(executor, ctx, existing, user, err, force_takeover, lease_options):
         plan = ctx.move_plan
         raise journal_refused(refused, plan.move_id, plan.target, "run") from refused
     ctx.lease = lease
-    lease.start_heartbeat()
+    ctx.api.stop_waiting = ctx.stop     # a lost lease ends every wait at once (executor.run raises LeaseLost)
+    lease.start_heartbeat(on_lost=lambda _holder: ctx.stop.set())
     return lease
 
 
 def _warn_object_transfer(executor, plan, err) -> None:
     if plan.strategy != "transfer":
         return
-    from ..execution.disks import object_transfer_warning
+    from ..execution.transfer import object_transfer_warning
 
     use_ot, cdi = executor.object_transfer()
     if use_ot:

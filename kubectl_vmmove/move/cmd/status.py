@@ -167,6 +167,12 @@ def print_move(jr, output, stream=None) -> None:
                      f"MAC policy {move.get('macPolicy')}, phase {shown_phase(jr)}, by {move.get('createdBy')} "
                      f"at {move.get('created')}\n")
         stream.write(lease_line(jr))
+        moved = [n for n, r in jr.vms().items() if records.VMRecord(r).phase == records.SUCCEEDED]
+        if move.get("strategy") == "transfer" and moved and not (move.get("cleanup") or {}).get("finished") and \
+                not move.get("rollback"):
+            from ..execution.transfer import sources_note
+
+            stream.write(f"  source: {sources_note(jr.move_id, move.get('source', ''), jr.namespace, moved)}\n")
         for key in ("verify", "cleanup", "rollback"):
             if move.get(key):
                 info = move[key]

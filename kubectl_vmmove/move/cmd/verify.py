@@ -57,6 +57,11 @@ class VerifyOptions(VerbOptions):
         refuse_rolled_back(self.move_id, jr.move().get("rollback") or {}, ctx.source)
         checks = run_checks(ctx, jr, err=self.streams.err)
         print_checks(checks, self.output, stream=self.streams.out)
+        moved = [n for n, r in jr.vms().items() if r.get("phase") == "Succeeded"]
+        if ctx.strategy == "transfer" and moved and not (jr.move().get("cleanup") or {}).get("finished"):
+            from ..execution.transfer import sources_note
+
+            self.streams.err.write(f"Note: {sources_note(self.move_id, ctx.source, ctx.target, moved)}.\n")
         self.refuse_failures(checks)
         cleaned = (jr.move().get("cleanup") or {}).get("finished")
         after = (f"The source was deleted by cleanup at {cleaned}." if cleaned else

@@ -14,13 +14,14 @@ from typing import Dict, List, Optional
 from ...errors import UserError
 from ...kube import errors as kerr
 from ...kube import kinds
-from ...kube.wait import WaitTimeout
+from ...kube.wait import WaitStopped, WaitTimeout
 from ..context import Interrupted, RunContext, StepFailed
 from ..state import journal as journalmod
 from ..state import records
 from ..state.lease import LeaseLost
 from ..state.records import VMRecord
 from . import copies, disks, events, lifecycle
+from . import transfer as transfermod
 
 log = logging.getLogger(__name__)
 JOURNAL_PROGRESS_SECONDS = 2.0
@@ -165,10 +166,10 @@ class Executor:
                          "make the plan with the same version")
 
     def object_transfer(self) -> tuple:
-        """disks.object_transfer_choice, decided once per run."""
+        """transfer.object_transfer_choice, decided once per run."""
         with self._lock:
             if self._object_transfer is None:
-                self._object_transfer = disks.object_transfer_choice(self.ctx.api, self.ctx.plan)
+                self._object_transfer = transfermod.object_transfer_choice(self.ctx.api, self.ctx.plan)
             return self._object_transfer
 
     def run_group(self, entry: dict, steps: List[dict]) -> str:
@@ -177,7 +178,7 @@ class Executor:
             return disks.clone(self.ctx, entry, steps)
         if action == "transfer":
             use_ot = any(s.get("objectTransfer") for s in steps) and self.object_transfer()[0]
-            return disks.transfer(self.ctx, entry, steps, use_ot)
+            return transfermod.transfer(self.ctx, entry, steps, use_ot)
         return self.run_step(entry, steps[0])
 
     def record_sources(self, entry: dict) -> str:
@@ -210,7 +211,7 @@ class Executor:
         self.report(name, step="starting move")
         try:
             down_since = self._run_steps(entry)
-        except Interrupted:
+        except (Interrupted, WaitStopped):
             return self._interrupted(name)
         except kerr.ServerGone as err:
             return self._lost_server(name, err)

@@ -103,8 +103,8 @@ def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
         ctx.report(name, step=f"starting ({phase or 'pending'})")
 
     try:
-        wait_for(api, kinds.VMI, name, ns, started, ctx.timeout, what="be Running and Ready with an IP address",
-                 on_change=on_change)
+        vmi = wait_for(api, kinds.VMI, name, ns, lambda o: started(o) or start_failure(o) is not None, ctx.timeout,
+                       what="be Running and Ready with an IP address", on_change=on_change)
     except WaitTimeout as err:
         vm = api.get_or_none(kinds.VM, name, ns) or {}
         status = vm.get("status") or {}
@@ -113,7 +113,36 @@ def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
         if failure and failure.get("message"):
             extra += f": {failure['message']}"
         raise StepFailed(f"step start of {ns}/{name} timed out: {err}{extra}") from err
+    cause = start_failure(vmi)
+    if cause is not None and not started(vmi):
+        raise StepFailed(_cannot_start(ctx, name, cause))
     return "running"
+
+
+# VMI conditions KubeVirt sets when it cannot make the VM's pod (pkg/virt-controller/watch/vmi.go): the VMI stays
+# Pending and KubeVirt retries, but nothing changes until the cause is fixed (FailedPvcNotFound, set while a claim
+# is still being made, is not one of them).
+_START_FAILURES = {("Synchronized", "FailedCreate")}
+
+
+def start_failure(vmi: Optional[dict]) -> Optional[str]:
+    """Why KubeVirt cannot start this VMI, from its conditions (None while nothing says so)."""
+    for c in ((vmi or {}).get("status") or {}).get("conditions") or ():
+        if c.get("status") == "False" and (c.get("type"), c.get("reason")) in _START_FAILURES:
+            return f"{c.get('type')} {c.get('reason')}: {c.get('message') or 'no message'}"
+    return None
+
+
+def _cannot_start(ctx: RunContext, name: str, failure: str) -> str:
+    from .disks import warning_events
+
+    ns = ctx.target
+    events = warning_events(ctx.api, "VirtualMachineInstance", name, ns) + \
+        warning_events(ctx.api, "VirtualMachine", name, ns)
+    seen = f"; events: {'; '.join(dict.fromkeys(events))}" if events else ""
+    return (f"step start of {ns}/{name}: KubeVirt cannot start the VM: virtualmachineinstance {ns}/{name} {failure}"
+            f"{seen}. Fix the cause and continue with 'kubectl vmmove run --resume {ctx.move_id} --to {ns}', or "
+            f"undo the move with 'kubectl vmmove rollback {ctx.move_id}'")
 
 
 def set_run_strategy(ctx: RunContext, name: str, strategy: str) -> str:

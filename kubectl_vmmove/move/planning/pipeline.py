@@ -123,7 +123,7 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
     _cluster_phase(api, inv, opts.strategy)
     if opts.strategy == "transfer":
         inv.not_served.discard(kinds.OBJECTTRANSFER.kind)
-        if not api.serves(kinds.OBJECTTRANSFER):
+        if not api.serves_resource(kinds.OBJECTTRANSFER):     # the group version may be served without it
             inv.not_served.add(kinds.OBJECTTRANSFER.kind)
     external = [ref for node in graph.nodes.values() for ref in node.external_nads if ref[0] != opts.target]
     inventory.collect_external_nads(api, inv, external)

@@ -146,7 +146,9 @@ class Journal:
         self.name = name_for(move_id)
         self.user = user
         self._obj = obj or {}
-        self._lock = threading.Lock()
+        # Re-entrant: a read under the lock (vm_update, move_update) may load the parts, which takes it again, as
+        # after a 409 made `refresh` drop them; a plain Lock deadlocked there, and the lease heartbeat with it.
+        self._lock = threading.RLock()
         # Keys this process wrote, newest first: a patch response of another worker may predate our write.
         self._local: Dict[str, str] = {}
         self._local_binary: Dict[str, str] = {}
@@ -384,6 +386,7 @@ class Journal:
 
     def vm_update(self, name: str, fn: Callable[[dict], None]) -> dict:
         """Apply `fn` to this VM's record and write it (a merge patch of the one key this worker owns)."""
+        self._loaded_parts()     # any request before the lock: other threads never wait on our network calls
         with self._lock:
             record = self.vm(name)
             fn(record)
@@ -406,6 +409,7 @@ class Journal:
     def move_update(self, fn: Callable[[dict], None], attempts: int = 8) -> dict:
         """Read-modify-write of the shared `move` key with the resourceVersion as precondition."""
         for _ in range(attempts):
+            self._loaded_parts()
             with self._lock:
                 self._local.pop(MOVE_KEY, None)
                 move = self.move()

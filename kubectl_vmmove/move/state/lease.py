@@ -3,7 +3,9 @@
 `run`, `rollback` and `cleanup` hold the lease (key `lease` of the journal ConfigMap) while they change anything:
 who holds it (user, host, pid, a random token, the command), when it was taken and last renewed, and for how long a
 renewal counts. A heartbeat renews it every quarter of that time; every journal write the holder makes also checks
-that the lease is still its own, so a takeover is noticed at once and the old holder stops.
+that the lease is still its own, so a takeover is noticed at once and the old holder stops. Renewals that keep
+failing (API errors) are retried at each beat until three quarters of the duration passed without one; then the
+holder stops as if taken over, before anyone else may take the lease.
 
 Clock skew: timestamps in the lease are the holder's wall clock, and no two clients are assumed to agree. So:
 
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 LEASE_KEY = "lease"
 DURATION_SECONDS = 60.0
+RENEWAL_ATTEMPTS = 3          # tries of one renewal; the heartbeat beats again well before the lease expires
 LIVE, STALE, UNCERTAIN, FREE = "live", "stale", "uncertain", "free"
 
 
@@ -117,14 +120,14 @@ def _record(text: Optional[str]) -> Optional[dict]:
 class Lease:
     """One process's claim on a move's journal. `acquire()` before changing anything, `release()` at the end."""
 
-    def __init__(self, journal, command: str, user: str = "", duration: float = DURATION_SECONDS,
+    def __init__(self, journal, command: str, user: str = "", duration: Optional[float] = None,
                  wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  host: Optional[str] = None, pid: Optional[int] = None, alive: Callable[[int], bool] = pid_alive,
                  notice: Optional[Callable[[str], None]] = None):
         self.journal = journal
         self.command = command
         self.user = user
-        self.duration = float(duration)
+        self.duration = float(DURATION_SECONDS if duration is None else duration)
         self.wall = wall
         self.monotonic = monotonic
         self.host = host or socket.gethostname()
@@ -134,6 +137,8 @@ class Lease:
         self.token = secrets.token_hex(8)
         self.held_text: Optional[str] = None
         self.lost_to: Optional[dict] = None
+        self.lost_reason = ""          # set when the lease could not be renewed in time (no one took it over)
+        self._renewed_at = 0.0         # self.monotonic() of the last write of the lease
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -147,18 +152,21 @@ class Lease:
                            "command": self.command, "acquired": acquired or now, "renewed": now,
                            "durationSeconds": self.duration}, sort_keys=True)
 
-    def _patch_if(self, expected: Optional[str], new: Optional[str], resource_version: Optional[str]) -> bool:
-        """Write the lease key only if it still holds `expected`; False when someone else changed it first."""
+    def _patch_if(self, expected: Optional[str], new: Optional[str], resource_version: Optional[str],
+                  attempts: Optional[int] = None) -> bool:
+        """Write the lease key only if it still holds `expected`; False when someone else changed it first.
+        `attempts`: tries of the patch without the client's outage budget (renewals: the next beat tries again)."""
         jr = self.journal
         try:
             if expected is None:
                 body = {"metadata": {"resourceVersion": resource_version}, "data": {LEASE_KEY: new}}
-                obj = jr.api.patch(kinds.CONFIGMAP, jr.name, body, namespace=jr.namespace)
+                obj = jr.api.patch(kinds.CONFIGMAP, jr.name, body, namespace=jr.namespace, attempts=attempts)
             else:
                 ops = [{"op": "test", "path": f"/data/{LEASE_KEY}", "value": expected}]
                 ops.append({"op": "replace", "path": f"/data/{LEASE_KEY}", "value": new} if new is not None else
                            {"op": "remove", "path": f"/data/{LEASE_KEY}"})
-                obj = jr.api.patch(kinds.CONFIGMAP, jr.name, ops, namespace=jr.namespace, patch_type="json")
+                obj = jr.api.patch(kinds.CONFIGMAP, jr.name, ops, namespace=jr.namespace, patch_type="json",
+                                   attempts=attempts)
         except (kerr.Conflict, kerr.Invalid):
             # A retried request whose first attempt went through fails its own test: look before giving up.
             obj = jr.api.get(kinds.CONFIGMAP, jr.name, jr.namespace)
@@ -197,6 +205,7 @@ class Lease:
             if self._patch_if(text if text else None, new, obj["metadata"].get("resourceVersion")):
                 with self._lock:
                     self.held_text = new
+                    self._renewed_at = self.monotonic()
                 jr.lease_token = self.token
                 jr.on_lease_change = self._seen
                 # The parts of a split journal refuse the writes of the previous holder from now on.
@@ -250,31 +259,72 @@ class Lease:
                 return False
         acquired = (_record(held) or {}).get("acquired")
         new = self._new_record(acquired)
-        if self._patch_if(held, new, None):
+        # A few quick tries only: a renewal stuck in the client's outage budget (minutes) would outlive the lease.
+        if self._patch_if(held, new, None, attempts=RENEWAL_ATTEMPTS):
             with self._lock:
                 self.held_text = new
+                self._renewed_at = self.monotonic()
+            return True
+        current = _text(self.journal.obj)       # _patch_if read the journal again
+        if (_record(current) or {}).get("token") == self.token:
+            # Still ours, in other words (a renewal retried after its first attempt went through): the next beat
+            # renews from what is there now.
+            with self._lock:
+                self.held_text = current
             return True
         self._seen(self.journal.obj)
         return False
 
+    def _give_up(self, reason: str) -> None:
+        """The lease could not be renewed and is about to expire: stop, as if taken over, before anyone may."""
+        with self._lock:
+            if self.lost_to is not None:
+                return
+            self.lost_to, self.lost_reason = {}, reason
+            on_lost = self._on_lost
+        if on_lost is not None:
+            on_lost({})
+
+    def _beat_once(self) -> bool:
+        """One renewal; False once the lease is lost for good (the holder was told through `on_lost`)."""
+        try:
+            if self.renew():
+                return True
+        except Exception as err:    # noqa: BLE001 - an API error, or one of the journal's: try again next beat
+            # Before three quarters of the lease duration passed without a renewal, the next beats try again; after
+            # that, another process could take the lease any moment, so this one stops.
+            log.info("could not renew the lease of move %s: %s", self.journal.move_id, err)
+            unrenewed = self.monotonic() - self._renewed_at
+            if unrenewed < self.duration * 0.75:
+                return True
+            from ...printers import human_duration
+
+            self._give_up(f"it could not be renewed for {human_duration(unrenewed)}: {err}")
+            return False
+        if self.lost_to is None and not self._stop.is_set():    # (released meanwhile: nothing was lost)
+            self._give_up("its renewal was refused")
+        return False
+
     def start_heartbeat(self, on_lost: Optional[Callable[[dict], None]] = None) -> None:
+        """Renew every quarter of the duration until `release`; `on_lost` is called (from the heartbeat thread)
+        when the lease is lost: taken over, or not renewable before it would expire."""
         self._on_lost = on_lost
         interval = self.duration / 4
 
         def beat():
             while not self._stop.wait(interval):
-                try:
-                    if not self.renew():
-                        return
-                except kerr.ApiError as err:
-                    # The layer retried already; the next beat tries again before the lease can expire.
-                    log.info("could not renew the lease of move %s: %s", self.journal.move_id, err)
+                if not self._beat_once():
+                    return
 
         self._thread = threading.Thread(target=beat, name="vmmove-lease", daemon=True)
         self._thread.start()
 
     def lost_message(self) -> str:
         jr = self.journal
+        if self.lost_reason:
+            return (f"this {self.command} of move {jr.move_id} lost its lease ({self.lost_reason}) and stopped "
+                    "changing anything, so that another kubectl-vmmove may take the move over safely. Run it again "
+                    f"when the cluster answers; 'kubectl vmmove status {jr.move_id}' shows where the move is")
         return (f"move {jr.move_id} was taken over by {describe(self.lost_to or {})}; this {self.command} stopped "
                 f"changing anything. Follow the move with 'kubectl vmmove status {jr.move_id} --watch'")
 

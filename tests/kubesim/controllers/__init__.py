@@ -82,10 +82,11 @@ def install_controllers(sim):
         _set_status(sim, "cdis.cdi.kubevirt.io", None, "cdi", cdi_status())
         ctrls.cdi_admission = CDIAdmission(sim, _rng(sim, "cdi-webhook"))
         ctrls.cdi = CDIController(sim, _rng(sim, "cdi"), storage)
-        ctrls.transfer = ObjectTransferController(sim, storage)
         sim.add_controller(ctrls.cdi_admission)
         sim.add_controller(ctrls.cdi)
-        sim.add_controller(ctrls.transfer)
+        if any(t.key == "objecttransfers.cdi.kubevirt.io" for t in sim.registry.types):
+            ctrls.transfer = ObjectTransferController(sim, storage)
+            sim.add_controller(ctrls.transfer)
         ctrls.cdi.sync_profiles()
 
     mode = getattr(sim, "kubemacpool", None)

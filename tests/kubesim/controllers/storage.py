@@ -9,6 +9,7 @@ populator, as the external-provisioner leaves them: they only bind to a PV that 
 import copy
 
 from .. import quantity
+from ..clock import parse_rfc3339
 from .base import Reconciler, annotations, is_deleting, meta
 
 PVC = "persistentvolumeclaims"
@@ -26,6 +27,15 @@ BIND_IMMEDIATE = "cdi.kubevirt.io/storage.bind.immediate.requested"
 CORE_DATA_SOURCE_KINDS = ("PersistentVolumeClaim", "VolumeSnapshot")
 
 NODES = ("node01", "node02", "node03")
+
+# Delays of a real control plane that a volume handed from one claim to another goes through (measured on
+# kube-apiserver/kube-controller-manager v1.28.7, issue 15): the pvc-protection controller drops the finalizer of a
+# deleted claim about 6 s after the delete (it re-checks the pods with a live list before it lets the claim go,
+# pkg/controller/volume/pvcprotection), and the PV binder, whose informer cache still holds the volume's old
+# claimRef when a claim pre-bound to it appears, binds that claim only at a later periodic sync
+# (--pvclaimbinder-sync-period, pkg/controller/volume/persistentvolume/pv_controller_base.go): about 9 s.
+PVC_PROTECTION_DELAY = 6.0
+REBIND_RESYNC_DELAY = 9.0
 
 
 def default_storage_objects():
@@ -214,6 +224,8 @@ class StorageController(Reconciler):
             return False
         if is_deleting(pvc):
             if PVC_PROTECTION in (pvc["metadata"].get("finalizers") or ()) and not self.pods_using(ns, name):
+                if self._not_yet(key_of(pvc), pvc["metadata"]["deletionTimestamp"], PVC_PROTECTION_DELAY, now):
+                    return False
                 self.store.remove_finalizer(PVC, ns, name, PVC_PROTECTION)
                 return True
             return False
@@ -223,6 +235,9 @@ class StorageController(Reconciler):
         # Pending (or Lost claims whose volume came back).
         pv = self._prebound_volume(pvc)
         if pv is not None:
+            if not ((pv.get("spec") or {}).get("claimRef") or {}).get("uid") and \
+                    self._not_yet(key_of(pvc), pvc["metadata"].get("creationTimestamp"), REBIND_RESYNC_DELAY, now):
+                return self._set_claim_phase(pvc, "Pending")    # the binder's cache still has the old claimRef
             return self._bind(pv, pvc, now)
         spec = pvc.get("spec") or {}
         sc = self.storage_class(spec.get("storageClassName"))
@@ -247,6 +262,16 @@ class StorageController(Reconciler):
         if spec.get("volumeName") or is_populator_claim(pvc) or sc is None:
             return self._set_claim_phase(pvc, "Pending")
         return self._provision(pvc, sc, now)
+
+    def _not_yet(self, key, since, delay, now):
+        """True (and a timer set) while less than `delay` seconds passed since the timestamp `since`."""
+        if not since:
+            return False
+        due = parse_rfc3339(since).timestamp() + delay
+        if now.timestamp() >= due:
+            return False
+        self.requeue_after(key, due - now.timestamp(), now)
+        return True
 
     def _prebound_volume(self, pvc):
         m = pvc["metadata"]
@@ -441,6 +466,10 @@ class StorageController(Reconciler):
         status["phase"] = phase
         self.store.update({**pv, "status": status}, subresource="status")
         return True
+
+
+def key_of(pvc):
+    return (PVC, pvc["metadata"].get("namespace", ""), pvc["metadata"]["name"])
 
 
 def m_uid(obj):

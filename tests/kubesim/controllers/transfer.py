@@ -6,7 +6,7 @@ import json
 
 from .base import Reconciler, annotations, is_deleting, set_condition
 from .cdi_admission import POPULATED_FOR, PRE_POPULATED
-from .storage import PV, PVC, PVC_PROTECTION
+from .storage import PV, PVC
 
 OT = "objecttransfers.cdi.kubevirt.io"
 DV = "datavolumes.cdi.kubevirt.io"
@@ -106,10 +106,9 @@ class ObjectTransferController(Reconciler):
             self.store.delete(PVC, sns, sname)
             return True
         if source is not None and source["metadata"]["uid"] == json.loads(data["pvcObject"])["metadata"]["uid"]:
-            if PVC_PROTECTION in (source["metadata"].get("finalizers") or ()) and \
-                    not self.storage.pods_using(sns, sname):
-                self.store.remove_finalizer(PVC, sns, sname, PVC_PROTECTION)
-                return True
+            # CDI only deletes the source and waits while it still exists (pkg/controller/transfer/pvc.go,
+            # ReconcileRunning): its kubernetes.io/pvc-protection finalizer is the controller-manager's to drop
+            # (storage.py models when).
             return self._blocked(ot, status, now, "Waiting for source PVC deletion")
         ref = pv["spec"].get("claimRef") or {}
         target = self.peek(PVC, tns, tname)

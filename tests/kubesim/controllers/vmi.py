@@ -15,6 +15,7 @@ from .kubevirt import KUBEVIRT_VERSION, PVC, VMI, DV, VM_FINALIZER, volume_claim
 from .storage import NODES, pod_is_active
 
 POD = "pods"
+NAD = "network-attachment-definitions.k8s.cni.cncf.io"
 FOREGROUND_FINALIZER = "kubevirt.io/foregroundDeleteVirtualMachine"
 LAUNCHER_IMAGE = f"quay.io/kubevirt/virt-launcher:{KUBEVIRT_VERSION}"
 BACKEND_LABEL = "persistent-state-for"
@@ -145,6 +146,19 @@ class VMIController(Reconciler):
             return self._run(vmi, status, pod, now)
         return False
 
+    def _missing_network(self, vmi):
+        """"NS/NAME" of the first Multus network whose NetworkAttachmentDefinition does not exist, else None."""
+        ns = vmi["metadata"]["namespace"]
+        for net in (vmi.get("spec") or {}).get("networks") or ():
+            name = (net.get("multus") or {}).get("networkName")
+            if not name:
+                continue
+            nad_ns, _, nad_name = name.rpartition("/")
+            nad_ns = nad_ns or ns
+            if self.served(NAD) and self.peek(NAD, nad_ns, nad_name) is None:
+                return f"{nad_ns}/{nad_name}"
+        return None
+
     def _prepare(self, vmi, status, pods, now):
         ns = vmi["metadata"]["namespace"]
         spec = vmi.get("spec") or {}
@@ -189,6 +203,18 @@ class VMIController(Reconciler):
                 self.store.delete(POD, ns, pod["metadata"]["name"])
                 changed = True
         pods = [p for p in pods if not is_temporary_pod(p)]
+        missing = self._missing_network(vmi) if not pods else None
+        if missing is not None:
+            # Rendering the launcher pod looks each Multus network's NetworkAttachmentDefinition up first
+            # (pkg/virt-controller/services/template.go, network resources): when one is missing, the VMI's sync
+            # fails with FailedCreate "failed to render launch manifest: ..." (pkg/virt-controller/watch/vmi.go),
+            # reported as a Warning event and the Synchronized condition, and retried; no pod is made.
+            msg = f"failed to render launch manifest: failed to locate network attachment definition {missing}"
+            if not condition_is(vmi, "Synchronized", "False", "FailedCreate"):
+                self.event(vmi, "Warning", "FailedCreate", msg, now)
+            set_condition(status, "Synchronized", "False", "FailedCreate", msg, now, probe=True)
+            self.requeue_after((VMI, ns, vmi["metadata"]["name"]), self.retry_seconds, now)
+            return self._write(vmi, status, now) or changed
         remove_condition(status, "Synchronized")
         try:
             if needs_backend_storage(spec):

@@ -3,6 +3,7 @@
 from typing import List
 
 from ....kube import kinds
+from ...rewrite import PRE_POPULATED_BY
 from .. import estimates
 from ..inventory import CLUSTER
 from ..moveplan import is_running
@@ -19,6 +20,15 @@ def dry_run(ctx) -> List[dict]:
     return []
 
 
+def _moved_by_transfer(node) -> str:
+    """The move id a transfer left on the VM's DataVolumes whose claims it took ("" when there is none)."""
+    for disk in node.disks:
+        mark = (((disk.dv or {}).get("metadata") or {}).get("annotations") or {}).get(PRE_POPULATED_BY)
+        if mark and disk.pvc is None:
+            return mark
+    return ""
+
+
 def vm_state(ctx) -> List[dict]:
     out = []
     for name, node in ctx.graph.nodes.items():
@@ -28,7 +38,16 @@ def vm_state(ctx) -> List[dict]:
         if vm["metadata"].get("deletionTimestamp"):
             out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
                                "wait until it is gone; there is nothing left to move", *subject))
-        provisioning = _provisioning(ctx, node)
+        moved = _moved_by_transfer(node)
+        if moved:
+            out.append(finding("error", "MovedByTransfer",
+                               f'VM "{name}" was moved by transfer in move {moved}: its volumes belong to the '
+                               "target now, so its DataVolumes show Pending and the VM Provisioning until cleanup",
+                               f"'kubectl vmmove status {moved}' shows where that move is: continue it with "
+                               f"'kubectl vmmove run --resume {moved}', delete the source with 'kubectl vmmove "
+                               f"cleanup {moved}', or hand the volumes back with 'kubectl vmmove rollback {moved}'",
+                               *subject))
+        provisioning = [] if moved else _provisioning(ctx, node)    # a transferred source is said to be so above
         if provisioning:
             out.append(finding("warning", "VmProvisioning",
                                f'VM "{name}" is {status.get("printableStatus")}: it has not started yet, as '
