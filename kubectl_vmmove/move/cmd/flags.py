@@ -18,10 +18,17 @@ def add_selection_arguments(parser, move_list_flag=True):
 def add_move_options(parser, target_help="The target namespace (required)"):
     """How a move is made: shared by `plan` and `run` (which plans when it is not given a plan)."""
     parser.add_argument("--to", dest="target", metavar="NAMESPACE", help=target_help)
-    parser.add_argument("--strategy", choices=("clone", "transfer"), default="clone",
+    parser.add_argument("--strategy", choices=("clone", "transfer", "live"), default="clone",
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
                              "(cluster-admin), through CDI's ObjectTransfer where CDI still serves it (deprecated "
-                             "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore")
+                             "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore; live: "
+                             "KubeVirt's decentralized live migration, the VM keeps running (needs the "
+                             "DecentralizedLiveMigration gate and kubevirt.io:migrate in both namespaces)")
+    parser.add_argument("--live-sync-timeout", default="5m", metavar="DURATION",
+                        help="live: give up when the migrations stay this long in their synchronization phases "
+                             "(KubeVirt has no timeout there; default 5m)")
+    parser.add_argument("--keep-failed", action="store_true",
+                        help="live: keep the receiver VM and its disks after a failed migration, for diagnosis")
     parser.add_argument("--storage-class-map", action="append", default=[], metavar="OLD=NEW",
                         help="Give cloned disks of class OLD the class NEW (repeatable, or comma-separated)")
     parser.add_argument("--target-run-strategy", choices=("source", "Always", "Halted"), default="source",
@@ -33,6 +40,14 @@ def add_move_options(parser, target_help="The target namespace (required)"):
                         help="MAC addresses: keep them (auto, keep), keep them with KubeMacPool opted out in the "
                              "target namespace (opt-out), or let KubeMacPool assign new ones (new)")
     parser.add_argument("--move-id", metavar="ID", help="Use this move id instead of a new random one")
+
+
+def live_options(args) -> Dict[str, object]:
+    """The plan's spec.live from --live-sync-timeout and --keep-failed (only a live move reads it)."""
+    from ...durations import parse_duration
+
+    timeout = parse_duration(getattr(args, "live_sync_timeout", "5m"), "--live-sync-timeout")
+    return {"syncTimeoutSeconds": timeout or 0, "keepFailed": bool(getattr(args, "keep_failed", False))}
 
 
 def parse_storage_class_map(values: Optional[Iterable[str]]) -> Dict[str, str]:

@@ -54,7 +54,7 @@ def run(args):
     from ..planning import moveplan as planmod
     from ..planning import pipeline as planner
     from ..planning import selection
-    from .flags import check_move_id, parse_storage_class_map
+    from .flags import check_move_id, live_options, parse_storage_class_map
 
     if not args.target:
         raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to")
@@ -71,7 +71,7 @@ def run(args):
     opts = planmod.PlanOptions(source=source, target=args.target, strategy=args.strategy, storage_class_map=sc_map,
                                target_run_strategy=args.target_run_strategy, create_namespace=args.create_namespace,
                                services=args.services, mac_policy=args.mac_policy, move_id=args.move_id or "",
-                               selection=sel.describe())
+                               selection=sel.describe(), live=live_options(args))
     inv, graph, doc = planner.make_plan(session.api, opts, sel, user=session.user, full_configmaps=args.manifests)
     output = OutputOptions(args.output, getattr(args, "no_headers", False))
     if args.manifests:

@@ -164,7 +164,7 @@ def _plan_now(session, args):
     from ..planning import moveplan as planmod
     from ..planning import pipeline as planner
     from ..planning import selection
-    from .flags import check_move_id, parse_storage_class_map
+    from .flags import check_move_id, live_options, parse_storage_class_map
 
     if not args.target:
         raise UsageError("--to NAMESPACE is required: the namespace to move the VMs to (or run a plan with -f)")
@@ -175,7 +175,7 @@ def _plan_now(session, args):
                                storage_class_map=parse_storage_class_map(args.storage_class_map),
                                target_run_strategy=args.target_run_strategy, create_namespace=args.create_namespace,
                                services=args.services, mac_policy=args.mac_policy, move_id=args.move_id or "",
-                               selection=sel.describe())
+                               selection=sel.describe(), live=live_options(args))
     _, _, doc = planner.make_plan(session.api, opts, sel, user=session.user)
     errors = planmod.errors_in(doc)
     if errors:

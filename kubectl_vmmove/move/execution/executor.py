@@ -20,7 +20,7 @@ from ..state import journal as journalmod
 from ..state import records
 from ..state.lease import LeaseLost
 from ..state.records import VMRecord
-from . import copies, disks, events, lifecycle
+from . import copies, disks, events, lifecycle, live
 
 log = logging.getLogger(__name__)
 JOURNAL_PROGRESS_SECONDS = 2.0
@@ -119,6 +119,10 @@ class Executor:
             if action == "record-source":
                 return self.record_sources(entry)
             return lifecycle.start_target(ctx, entry, step)
+        if action in live.ACTIONS:
+            if entry is None:
+                raise StepFailed(f"the plan lists {describe(step)} among the shared prepare steps; it belongs to a VM")
+            return live.run_step(ctx, entry, step)
         if action == "copy":
             return copies.copy_at_run_time(ctx, step)
         if action == "create":

@@ -24,12 +24,16 @@ def _source_phase(api, source: str, sel: selection.Selection, strategy: str, who
     needed = graphmod.kinds_needed([vms[n] for n in names])
     if strategy == "clone":
         needed.append(kinds.RESOURCEQUOTA)    # CDI's temporary clone claims are charged to the source namespace
+    if strategy == "live":
+        needed += [kinds.VMI, kinds.VMIM]      # migratability conditions, nodes, migrations in flight
     inventory.collect_dependencies(api, inv, needed, whole=whole)
     return inv, names
 
 
 def _cluster_phase(api, inv, strategy: str) -> None:
     wanted = [kinds.STORAGECLASS, kinds.KUBEVIRT]
+    if strategy == "live":
+        wanted += [kinds.NODE]
     if strategy == "clone":
         wanted += [kinds.CSIDRIVER, kinds.STORAGEPROFILE, kinds.CDI]
     else:

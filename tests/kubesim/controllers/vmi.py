@@ -359,6 +359,9 @@ class VMIController(Reconciler):
                           f"must be shared (using ReadWriteMany access mode)", now, probe=True)
         else:
             set_condition(status, "LiveMigratable", "True", "", "", now, probe=True)
+        # virt-handler computes it on every running VMI (KV pkg/virt-handler/vm.go
+        # calculateLiveStorageMigrationCondition; live-move.md §2.3): nothing here blocks a storage migration.
+        set_condition(status, "StorageLiveMigratable", "True", "", "", now, probe=True)
         self._write(vmi, status, now)
         self.requeue_after((VMI, ns, name), self.agent_seconds, now)
         return True

@@ -12,6 +12,7 @@ sharing). RULES below is the registry and its order is the order of the findings
 from typing import Dict, List
 
 from .base import SEVERITIES, SEVERITY_ORDER, Context, finding
+from . import live
 from .dependencies import references, sharing
 from .network import macs, networks, services
 from .storage import storage, transfer
@@ -21,7 +22,7 @@ from .vm import devices, dry_run, run_strategies, versions, vm_state
 __all__ = ["RULES", "SOURCE_RULES", "SEVERITIES", "Context", "attribute", "finding", "run"]
 
 RULES = (target_namespace, name_conflicts, access, quota, storage, transfer, networks, macs, dry_run, vm_state,
-         run_strategies, devices, references, sharing, services, versions)
+         run_strategies, devices, references, sharing, services, versions) + live.RULES
 
 # What `assess` can judge from the source namespace alone.
 SOURCE_RULES = (storage, vm_state, devices, references, sharing, versions)

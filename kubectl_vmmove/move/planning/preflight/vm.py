@@ -27,7 +27,7 @@ def vm_state(ctx) -> List[dict]:
         if vm["metadata"].get("deletionTimestamp"):
             out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
                                "wait until it is gone; there is nothing left to move", *subject))
-        if is_running(vm):
+        if is_running(vm) and ctx.strategy != "live":
             downtime = entry["estimate"]["downtimeSeconds"]
             how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
                         else "the downtime cannot be estimated (the clone method is unknown)")

@@ -1,0 +1,132 @@
+"""`kubectl vmmove plan|run --strategy live` against kubesim: what a user sees when a running VM moves to another
+namespace through KubeVirt's decentralized live migration (shared/reference/live-move.md)."""
+
+import base64
+
+import yaml
+
+from tests.kubesim import builders
+from tests.kubesim.controllers import controllers_of
+from tests.move_run_support import DV, PVC, SECRET_VALUE, VM, VMI, identity, run_move
+
+VMIM, KV = "virtualmachineinstancemigrations.kubevirt.io", "kubevirts.kubevirt.io"
+
+
+def enable_gate(sim):
+    kv = sim.get(KV, "kubevirt", "kubevirt")
+    kv["spec"]["configuration"].setdefault("developerConfiguration", {})["featureGates"] = \
+        ["DecentralizedLiveMigration"]
+    sim.apply(kv)
+
+
+def seed(sim, running=True, gate=True):
+    objs = builders.namespace("src") + builders.namespace("dst")
+    objs += builders.vm("web", "src", disks=(("rootdisk", "1Gi"), ("data", "2Gi")), running=running,
+                        cloud_init_secret="web-ci", service=True, configmap="web-cm", mac="02:aa:bb:cc:dd:01")
+    for o in objs:
+        if o["kind"] == "Secret" and o["metadata"]["name"] == "web-ci":
+            o["data"]["password"] = base64.b64encode(SECRET_VALUE.encode()).decode()
+    sim.apply(objs)
+    if gate:
+        enable_gate(sim)
+    if running:
+        from tests.move_run_support import wait_vms
+        wait_vms(sim, "src", ("web",))
+
+
+def findings(out):
+    return {f["code"]: f for f in yaml.safe_load(out)["status"]["findings"]}
+
+
+def test_plan_live_refuses_when_the_gate_is_off_and_names_the_remedy(kubesim, capsys):
+    seed(kubesim, gate=False)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "-o", "yaml")
+    found = findings(out)
+    assert found["LiveGateDisabled"]["severity"] == "error"
+    assert "featureGates" in found["LiveGateDisabled"]["remedy"]
+    assert "VmRunning" not in found     # a live move does not stop the VM
+
+
+def test_plan_live_refuses_a_stopped_vm_and_offers_the_offline_strategies(kubesim, capsys):
+    seed(kubesim, running=False)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "-o", "yaml")
+    found = findings(out)
+    assert found["VmNotRunning"]["severity"] == "error"
+    assert "--strategy clone" in found["VmNotRunning"]["remedy"]
+
+
+def test_plan_live_lists_receiver_migrations_and_no_stop(kubesim, capsys):
+    seed(kubesim)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "-o", "yaml")
+    assert code == 0, err
+    doc = yaml.safe_load(out)
+    errors = [f for f in doc["status"]["findings"] if f["severity"] == "error"]
+    assert not errors, errors
+    steps = doc["spec"]["vms"][0]["steps"]
+    actions = [(s["action"], s["kind"]) for s in steps]
+    assert ("stop", "VirtualMachine") not in actions
+    assert actions[-4:] == [("await-receiver", "VirtualMachineInstance"),
+                            ("migrate-receive", "VirtualMachineInstanceMigration"),
+                            ("migrate-send", "VirtualMachineInstanceMigration"),
+                            ("await-migration", "VirtualMachineInstanceMigration")]
+    vm_step = next(s for s in steps if s["action"] == "create" and s["kind"] == "VirtualMachine")
+    assert vm_step["object"]["spec"]["runStrategy"] == "WaitAsReceiver"
+    assert vm_step["object"]["metadata"]["annotations"]["kubevirt.io/restore-run-strategy"] == "Always"
+    blank = [s for s in steps if s["action"] == "create" and s["kind"] == "DataVolume"]
+    assert {s["name"] for s in blank} == {"web-rootdisk", "web-data"}
+    assert all(s["object"]["spec"]["source"] == {"blank": {}} for s in blank)
+
+
+def test_run_live_moves_a_running_vm_and_leaves_the_source_halted_until_cleanup(kubesim, capsys):
+    seed(kubesim)
+    source_vm = kubesim.get(VM, "web", "src")
+    source_node = kubesim.get(VMI, "web", "src")["status"]["nodeName"]
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--yes")
+    assert code == 0, err + out
+    moved = kubesim.get(VM, "web", "dst")
+    assert identity(moved) == identity(source_vm)
+    assert moved["spec"]["runStrategy"] == "Always"
+    vmi = kubesim.get(VMI, "web", "dst")
+    assert vmi["status"]["phase"] == "Running" and vmi["status"]["nodeName"] != source_node
+    # KubeVirt leaves the source halted; its disks and dependencies stay until cleanup.
+    assert kubesim.get(VM, "web", "src")["spec"]["runStrategy"] == "Halted"
+    for claim in ("web-rootdisk", "web-data"):
+        assert kubesim.get(PVC, claim, "src") is not None
+        assert kubesim.get(DV, claim, "dst")["spec"]["source"] == {"blank": {}}
+    copied = kubesim.get("secrets", "web-ci", "dst")
+    assert base64.b64decode(copied["data"]["password"]).decode() == SECRET_VALUE
+    assert kubesim.get("services", "web-ssh", "dst") is not None
+    assert not kubesim.list(VMIM, "dst") and not kubesim.list(VMIM, "src")
+    for text in (out, err):
+        assert SECRET_VALUE not in text
+
+
+def test_run_live_failure_keeps_the_source_running_and_removes_the_target(kubesim, capsys):
+    seed(kubesim)
+    controllers_of(kubesim).migration.nodes = [kubesim.get(VMI, "web", "src")["status"]["nodeName"]]
+    controllers_of(kubesim).migration.rates.unschedulable_pod_timeout_seconds = 60
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--yes")
+    assert code != 0
+    assert "the source VM keeps running" in err + out
+    assert kubesim.get(VMI, "web", "src")["status"]["phase"] == "Running"
+    assert kubesim.get(VM, "web", "src")["spec"]["runStrategy"] == "Always"
+    assert kubesim.get(VM, "web", "dst") is None
+    assert kubesim.get(DV, "web-rootdisk", "dst") is None
+    assert not kubesim.list(VMIM, "dst") and not kubesim.list(VMIM, "src")
+
+
+def test_run_live_keep_failed_keeps_the_receiver_for_diagnosis(kubesim, capsys):
+    seed(kubesim)
+    controllers_of(kubesim).migration.sync_reachable = False
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--yes", "--keep-failed", "--live-sync-timeout", "1s")
+    assert code != 0
+    assert "synchronization" in err + out
+    assert kubesim.get(VM, "web", "dst")["spec"]["runStrategy"] == "WaitAsReceiver"
+    assert kubesim.get(VMI, "web", "src")["status"]["phase"] == "Running"
+    assert not kubesim.list(VMIM, "dst") and not kubesim.list(VMIM, "src")
