@@ -7,7 +7,7 @@ import yaml
 
 from tests.kubesim import builders
 from tests.kubesim.controllers import controllers_of
-from tests.move_run_support import DV, PVC, SECRET_VALUE, VM, VMI, identity, run_move
+from tests.move_run_support import DV, PVC, SECRET_VALUE, VM, VMI, identity, move_id, run_move
 
 VMIM, KV = "virtualmachineinstancemigrations.kubevirt.io", "kubevirts.kubevirt.io"
 
@@ -130,3 +130,58 @@ def test_run_live_keep_failed_keeps_the_receiver_for_diagnosis(kubesim, capsys):
     assert kubesim.get(VM, "web", "dst")["spec"]["runStrategy"] == "WaitAsReceiver"
     assert kubesim.get(VMI, "web", "src")["status"]["phase"] == "Running"
     assert not kubesim.list(VMIM, "dst") and not kubesim.list(VMIM, "src")
+
+
+def test_verify_then_cleanup_after_a_live_move_deletes_the_halted_source_and_its_disks(kubesim, capsys):
+    seed(kubesim)
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--yes")
+    assert code == 0, err
+    mid = move_id(kubesim)
+    code, out, err = run_move(kubesim, capsys, "verify", mid, "-n", "dst")
+    assert code == 0, out + err
+    code, out, err = run_move(kubesim, capsys, "cleanup", mid, "-n", "dst", "--yes")
+    assert code == 0, out + err
+    from tests.kubesim.controllers.testing import run_until
+    run_until(kubesim, lambda: kubesim.get(VM, "web", "src") is None and
+              kubesim.get(PVC, "web-rootdisk", "src") is None, max_seconds=600)
+    assert kubesim.get(VMI, "web", "dst")["status"]["phase"] == "Running"
+
+
+def test_rollback_after_a_live_move_runs_the_source_again_and_removes_the_target(kubesim, capsys):
+    seed(kubesim)
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--yes")
+    assert code == 0, err
+    code, out, err = run_move(kubesim, capsys, "rollback", move_id(kubesim), "-n", "dst", "--yes")
+    assert code == 0, out + err
+    from tests.kubesim.controllers.testing import run_until
+    run_until(kubesim, lambda: (kubesim.get(VMI, "web", "src") or {}).get("status", {}).get("phase") == "Running",
+              max_seconds=600)
+    assert kubesim.get(VM, "web", "dst") is None
+
+
+def test_a_migration_deleted_mid_way_fails_the_move_and_the_source_keeps_running(kubesim, capsys):
+    import threading
+    import time
+
+    seed(kubesim)
+    controllers_of(kubesim).migration.rates.bandwidth_bytes_per_second = 2 ** 20    # about 85 simulated minutes
+
+    def cancel():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            running = [m for m in kubesim.list(VMIM, "src") if (m.get("status") or {}).get("phase") == "Running"]
+            if running:
+                kubesim.delete(VMIM, running[0]["metadata"]["name"], "src")
+                return
+            time.sleep(0.01)
+    t = threading.Thread(target=cancel)
+    t.start()
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--yes")
+    t.join()
+    assert code != 0
+    assert "cancelled" in out + err
+    assert kubesim.get(VMI, "web", "src")["status"]["phase"] == "Running"
+    assert kubesim.get(VM, "web", "dst") is None

@@ -1,6 +1,6 @@
 """`rollback`: undo a move that has not been cleaned up.
 
-Per VM: stop the target VM; with `transfer`, hand each volume back to its source claim first (the volume keeps
+Per VM: with `live`, delete both migrations (which cancels one in flight); stop the target VM; with `transfer`, hand each volume back to its source claim first (the volume keeps
 `Retain` throughout, so no delete in between can lose it; a VM whose volumes cannot be handed back keeps its
 target objects); then delete what this move created in the target (found by the move-id label, never anything
 else), and give the source VM its original run strategy back. Safe to run again.
@@ -13,7 +13,7 @@ from ...kube import errors as kerr
 from ...kube import kinds
 from ...kube.wait import WaitTimeout, wait_for
 from ..context import RunContext, StepFailed
-from ..execution import disks, lifecycle
+from ..execution import disks, lifecycle, live
 from ..state import journal as journalmod
 from ..state import records
 from ..state.records import VMRecord
@@ -65,6 +65,8 @@ def _stop_target(ctx: RunContext, name: str) -> None:
     vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
     if vm is None or not ctx.ours(vm):
         return
+    if (vm.get("spec") or {}).get("runStrategy") == live.WAIT_AS_RECEIVER:
+        return      # a receiver is never started or stopped (live-move.md §1.6): deleting it removes its VMI
     vmi = lifecycle.target_vmi(ctx.api, name, ctx.target)
     if lifecycle.vmi_active(vmi):
         try:
@@ -193,8 +195,10 @@ def rollback(ctx: RunContext) -> List[dict]:
     for entry in ctx.move_plan.vms:
         name = entry["name"]
         try:
+            # A live move in flight is cancelled first: deleting its migrations keeps the source running.
+            cancelled = [live.abandon(ctx, entry, keep=True)] if ctx.strategy == "live" else []
             _stop_target(ctx, name)
-            details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []
+            details = cancelled + (_hand_back(ctx, entry) if ctx.strategy == "transfer" else [])
             deleted = delete_created(ctx, only_vm=name)
             if deleted:
                 details.append("deleted " + ", ".join(deleted))

@@ -240,7 +240,7 @@ def _check_references(ctx, checks, name, vm) -> None:
 
 def _check_state(ctx, checks, entry, vm) -> None:
     name = entry["name"]
-    should_run = any(s["action"] == "start" for s in entry["steps"])
+    should_run = any(s["action"] in ("start", "await-migration") for s in entry["steps"])   # a live move runs
     vmi = _get(ctx.api, kinds.VMI, name, ctx.target)
     if should_run:
         ok = started(vmi)

@@ -22,6 +22,8 @@ from ...kube import kinds
 from ..context import Interrupted, RunContext, StepFailed
 from ..rewrite import MOVE_ID_LABEL, WAIT_AS_RECEIVER
 
+__all__ = ["ACTIONS", "WAIT_AS_RECEIVER", "abandon", "migrated", "run_step"]
+
 RECEIVER_ANNOTATION = "kubevirt.io/create-migration-target"
 SYNC_PHASES = ("", "WaitingForSync", "Synchronizing", "Pending")
 POLL_SECONDS = 0.05

@@ -388,6 +388,7 @@ class _Builder:
             if disk.role == "persistentState":
                 return []    # KubeVirt creates the target's TPM/EFI state claim itself (live-move.md §1.1)
             return [_step("create", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
+                          blankFor="PersistentVolumeClaim",
                           object=rewrite.blank_datavolume(disk.pvc, dst, source_namespace=src, move_id=move_id,
                                                           storage_class=storage_class))]
         if self.opts.strategy == "transfer":
@@ -562,8 +563,8 @@ def source_refs(plan: dict) -> List[tuple]:
         ref = step.get("source")
         if not ref or ref.get("namespace") != view.source:
             continue
-        key = (step["kind"] if step["action"] != "clone" and step["action"] != "transfer"
-               else "PersistentVolumeClaim", ref["name"])
+        from_claim = step["action"] in ("clone", "transfer") or step.get("blankFor") == "PersistentVolumeClaim"
+        key = ("PersistentVolumeClaim" if from_claim else step["kind"], ref["name"])
         if key in seen:
             continue
         seen.add(key)
