@@ -185,3 +185,33 @@ def test_a_migration_deleted_mid_way_fails_the_move_and_the_source_keeps_running
     assert "cancelled" in out + err
     assert kubesim.get(VMI, "web", "src")["status"]["phase"] == "Running"
     assert kubesim.get(VM, "web", "dst") is None
+
+
+def test_auto_moves_the_running_vm_live_and_the_stopped_one_offline_and_says_why(kubesim, capsys):
+    seed(kubesim)
+    kubesim.apply(builders.vm("db", "src", disks=(("rootdisk", "1Gi"),), disk_mode="pvc", running=False))
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "--all", "--strategy", "auto",
+                              "-o", "yaml")
+    assert code == 0, err
+    doc = yaml.safe_load(out)
+    chosen = {v["name"]: v["strategy"] for v in doc["spec"]["vms"]}
+    assert chosen["web"] == "live"
+    assert chosen["db"] in ("transfer", "clone")    # cluster-admin here: transfer
+    why = {f["subject"]["name"]: f["message"] for f in doc["status"]["findings"] if f["code"] == "StrategyChosen"}
+    assert "not live: not running" in why["db"]
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "--all", "--strategy", "auto",
+                              "--yes")
+    assert code == 0, out + err
+    assert kubesim.get(VMI, "web", "dst")["status"]["phase"] == "Running"
+    assert kubesim.get(VM, "db", "dst") is not None
+
+
+def test_auto_without_the_gate_falls_back_for_every_vm(kubesim, capsys):
+    seed(kubesim, gate=False)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "auto",
+                              "-o", "yaml")
+    assert code == 0, err
+    doc = yaml.safe_load(out)
+    entry = doc["spec"]["vms"][0]
+    assert entry["strategy"] != "live" and "LiveGateDisabled" in entry["strategyReason"]
+    assert not [f for f in doc["status"]["findings"] if f["code"] == "LiveGateDisabled"]

@@ -196,9 +196,10 @@ def rollback(ctx: RunContext) -> List[dict]:
         name = entry["name"]
         try:
             # A live move in flight is cancelled first: deleting its migrations keeps the source running.
-            cancelled = [live.abandon(ctx, entry, keep=True)] if ctx.strategy == "live" else []
+            strategy = ctx.move_plan.strategy_of(entry)
+            cancelled = [live.abandon(ctx, entry, keep=True)] if strategy == "live" else []
             _stop_target(ctx, name)
-            details = cancelled + (_hand_back(ctx, entry) if ctx.strategy == "transfer" else [])
+            details = cancelled + (_hand_back(ctx, entry) if strategy == "transfer" else [])
             deleted = delete_created(ctx, only_vm=name)
             if deleted:
                 details.append("deleted " + ", ".join(deleted))

@@ -180,12 +180,13 @@ def _check_disk(ctx, checks, vm_name, disk) -> None:
     ok = have >= int(disk.get("size") or 0)
     checks.add(vm_name, f"{label} size", ok, "" if ok else f"capacity {capacity or 'unknown'} is less than the "
                                                            f"source's {quantities.human_bytes(disk.get('size') or 0)}")
-    want_class = disk.get("targetStorageClass") if ctx.strategy == "clone" else disk.get("storageClass")
+    strategy = ctx.move_plan.strategy_of(vm_name)
+    want_class = disk.get("targetStorageClass") if strategy in ("clone", "live") else disk.get("storageClass")
     have_class = (pvc.get("spec") or {}).get("storageClassName")
     if want_class:
         checks.add(vm_name, f"{label} storage class", have_class == want_class,
                    "" if have_class == want_class else f"class {have_class}, planned {want_class}")
-    if ctx.strategy == "clone":
+    if strategy == "clone":
         dv = _get(ctx.api, kinds.DATAVOLUME, claim, ctx.target)
         dv_phase = ((dv or {}).get("status") or {}).get("phase")
         checks.add(vm_name, f"{label} datavolume succeeded", dv_phase == "Succeeded",

@@ -18,12 +18,14 @@ def add_selection_arguments(parser, move_list_flag=True):
 def add_move_options(parser, target_help="The target namespace (required)"):
     """How a move is made: shared by `plan` and `run` (which plans when it is not given a plan)."""
     parser.add_argument("--to", dest="target", metavar="NAMESPACE", help=target_help)
-    parser.add_argument("--strategy", choices=("clone", "transfer", "live"), default="clone",
+    parser.add_argument("--strategy", choices=("clone", "transfer", "live", "auto"), default="clone",
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
                              "(cluster-admin), through CDI's ObjectTransfer where CDI still serves it (deprecated "
                              "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore; live: "
                              "KubeVirt's decentralized live migration, the VM keeps running (needs the "
-                             "DecentralizedLiveMigration gate and kubevirt.io:migrate in both namespaces)")
+                             "DecentralizedLiveMigration gate and kubevirt.io:migrate in both namespaces); auto: "
+                             "per VM, live when it runs and every live check passes, else transfer when you may "
+                             "rebind volumes, else clone")
     parser.add_argument("--live-sync-timeout", default="5m", metavar="DURATION",
                         help="live: give up when the migrations stay this long in their synchronization phases "
                              "(KubeVirt has no timeout there; default 5m)")

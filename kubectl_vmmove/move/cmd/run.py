@@ -279,7 +279,7 @@ def execute(api, doc, existing, user, parallel, timeout, stream=None, force_take
         lease.acquire(force=force_takeover)
         ctx.lease = lease
         lease.start_heartbeat()
-        if plan.strategy == "transfer":
+        if any(plan.strategy_of(v) == "transfer" for v in plan.vms):
             from ..execution.disks import object_transfer_warning
 
             use_ot, cdi = executor.object_transfer()

@@ -66,6 +66,11 @@ class MovePlan:
     def create_namespace(self) -> bool:
         return bool(self.spec["target"].get("createNamespace"))
 
+    def strategy_of(self, vm) -> str:
+        """The strategy of one VM (an entry or a name): its own with `--strategy auto`, else the plan's."""
+        entry = self.vm(vm) if isinstance(vm, str) else vm
+        return entry.get("strategy") or self.strategy
+
     @property
     def strategy(self) -> str:
         """clone or transfer (STRATEGIES)."""
@@ -533,8 +538,8 @@ def validate(doc, origin: str = "plan") -> None:
                         ("spec.target.namespace", (spec.get("target") or {}).get("namespace"))):
         if not isinstance(value, str) or not value:
             problems.append(f"{path} is missing")
-    if spec.get("strategy") not in STRATEGIES:
-        problems.append(f"spec.strategy must be one of {', '.join(STRATEGIES)}")
+    if spec.get("strategy") not in STRATEGIES + ("auto",):
+        problems.append(f"spec.strategy must be one of {', '.join(STRATEGIES + ('auto',))}")
     if spec.get("macPolicy") not in MAC_POLICIES[1:]:
         problems.append(f"spec.macPolicy must be one of {', '.join(MAC_POLICIES[1:])}")
     vms = spec.get("vms")

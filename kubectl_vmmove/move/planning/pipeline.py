@@ -109,6 +109,8 @@ def _assess_inventory(inv, names):
 
 def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: str = "",
               full_configmaps: bool = False) -> Tuple[inventory.Inventory, graphmod.Graph, dict]:
+    if opts.strategy == "auto":
+        return _auto_plan(api, opts, sel, user, full_configmaps)
     if opts.source == opts.target:
         raise UserError(f'source and target namespace are both "{opts.source}"; choose another target with --to')
     whole = {kinds.CONFIGMAP.kind} if full_configmaps else set()
@@ -130,6 +132,28 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
     inv.permissions = permissions.check(api, permissions.required(doc))
     preflight.run(inv, graph, doc)
     return inv, graph, doc
+
+
+def _auto_plan(api, opts, sel, user, full_configmaps):
+    """--strategy auto (auto.py): the live plan first; the transfer and clone plans only for the VMs it cannot take.
+    Each plan costs its own requests (about three times one plan's at most)."""
+    import dataclasses
+
+    from . import auto
+
+    opts = dataclasses.replace(opts, move_id=opts.move_id or planmod.new_move_id())
+    docs: Dict[str, dict] = {}
+    inv, graph, docs["live"] = make_plan(api, dataclasses.replace(opts, strategy="live"), sel, user, full_configmaps)
+    names = list(graph.nodes)
+    running = {n: planmod.is_running(node.vm) for n, node in graph.nodes.items()}
+    chosen = auto.choose(names, docs, running)
+    for strategy in ("transfer", "clone"):
+        if len(chosen) == len(names):
+            break
+        _, _, docs[strategy] = make_plan(api, dataclasses.replace(opts, strategy=strategy), sel, user,
+                                         full_configmaps)
+        chosen = auto.choose(names, docs, running)
+    return inv, graph, auto.merge(docs, chosen)
 
 
 def _target_kinds(graph, opts) -> List[kinds.Kind]:
