@@ -215,3 +215,94 @@ def test_auto_without_the_gate_falls_back_for_every_vm(kubesim, capsys):
     entry = doc["spec"]["vms"][0]
     assert entry["strategy"] != "live" and "LiveGateDisabled" in entry["strategyReason"]
     assert not [f for f in doc["status"]["findings"] if f["code"] == "LiveGateDisabled"]
+
+
+# ------------------------------------------------------------------ preflight findings (live-move.md §2)
+def test_plan_live_asks_for_the_migrate_role_in_both_namespaces(kubesim, capsys, tmp_path):
+    seed(kubesim)
+    for ns in ("src", "dst"):
+        kubesim.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                       "metadata": {"name": "alice-admin", "namespace": ns},
+                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+                       "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]})
+    kubesim.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "kvmigrate", "namespace": "src"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": "kubevirt.io:migrate"},
+                   "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]})
+    config = kubesim.write_kubeconfig(str(tmp_path / "alice"), user="alice", namespace="src")
+    from kubectl_vmmove import cli
+
+    cli.main(["--kubeconfig", config, "plan", "--to", "dst", "web", "--strategy", "live", "-o", "yaml"])
+    out, err = capsys.readouterr()
+    missing = [f for f in yaml.safe_load(out)["status"]["findings"] if f["code"] == "MigrateRightsMissing"]
+    assert [f["subject"]["name"] for f in missing] == ["dst"]
+    assert "--clusterrole=kubevirt.io:migrate --user=alice -n dst" in missing[0]["remedy"]
+
+
+def test_plan_live_refuses_a_vm_kubevirt_reports_not_migratable_and_one_already_migrating(kubesim, capsys):
+    seed(kubesim)
+    kubesim.apply(builders.vm("api", "src", disks=(("rootdisk", "1Gi"),), running=True))
+    from tests.move_run_support import wait_vms
+    wait_vms(kubesim, "src", ("api",))
+    vmi = kubesim.get(VMI, "web", "src")
+    for c in vmi["status"]["conditions"]:
+        if c["type"] == "LiveMigratable":
+            c.update(reason="InterfaceNotLiveMigratable", message="bridge on the pod network")
+    kubesim.internal.update(vmi)
+    # Someone else's migration of api is under way (created as virt-controller would for an evacuation).
+    kubesim.internal.create({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
+                             "metadata": {"name": "evacuation", "namespace": "src"}, "spec": {"vmiName": "api"},
+                             "status": {"phase": "Scheduling"}})
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "api", "--strategy",
+                              "live", "-o", "yaml")
+    found = [(f["code"], f.get("vms")) for f in yaml.safe_load(out)["status"]["findings"]
+             if f["severity"] == "error"]
+    assert ("NotLiveMigratable", ["web"]) in found
+    assert ("MigrationInProgress", ["api"]) in found
+
+
+def _ctx(objects, strategy="live", kubevirt_version="v1.9.0"):
+    import types
+
+    from kubectl_vmmove.move.planning.inventory import Inventory
+
+    kv = {"apiVersion": "kubevirt.io/v1", "kind": "KubeVirt", "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
+          "spec": {"configuration": {"developerConfiguration": {"featureGates": ["DecentralizedLiveMigration"]}}},
+          "status": {"observedKubeVirtVersion": kubevirt_version, "synchronizationAddresses": ["10.0.0.9:9185"]}}
+    inv = Inventory.from_objects(list(objects) + [kv], "src", "dst")
+    graph = types.SimpleNamespace(nodes={})
+    return types.SimpleNamespace(inv=inv, graph=graph, strategy=strategy, src="src", dst="dst")
+
+
+def _node(name, unschedulable=False):
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "spec": {"unschedulable": True} if unschedulable else {}}
+
+
+def test_live_rules_single_node_versions_and_devices():
+    import types
+
+    from kubectl_vmmove.move.planning.preflight import live
+
+    assert [f["code"] for f in live.nodes(_ctx([_node("a"), _node("b", unschedulable=True)]))] == ["SingleNode"]
+    assert live.nodes(_ctx([_node("a"), _node("b")])) == []
+    assert live.nodes(_ctx([_node("a")], strategy="clone")) == []
+    assert [f["code"] for f in live.version(_ctx([], kubevirt_version="v1.5.2"))] == ["KubeVirtTooOldForLive"]
+    assert [f["code"] for f in live.version(_ctx([], kubevirt_version="v1.8.2"))] == ["KubeVirtLiveFixesMissing"]
+    assert live.version(_ctx([], kubevirt_version="v1.9.0")) == []
+    vm = builders.vm("gpu", "src", disks=(), image=None, run_strategy="Always", tpm=True)[-1]
+    vm["spec"]["template"]["spec"]["domain"]["devices"]["gpus"] = [{"name": "g", "deviceName": "nvidia.com/A10"}]
+    vm["spec"]["template"]["spec"]["domain"]["devices"]["filesystems"] = [{"name": "fs", "virtiofs": {}}]
+    vmi = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+           "metadata": {"name": "gpu", "namespace": "src"},
+           "status": {"phase": "Running", "conditions": [{"type": "LiveMigratable", "status": "True"},
+                                                         {"type": "StorageLiveMigratable", "status": "True"}]}}
+    ctx = _ctx([vmi], kubevirt_version="v1.6.3")
+    ctx.graph.nodes = {"gpu": types.SimpleNamespace(vm=vm)}
+    messages = [f["message"] for f in live.vms(ctx) if f["code"] == "UnsupportedForLive"]
+    assert any("virtiofs" in m for m in messages) and any("GPUs" in m for m in messages)
+    assert any("persistent TPM/EFI" in m for m in messages)     # v1.6 cannot carry it, v1.7 can
+    ctx7 = _ctx([vmi], kubevirt_version="v1.7.0")
+    ctx7.graph.nodes = ctx.graph.nodes
+    assert not any("TPM" in f["message"] for f in live.vms(ctx7))
