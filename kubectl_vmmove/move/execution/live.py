@@ -22,7 +22,7 @@ from ...kube import kinds
 from ..context import Interrupted, RunContext, StepFailed
 from ..rewrite import MOVE_ID_LABEL, WAIT_AS_RECEIVER
 
-__all__ = ["ACTIONS", "WAIT_AS_RECEIVER", "abandon", "migrated", "run_step"]
+__all__ = ["ACTIONS", "WAIT_AS_RECEIVER", "abandon", "cancel", "migrated", "run_step"]
 
 RECEIVER_ANNOTATION = "kubevirt.io/create-migration-target"
 SYNC_PHASES = ("", "WaitingForSync", "Synchronizing", "Pending")
@@ -243,6 +243,11 @@ def run_step(ctx: RunContext, entry: dict, step: dict) -> str:
     try:
         return ACTIONS[step["action"]](ctx, entry, step)
     except Interrupted:
-        _timeout, keep = live_options(ctx)
-        abandon(ctx, entry, keep)
+        cancel(ctx, entry)
         raise
+
+
+def cancel(ctx: RunContext, entry: dict) -> str:
+    """Cancel a VM's live move as the plan says (keeping the receiver with --keep-failed)."""
+    _timeout, keep = live_options(ctx)
+    return abandon(ctx, entry, keep)
