@@ -306,3 +306,22 @@ def test_live_rules_single_node_versions_and_devices():
     ctx7 = _ctx([vmi], kubevirt_version="v1.7.0")
     ctx7.graph.nodes = ctx.graph.nodes
     assert not any("TPM" in f["message"] for f in live.vms(ctx7))
+
+
+def test_live_move_of_a_vm_with_persistent_tpm_gets_a_state_claim_kubevirt_makes_and_verifies(kubesim, capsys):
+    kubesim.apply(builders.namespace("src") + builders.namespace("dst") +
+                  builders.vm("sec", "src", disks=(("rootdisk", "1Gi"),), running=True, tpm=True))
+    enable_gate(kubesim)
+    # A v1.7 cluster: the first to carry a persistent TPM over a decentralized migration (live-move.md §2.4).
+    kv = kubesim.get(KV, "kubevirt", "kubevirt")
+    kv["status"]["observedKubeVirtVersion"] = "v1.7.0"
+    kubesim.internal.update(kv, subresource="status")
+    from tests.move_run_support import wait_vms
+    wait_vms(kubesim, "src", ("sec",))
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "sec", "--strategy", "live",
+                              "--yes", "--move-id", "tpm1")
+    assert code == 0, out + err
+    state = [p for p in kubesim.list(PVC, "dst") if p["metadata"]["labels"].get("persistent-state-for") == "sec"]
+    assert len(state) == 1 and state[0]["status"]["phase"] == "Bound"
+    code, out, err = run_move(kubesim, capsys, "verify", "tpm1", "-n", "dst")
+    assert code == 0, out + err

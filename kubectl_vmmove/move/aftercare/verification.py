@@ -169,7 +169,9 @@ def _check_object(ctx, checks, vm_name, step) -> None:
 def _check_disk(ctx, checks, vm_name, disk) -> None:
     claim = disk["claim"]
     label = f"disk {claim}"
-    pvc = _get(ctx.api, kinds.PVC, claim, ctx.target)
+    live_state = disk.get("role") == "persistentState" and ctx.move_plan.strategy_of(vm_name) == "live"
+    # A live move's target gets a state claim KubeVirt names itself (live-move.md §1.1): found by its label.
+    pvc = _live_state_claim(ctx, vm_name) if live_state else _get(ctx.api, kinds.PVC, claim, ctx.target)
     if pvc is None:
         checks.add(vm_name, f"{label} bound", False, f"claim {ctx.target}/{claim} not found")
         return
@@ -182,6 +184,8 @@ def _check_disk(ctx, checks, vm_name, disk) -> None:
                                                            f"source's {quantities.human_bytes(disk.get('size') or 0)}")
     strategy = ctx.move_plan.strategy_of(vm_name)
     want_class = disk.get("targetStorageClass") if strategy in ("clone", "live") else disk.get("storageClass")
+    if live_state:
+        want_class = None       # KubeVirt's vmStateStorageClass decides
     have_class = (pvc.get("spec") or {}).get("storageClassName")
     if want_class:
         checks.add(vm_name, f"{label} storage class", have_class == want_class,
@@ -191,6 +195,14 @@ def _check_disk(ctx, checks, vm_name, disk) -> None:
         dv_phase = ((dv or {}).get("status") or {}).get("phase")
         checks.add(vm_name, f"{label} datavolume succeeded", dv_phase == "Succeeded",
                    "" if dv_phase == "Succeeded" else f"datavolume {'missing' if dv is None else dv_phase}")
+
+
+def _live_state_claim(ctx, vm_name: str):
+    try:
+        items = ctx.api.list(kinds.PVC, ctx.target, label_selector=f"{graphmod.STATE_LABEL}={vm_name}").items
+    except kerr.ApiError:
+        return None
+    return next((p for p in items if not p["metadata"].get("deletionTimestamp")), None)
 
 
 def _interfaces(vm) -> List[dict]:

@@ -74,7 +74,7 @@ def install_controllers(sim):
         ctrls.kubevirt = VirtualMachineController(sim, _rng(sim, "kubevirt"))
         ctrls.kubevirt.storage = storage
         ctrls.vmi = VMIController(sim, _rng(sim, "vmi"), storage)
-        ctrls.migration = MigrationController(sim)
+        ctrls.migration = MigrationController(sim, storage)
         sim.add_controller(ctrls.kubevirt)
         sim.add_controller(ctrls.vmi)
         sim.add_controller(ctrls.migration)

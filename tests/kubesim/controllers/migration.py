@@ -42,6 +42,7 @@ VMIM_FINALIZER = "kubevirt.io/migrationJobFinalize"
 SYNC_FINALIZER = "synchronization.kubevirt.io/migrationFinalizer"
 VMI_NAME_LABEL = "kubevirt.io/vmi-name"
 JOB_UID_LABEL = "kubevirt.io/migrationJobUID"
+STATE_LABEL = "persistent-state-for"
 DEFAULT_SYNC_PORT = "9185"
 SYNC_LEADER_IP = "10.244.0.9"
 FINAL = ("Succeeded", "Failed")
@@ -94,8 +95,9 @@ class MigrationController(Reconciler):
     component = "migration-controller"
     watches = (VMIM, VMI, KUBEVIRT)
 
-    def __init__(self, sim):
+    def __init__(self, sim, storage=None):
         super().__init__(sim)
+        self.storage = storage       # the StorageController, for the admission of the claims made here
         self.rates = MigrationRates()
         self.nodes = list(NODES)
         self.sync_reachable = True
@@ -426,6 +428,10 @@ class MigrationController(Reconciler):
         if existing is None:
             pod = self._render_target_pod(vmi, tgt)
             try:
+                state = self._target_state_claim(vmi)
+                if state is not None:
+                    pod["spec"]["volumes"].append({"name": "vm-state", "persistentVolumeClaim":
+                                                   {"claimName": state["metadata"]["name"]}})
                 self.store.create_admitted(pod)
             except ApiError as e:
                 if e.code != 403:
@@ -438,6 +444,33 @@ class MigrationController(Reconciler):
         self.event(tgt, "Normal", "SuccessfulCreate", f"Created migration target pod {ns}/virt-launcher-"
                                                       f"{vmi['metadata']['name']}", now)
         return self._set_phase(tgt, "Scheduling", now)
+
+    def _target_state_claim(self, vmi):
+        """The target's persistent TPM/EFI state claim, created by virt-controller for the migration target (KV
+        pkg/storage/backend-storage CreatePVCForMigrationTarget; live-move.md §1.1), owned like the VMI."""
+        spec = vmi.get("spec") or {}
+        domain = spec.get("domain") or {}
+        tpm = ((domain.get("devices") or {}).get("tpm") or {}).get("persistent")
+        efi = (((domain.get("firmware") or {}).get("bootloader") or {}).get("efi") or {}).get("persistent")
+        if not (tpm or efi):
+            return None
+        ns, name = vmi["metadata"]["namespace"], vmi["metadata"]["name"]
+        for pvc in self.records(PVC, ns):
+            if labels(pvc).get(STATE_LABEL) == name and not is_deleting(pvc):
+                return pvc
+        kv = self.kubevirt() or {}
+        sc_name = ((kv.get("spec") or {}).get("configuration") or {}).get("vmStateStorageClass")
+        pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"generateName": f"persistent-state-for-{name}-", "namespace": ns,
+                            "labels": {STATE_LABEL: name},
+                            "ownerReferences": [dict(r) for r in vmi["metadata"].get("ownerReferences") or ()]},
+               "spec": {"accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem",
+                        "resources": {"requests": {"storage": "10Mi"}}}}
+        if sc_name:
+            pvc["spec"]["storageClassName"] = sc_name
+        if self.storage is not None:
+            pvc = self.storage.admit("CREATE", PVC, pvc, None, None)
+        return self.store.create_admitted(pvc)
 
     def _target_pod(self, tgt):
         uid = tgt["metadata"]["uid"]
@@ -675,6 +708,10 @@ class MigrationController(Reconciler):
         if pod is not None:
             self.store.delete(POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
         vmi = self._vmi_of(tgt)
+        # The target's state claim goes when the migration fails (KV backend-storage.go MigrationAbort).
+        for pvc in self.records(PVC, tgt["metadata"]["namespace"]):
+            if vmi is not None and labels(pvc).get(STATE_LABEL) == vmi["metadata"]["name"] and not is_deleting(pvc):
+                self.store.delete(PVC, pvc["metadata"]["namespace"], pvc["metadata"]["name"])
         if vmi is None or not (vmi["metadata"].get("annotations") or {}).get(CREATE_MIGRATION_TARGET):
             return
         new = copy.deepcopy(vmi)
