@@ -299,3 +299,17 @@ def test_deleting_one_migration_mid_way_cancels_both_and_the_source_keeps_runnin
     assert phase(sim, VMI, "web", "dst") == "WaitingForSync"
     assert not [p for p in sim.list(POD, "dst") if p["metadata"]["labels"].get("kubevirt.io") == "virt-launcher"
                 and not p["metadata"].get("deletionTimestamp")]
+
+
+def test_cordoned_nodes_leave_no_target_node_and_the_migration_fails(sim):
+    enable_gate(sim)
+    start_source(sim)
+    source_node = sim.get(VMI, "web", "src")["status"]["nodeName"]
+    assert len(sim.list("nodes")) >= 2
+    for node in sim.list("nodes"):
+        if node["metadata"]["name"] != source_node:
+            node["spec"]["unschedulable"] = True
+            sim.apply(node)
+    start_move(sim)
+    run_until(sim, lambda: phase(sim, VMIM, "in", "dst") == "Failed", max_seconds=400)
+    assert phase(sim, VMI, "web", "src") == "Running"

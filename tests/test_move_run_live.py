@@ -325,3 +325,15 @@ def test_live_move_of_a_vm_with_persistent_tpm_gets_a_state_claim_kubevirt_makes
     assert len(state) == 1 and state[0]["status"]["phase"] == "Bound"
     code, out, err = run_move(kubesim, capsys, "verify", "tpm1", "-n", "dst")
     assert code == 0, out + err
+
+
+def test_plan_live_refuses_when_only_one_node_is_schedulable(kubesim, capsys):
+    seed(kubesim)
+    for node in kubesim.list("nodes")[1:]:
+        node["spec"]["unschedulable"] = True
+        kubesim.apply(node)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "-o", "yaml")
+    found = findings(out)
+    assert found["SingleNode"]["severity"] == "error"
+    assert "NodesUnknown" not in found

@@ -15,7 +15,7 @@ from .cdi_admission import CDIAdmission
 from .kubemacpool import KubeMacPool
 from .kubevirt import VirtualMachineController, kubevirt_objects, kubevirt_status
 from .migration import MigrationController, MigrationRates
-from .storage import StorageController, default_storage_objects
+from .storage import StorageController, default_storage_objects, node_objects
 from .transfer import ObjectTransferController
 from .vmi import VMIController
 
@@ -66,6 +66,7 @@ def install_controllers(sim):
     storage = StorageController(sim)
     ctrls = Controllers(storage=storage)
     _seed(sim, default_storage_objects())
+    _seed(sim, node_objects())
     sim.add_controller(storage)
 
     if "kubevirt.io" in served:

@@ -507,7 +507,7 @@ class MigrationController(Reconciler):
             return False
         ns = tgt["metadata"]["namespace"]
         source_node = self._source_node(src)
-        nodes = [n for n in self.nodes if n != source_node]
+        nodes = [n for n in self.schedulable_nodes() if n != source_node]
         missing = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"].get("volumes") or ()
                    if self.peek(PVC, ns, v["persistentVolumeClaim"]["claimName"]) is None]
         if not nodes or missing:
@@ -522,6 +522,15 @@ class MigrationController(Reconciler):
         self.store.update({**self.peek(POD, ns, pod["metadata"]["name"]), "status": pod_status}, subresource="status")
         return self._set_phase(tgt, "Scheduled", now)
 
+    def schedulable_nodes(self):
+        """The nodes a launcher pod may land on: the Node objects not cordoned and labelled schedulable by
+        virt-handler (``nodes`` when the cluster serves no Node objects)."""
+        if not self.served("nodes"):
+            return list(self.nodes)
+        return [n["metadata"]["name"] for n in self.records("nodes")
+                if n["metadata"]["name"] in self.nodes and not (n.get("spec") or {}).get("unschedulable")
+                and labels(n).get("kubevirt.io/schedulable") == "true"]
+
     def _source_node(self, src):
         vmi = self._vmi_of(src) if src is not None else None
         return ((vmi or {}).get("status") or {}).get("nodeName")
@@ -533,8 +542,9 @@ class MigrationController(Reconciler):
         if not nodes:
             timeout = float(ann.get("kubevirt.io/migrationUnschedulablePodTimeoutSeconds") or
                             self.rates.unschedulable_pod_timeout_seconds)
-            message = f"0/{len(self.nodes)} nodes are available: {len(self.nodes)} node(s) didn't match Pod's " \
-                      "node affinity/selector."
+            count = len(self.records("nodes")) or len(self.nodes)
+            message = f"0/{count} nodes are available: {count} node(s) didn't match Pod's node affinity/selector " \
+                      "or were unschedulable."
             reason = "Unschedulable"
         else:
             timeout = float(ann.get("kubevirt.io/migrationPendingPodTimeoutSeconds") or
