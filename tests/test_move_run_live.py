@@ -113,6 +113,7 @@ def test_run_live_failure_keeps_the_source_running_and_removes_the_target(kubesi
                               "--yes")
     assert code != 0
     assert "the source VM keeps running" in err + out
+    assert "migrationTargetPodUnschedulable" in err + out      # the cause, from KubeVirt's events
     assert kubesim.get(VMI, "web", "src")["status"]["phase"] == "Running"
     assert kubesim.get(VM, "web", "src")["spec"]["runStrategy"] == "Always"
     assert kubesim.get(VM, "web", "dst") is None

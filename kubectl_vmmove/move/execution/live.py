@@ -179,14 +179,23 @@ def blocked_message(tgt: Optional[dict], src: Optional[dict]) -> str:
 
 
 def failure_cause(ctx: RunContext, name: str, tgt: Optional[dict], src: Optional[dict]) -> str:
+    """The cause as KubeVirt states it: the VMI's migrationState.failureReason, then the migrations' Warning
+    events (a target pod that could not be scheduled, for instance)."""
+    from .disks import warning_events
+
+    cause = ""
     for ns in (ctx.source, ctx.target):
         vmi = ctx.api.get_or_none(kinds.VMI, name, ns)
-        reason = (((vmi or {}).get("status") or {}).get("migrationState") or {}).get("failureReason")
-        if reason:
-            return reason
-    if tgt is None and src is None:
-        return "both migrations were deleted (cancelled)"
-    return f"target migration {_phase(tgt)}, source migration {_phase(src)}"
+        cause = cause or (((vmi or {}).get("status") or {}).get("migrationState") or {}).get("failureReason") or ""
+    if not cause:
+        cause = ("both migrations were deleted (cancelled)" if tgt is None and src is None else
+                 f"target migration {_phase(tgt)}, source migration {_phase(src)}")
+    for obj, ns in ((tgt, ctx.target), (src, ctx.source)):
+        if obj is not None:
+            events = warning_events(ctx.api, "VirtualMachineInstanceMigration", obj["metadata"]["name"], ns)
+            if events:
+                cause += f" ({'; '.join(events)})"
+    return cause
 
 
 def _delete_migration(ctx: RunContext, name: str, namespace: str) -> None:
