@@ -338,3 +338,11 @@ def test_plan_live_refuses_when_only_one_node_is_schedulable(kubesim, capsys):
     found = findings(out)
     assert found["SingleNode"]["severity"] == "error"
     assert "NodesUnknown" not in found
+
+
+def test_manifests_are_refused_for_a_live_move(kubesim, capsys):
+    seed(kubesim)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--manifests")
+    assert code != 0 and err.startswith("error: --manifests describes a clone move") and "Traceback" not in err
+    assert not kubesim.list(VM, "dst")
