@@ -346,3 +346,10 @@ def test_manifests_are_refused_for_a_live_move(kubesim, capsys):
                               "--manifests")
     assert code != 0 and err.startswith("error: --manifests describes a clone move") and "Traceback" not in err
     assert not kubesim.list(VM, "dst")
+
+
+def test_new_macs_cannot_be_asked_of_a_live_move(kubesim, capsys):
+    seed(kubesim)
+    code, out, err = run_move(kubesim, capsys, "plan", "-n", "src", "--to", "dst", "web", "--strategy", "live",
+                              "--mac-policy", "new", "-o", "yaml")
+    assert findings(out)["NewMacsNotLive"]["severity"] == "error"

@@ -189,4 +189,13 @@ def rights(ctx) -> List[dict]:
     return out
 
 
-RULES = (gate, version, nodes, vms, rights)
+def mac_policy(ctx) -> List[dict]:
+    """§2.7: the running guest keeps its NICs, so the receiver keeps the source's MACs."""
+    if ctx.strategy != "live" or ctx.move_plan.mac_policy != "new":
+        return []
+    return [finding("error", "NewMacsNotLive", "--mac-policy new cannot apply to a live move: the running guest "
+                    "keeps its network cards, so the receiver VM must keep the source's MAC addresses",
+                    "plan with --mac-policy keep (or opt-out), or move with --strategy clone to get new MACs")]
+
+
+RULES = (gate, version, nodes, vms, rights, mac_policy)
