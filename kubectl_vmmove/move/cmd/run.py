@@ -151,9 +151,11 @@ def _confirm(doc, assume_yes: bool) -> None:
     plan = MovePlan(doc)
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm the move; add --yes to run without confirmation")
+    offline = [v for v in plan.vms if plan.strategy_of(v) != "live"]
+    how = "running VMs are stopped while their disks copy" if offline else \
+        "the VMs keep running and move by live migration"
     sys.stderr.write(f'Move {len(plan.vms)} VM(s) from "{plan.source}" to '
-                     f'"{plan.target}" (strategy {plan.strategy}); running VMs are stopped '
-                     "while their disks copy. Continue? [y/N] ")
+                     f'"{plan.target}" (strategy {plan.strategy}); {how}. Continue? [y/N] ')
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
