@@ -313,3 +313,14 @@ def test_cordoned_nodes_leave_no_target_node_and_the_migration_fails(sim):
     start_move(sim)
     run_until(sim, lambda: phase(sim, VMIM, "in", "dst") == "Failed", max_seconds=400)
     assert phase(sim, VMI, "web", "src") == "Running"
+
+
+def test_the_source_vm_shows_migrating_while_the_copy_runs(sim):
+    enable_gate(sim)
+    controllers_of(sim).migration.rates.bandwidth_bytes_per_second = 2 ** 20
+    start_source(sim)
+    start_move(sim)
+    run_until(sim, lambda: phase(sim, VMIM, "out", "src") == "Running", max_seconds=120, step=1)
+    assert sim.get(VM, "web", "src")["status"]["printableStatus"] == "Migrating"
+    ms = sim.get(VMI, "web", "src")["status"]["migrationState"]
+    assert ms["startTimestamp"] and ms["mode"] == "PreCopy" and "endTimestamp" not in ms
