@@ -64,7 +64,7 @@ def test_a_flag_already_given_is_not_offered_again_unless_it_repeats(parser):
 
 
 def test_choices_and_output_formats(parser):
-    assert values(complete(parser, ["plan", "--strategy", ""], FakeCluster())) == ["clone", "transfer"]
+    assert values(complete(parser, ["plan", "--strategy", ""], FakeCluster())) == ["clone", "transfer", "live", "auto"]
     assert values(complete(parser, ["version", "-o", ""], FakeCluster())) == ["table", "yaml", "json"]
     assert values(complete(parser, ["version", "--output=j"], FakeCluster())) == ["--output=json"]
     assert values(complete(parser, ["completion", ""], FakeCluster())) == ["bash", "zsh", "fish"]

@@ -32,7 +32,10 @@ def test_demo_moves_three_vms_converts_openstack_and_leaves_the_cluster_running(
         vms = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "vm", "-A", "-o", "json"],
                              capture_output=True, text=True, check=True)
         where = sorted((v["metadata"]["namespace"], v["metadata"]["name"]) for v in yaml.safe_load(vms.stdout)["items"])
-        assert where == [("legacy", "build-01"), ("prod", "db-01"), ("prod", "web-01"), ("prod", "web-02")]
+        assert where == [("legacy", "build-01"), ("prod", "api-01"), ("prod", "db-01"), ("prod", "web-01"),
+                         ("prod", "web-02")]
+        # api-01 moved live: it runs in prod on another node than before, the move said so.
+        assert "strategy live" in out and "kubectl vmmove run -n legacy --to prod api-01 --strategy live" in out
         subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "secret", "ca-bundle", "-n", "legacy"],
                        capture_output=True, check=True)
         # The GitOps folder holds a kustomization per namespace and VMs as files.

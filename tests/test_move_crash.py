@@ -157,3 +157,71 @@ def test_killed_run_continues_to_the_same_end_state(kubesim, capsys, tmp_path, r
     assert normalised(kubesim) == reference
     assert kubesim.get(PVC, "app-rootdisk", "src")["metadata"]["uid"] == source_claim["metadata"]["uid"]
     assert run_move(kubesim, capsys, "verify", MOVE_ID)[0] == 0
+
+
+# ---------------------------------------------------------------------------------------------- live moves
+# The steps of "app" with --strategy live: record-source, create the blank DataVolume, copy secret, create service,
+# create the receiver VM, await-receiver, migrate-receive, migrate-send, await-migration. A kill after each of the
+# first eight leaves a move that a re-run finishes to the same end state (live-move.md §4.5: every step looks at the
+# cluster first; a migration that completed while no run watched it is found completed).
+LIVE_BOUNDARIES = range(8)
+
+
+def seed_live(sim):
+    seed(sim)
+    kv = sim.get("kubevirts.kubevirt.io", "kubevirt", "kubevirt")
+    kv["spec"]["configuration"].setdefault("developerConfiguration", {})["featureGates"] = \
+        ["DecentralizedLiveMigration"]
+    sim.apply(kv)
+
+
+def live_plan(sim, capsys, path):
+    code, text, err = run_move(sim, capsys, "plan", "-n", "src", "--to", "dst", "app", "--move-id", MOVE_ID,
+                               "--strategy", "live", "-o", "yaml")
+    assert code == 0, err
+    path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def live_reference(tmp_path_factory):
+    import contextlib
+    import io
+
+    from kubectl_vmmove import cli
+
+    sim = KubeSim(speed=FAST)
+    sim.start()
+    try:
+        seed_live(sim)
+        path = tmp_path_factory.mktemp("live") / "plan.yaml"
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert cli.main(["--kubeconfig", sim.kubeconfig_path, "plan", "-n", "src", "--to", "dst", "app",
+                             "--move-id", MOVE_ID, "--strategy", "live", "-o", "yaml"]) == 0
+        path.write_text(buf.getvalue())
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert cli.main(["--kubeconfig", sim.kubeconfig_path, "run", "-f", str(path), "--yes"]) == 0
+        sim.settle()
+        return normalised(sim)
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("index", list(LIVE_BOUNDARIES), ids=lambda i: f"live-step-{i}")
+def test_killed_live_run_continues_to_the_same_end_state(kubesim, capsys, tmp_path, live_reference, index):
+    seed_live(kubesim)
+    plan = tmp_path / "plan.yaml"
+    live_plan(kubesim, capsys, plan)
+    source_claim = kubesim.get(PVC, "app-rootdisk", "src")
+    proc = subprocess.Popen([CLI, "--kubeconfig", kubesim.kubeconfig_path, "run", "-f", str(plan), "--yes"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fired = kill_when(kubesim, proc, step_done(index))
+    proc.wait(timeout=120)
+    assert fired.is_set() and proc.returncode == -signal.SIGKILL, "the run ended before the kill point"
+    assert kubesim.get(PVC, "app-rootdisk", "src")["metadata"]["uid"] == source_claim["metadata"]["uid"]
+    code, out, err = run_move(kubesim, capsys, "run", "-f", str(plan), "--yes")
+    assert code == 0, out + err
+    kubesim.settle()
+    assert normalised(kubesim) == live_reference
+    assert kubesim.get(PVC, "app-rootdisk", "src")["metadata"]["uid"] == source_claim["metadata"]["uid"]
+    assert run_move(kubesim, capsys, "verify", MOVE_ID)[0] == 0

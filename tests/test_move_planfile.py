@@ -5,6 +5,7 @@ that is absent from the target for a moved one. Each case compares the cluster b
 import yaml
 
 from tests.kubesim import builders
+from tests.kubesim.controllers.testing import run_until
 from tests.move_run_support import VM, api_for, move_id, names, run_move, seed_basic
 
 NAMESPACES = ("src", "dst", "kube-system")
@@ -182,6 +183,8 @@ def test_run_of_a_cleaned_up_plan_is_refused_saying_what_happened(kubesim, capsy
     assert run_move(kubesim, capsys, "run", "-f", str(path), "--yes")[0] == 0
     mid = move_id(kubesim)
     assert run_move(kubesim, capsys, "cleanup", mid, "--yes")[0] == 0
+    # the deleted source claim goes once the controller-manager drops its pvc-protection finalizer
+    run_until(kubesim, lambda: kubesim.get("persistentvolumeclaims", "db-rootdisk", "src") is None)
     err = refused(kubesim, capsys, tmp_path, path.read_text())
     assert f"move {mid} was cleaned up at " in err and "its source VMs were deleted" in err
     assert "plan a new move" in err

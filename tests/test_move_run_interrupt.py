@@ -91,3 +91,33 @@ def test_status_watch_follows_a_move_run_by_another_process_until_it_ends(kubesi
                  for prefix in ("stop", "clone", "create virtualmachine/", "done")]
         seen = [i for i in order if i is not None]
         assert len(seen) >= 3 and seen == sorted(seen), by_vm[vm]
+
+
+def test_ctrl_c_mid_live_migration_cancels_it_the_source_runs_on_and_resume_moves_it(kubesim, capsys, tmp_path):
+    from tests.kubesim.controllers.testing import run_until
+    from tests.test_move_crash import live_plan, seed_live
+
+    vmim = "virtualmachineinstancemigrations.kubevirt.io"
+    seed_live(kubesim)
+    plan = tmp_path / "plan.yaml"
+    live_plan(kubesim, capsys, plan)
+    migrating = freeze_when(kubesim, lambda etype, rkey, obj: rkey == vmim and
+                            (obj.get("status") or {}).get("phase") == "Running")
+    proc = subprocess.Popen([CLI, "--kubeconfig", kubesim.kubeconfig_path, "run", "-f", str(plan), "--yes"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert migrating.wait(60), "the run never started migrating"
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    # The migrations are gone (which cancels KubeVirt's migration); the source never stopped.
+    assert not kubesim.list(vmim, "src") and not kubesim.list(vmim, "dst")
+    vmi = kubesim.get("virtualmachineinstances.kubevirt.io", "app", "src")
+    assert vmi["status"]["phase"] == "Running"
+    assert vmi["status"]["migrationState"]["abortStatus"] == "Succeeded"
+    kubesim.clock.speed = FAST
+    run_until(kubesim, lambda: kubesim.get("virtualmachines.kubevirt.io", "app", "dst") is None, max_seconds=600)
+
+    code, out, err = run_move(kubesim, capsys, "run", "--resume", MOVE_ID, "--to", "dst")
+    assert code == 0, out + err
+    assert kubesim.get("virtualmachineinstances.kubevirt.io", "app", "dst")["status"]["phase"] == "Running"

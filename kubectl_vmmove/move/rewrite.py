@@ -11,6 +11,8 @@ import json
 import uuid
 from typing import Any, Callable, Dict, Optional
 
+from .quantities import to_bytes
+
 MOVE_ID_LABEL = "vmmove.io/move-id"
 SOURCE_ANNOTATION = "vmmove.io/source"
 # On a source DataVolume whose claim a transfer took: the move that did it (CDI then waits for the claim to return).
@@ -414,3 +416,40 @@ def metadata_digest(obj: Optional[dict]) -> str:
     labels, annotations = user_metadata(obj)
     text = json.dumps({"labels": labels, "annotations": annotations}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------ live moves
+# live-move.md §1.6, §1.7, §1.9: the receiver VM and its blank disks.
+WAIT_AS_RECEIVER = "WaitAsReceiver"
+RESTORE_RUN_STRATEGY = "kubevirt.io/restore-run-strategy"
+
+
+def blank_datavolume(pvc: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None,
+                     storage_class: Optional[str] = None) -> dict:
+    """A blank DataVolume of the source claim's name and at least its size (the larger of request and capacity,
+    as Forklift does for block claims), bound at once, that a live migration fills (live-move.md §1.9)."""
+    dv = datavolume_for_clone(pvc, namespace, source_namespace=source_namespace, move_id=move_id,
+                              storage_class=storage_class)
+    dv["spec"]["source"] = {"blank": {}}
+    dv["spec"].pop("contentType", None)
+    spec = pvc.get("spec") or {}
+    sizes = [((pvc.get("status") or {}).get("capacity") or {}).get("storage"),
+             ((spec.get("resources") or {}).get("requests") or {}).get("storage")]
+    known = [s for s in sizes if s]
+    if known:
+        dv["spec"]["pvc"]["resources"] = {"requests": {"storage": max(known, key=to_bytes)}}
+    return dv
+
+
+def receiver_vm(vm: dict, namespace: str, *, move_id: Optional[str] = None, source_namespace: str,
+                storage_class_map: Optional[Dict[str, str]] = None) -> dict:
+    """The target VM of a live move: the source's identity (firmware UUID, serial, MACs), `WaitAsReceiver`, and the
+    annotation KubeVirt restores the run strategy from once the migration completes (live-move.md §1.6, §1.7).
+    Its dataVolumeTemplates are dropped: KubeVirt would create (import or clone) any template DV that does not exist
+    yet, and the disks are the blank DataVolumes the move creates first under the same names."""
+    out = vm_for_target(vm, namespace, move_id=move_id, source_namespace=source_namespace,
+                        run_strategy=WAIT_AS_RECEIVER, storage_class_map=storage_class_map)
+    out["spec"].pop("dataVolumeTemplates", None)
+    annotations = out["metadata"].setdefault("annotations", {})
+    annotations[RESTORE_RUN_STRATEGY] = run_strategy_of(vm)
+    return out

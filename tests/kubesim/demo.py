@@ -2,7 +2,8 @@
 
 Namespace `legacy` holds VMs that landed in the wrong place after a migration: several disks, cloud-init Secrets,
 a Service, a NetworkAttachmentDefinition, a persistent TPM, one running VM, and a CA bundle Secret that `build-01`
-(which stays) shares with the VMs that move. Namespace `prod` is where they belong.
+(which stays) shares with the VMs that move. Namespace `prod` is where they belong. `api-01` runs too and moves
+live: the cluster has KubeVirt's DecentralizedLiveMigration gate on.
 """
 
 import argparse
@@ -27,6 +28,8 @@ def estate():
     objs += builders.vm("db-01", SOURCE, disks=(("rootdisk", "30Gi"), ("pgdata", "100Gi"), ("wal", "10Gi")),
                         ssh_key_secret="db-01-ssh", configmap="db-01-config", tpm=True,
                         cloud_init_secret="db-01-cloud-init")
+    objs += builders.vm("api-01", SOURCE, disks=(("rootdisk", "10Gi"),), running=True,
+                        cloud_init_secret="api-01-cloud-init", service=True, nad="vlan-200")
     objs += builders.vm("build-01", SOURCE, disks=(("rootdisk", "40Gi"),), cloud_init_secret="build-01-cloud-init",
                         shared_secret="ca-bundle")
     return objs
@@ -42,6 +45,10 @@ def main(argv=None):
     sim = KubeSim(speed=args.speed, clock_start=started)
     sim.start()
     sim.apply(estate())
+    kv = sim.get("kubevirts.kubevirt.io", "kubevirt", "kubevirt")
+    kv["spec"]["configuration"].setdefault("developerConfiguration", {})["featureGates"] = \
+        ["DecentralizedLiveMigration"]
+    sim.apply(kv)
     # The estate has been there for a while: imports finished, web-01 up. Jump the clock rather than wait.
     for _ in range(6):
         sim.clock.advance(600)

@@ -223,6 +223,8 @@ _KV_RESOURCES = ["virtualmachines", "virtualmachineinstances", "virtualmachinein
 _KV_SUB_VM = ["virtualmachines/start", "virtualmachines/stop", "virtualmachines/restart", "virtualmachines/migrate",
               "virtualmachines/addvolume", "virtualmachines/removevolume", "virtualmachines/memorydump",
               "virtualmachines/expand-spec"]
+_KV_OWNED = [r for r in _KV_RESOURCES if r != "virtualmachineinstancemigrations"]
+_KV_SUB_VM_NO_MIGRATE = [r for r in _KV_SUB_VM if r != "virtualmachines/migrate"]
 _KV_SUB_VMI = ["virtualmachineinstances/console", "virtualmachineinstances/vnc", "virtualmachineinstances/pause",
                "virtualmachineinstances/unpause", "virtualmachineinstances/addvolume",
                "virtualmachineinstances/removevolume", "virtualmachineinstances/freeze",
@@ -292,16 +294,25 @@ def _kubevirt_roles():
             _r(["kubevirt.io"], _KV_RESOURCES, _RO),
             _r(["subresources.kubevirt.io"], _KV_SUB_READ, ["get"]),
             *[_r([g], res, _RO) for g, res in _KV_OTHER]], labels={**app, **_agg("view")}),
+        # Since v1.5.0 admin/edit only read VMIMs and lose virtualmachines/migrate; kubevirt.io:migrate (not
+        # aggregated) grants them (KV pkg/virt-operator/resource/generate/rbac/cluster.go; live-move.md §2.8).
+        _role("kubevirt.io:migrate", [
+            _r(["subresources.kubevirt.io"], ["virtualmachines/migrate"], ["update"]),
+            _r(["kubevirt.io"], ["virtualmachineinstancemigrations"],
+               ["get", "delete", "create", "update", "patch", "list", "watch", "deletecollection"])],
+            labels={"kubevirt.io": ""}),
         _role("kubevirt.io:edit", [
-            _r(["kubevirt.io"], _KV_RESOURCES, _ALL),
-            _r(["subresources.kubevirt.io"], _KV_SUB_VM + _KV_SUB_VMI, ["update"]),
+            _r(["kubevirt.io"], _KV_OWNED, _ALL),
+            _r(["kubevirt.io"], ["virtualmachineinstancemigrations"], _RO),
+            _r(["subresources.kubevirt.io"], _KV_SUB_VM_NO_MIGRATE + _KV_SUB_VMI, ["update"]),
             _r(["subresources.kubevirt.io"], _KV_SUB_READ + ["virtualmachineinstances/console",
                                                              "virtualmachineinstances/vnc"], ["get"]),
             _r(["kubevirt.io"], ["kubevirts"], ["get", "list"]),
             *[_r([g], res, _ALL) for g, res in _KV_OTHER]], labels={**app, **_agg("edit")}),
         _role("kubevirt.io:admin", [
-            _r(["kubevirt.io"], _KV_RESOURCES, _ALL),
-            _r(["subresources.kubevirt.io"], _KV_SUB_VM + _KV_SUB_VMI, ["update"]),
+            _r(["kubevirt.io"], _KV_OWNED, _ALL),
+            _r(["kubevirt.io"], ["virtualmachineinstancemigrations"], _RO),
+            _r(["subresources.kubevirt.io"], _KV_SUB_VM_NO_MIGRATE + _KV_SUB_VMI, ["update"]),
             _r(["subresources.kubevirt.io"], _KV_SUB_READ + ["virtualmachineinstances/console",
                                                              "virtualmachineinstances/vnc"], ["get"]),
             *[_r([g], res, _ALL) for g, res in _KV_OTHER]], labels={**app, **_agg("admin")}),

@@ -76,6 +76,7 @@ TYPES = (
     _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
     _t("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",), status=True),
     _t("", "v1", "persistentvolumes", "PersistentVolume", False, short_names=("pv",), status=True),
+    _t("", "v1", "nodes", "Node", False, short_names=("no",), status=True),
     _t("", "v1", "events", "Event", short_names=("ev",)),
     _t("", "v1", "resourcequotas", "ResourceQuota", short_names=("quota",), status=True),
     _t("", "v1", "endpoints", "Endpoints", short_names=("ep",)),

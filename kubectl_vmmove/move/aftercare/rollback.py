@@ -1,10 +1,11 @@
 """`rollback`: undo a move that has not been cleaned up.
 
-Per VM, `--parallel` VMs at a time: stop the target VM; with `transfer`, hand its volumes back to their source
-claims first, all claims of the VM together (the volume keeps `Retain` throughout, so no delete in between can lose
-it; a VM whose volumes cannot be handed back keeps its target objects); then delete what this move created in the
-target (found by the move-id label, never anything else), and give the source VM its original run strategy back.
-Then the move's ObjectTransfers, if any are left. Safe to run again.
+Per VM, `--parallel` VMs at a time: with `live`, delete both migrations (which cancels one in flight); stop the
+target VM; with `transfer`, hand its volumes back to their source claims first, all claims of the VM together (the
+volume keeps `Retain` throughout, so no delete in between can lose it; a VM whose volumes cannot be handed back
+keeps its target objects); then delete what this move created in the target (found by the move-id label, never
+anything else), and give the source VM its original run strategy back. Then the move's ObjectTransfers, if any are
+left. Safe to run again.
 """
 
 import copy
@@ -15,7 +16,7 @@ from ...kube import errors as kerr
 from ...kube import kinds
 from ...kube.wait import WaitTimeout, wait_for
 from ..context import Interrupted, RunContext, StepFailed
-from ..execution import lifecycle
+from ..execution import lifecycle, live
 from ..execution import transfer as transfermod
 from ..state import journal as journalmod
 from ..state import records
@@ -65,12 +66,16 @@ def original_claim(recorded: dict, api, namespace: str) -> dict:
 
 
 def _rollback_vm(ctx: RunContext, entry: dict) -> dict:
-    """One VM: stop the target, hand its volumes back, delete what was created for it, restore the source."""
+    """One VM: cancel its live migration, stop the target, hand its volumes back, delete what was created for it,
+    restore the source."""
     name = entry["name"]
     try:
+        strategy = ctx.move_plan.strategy_of(entry)
+        # A live move in flight is cancelled first: deleting its migrations keeps the source running.
+        cancelled = [live.abandon(ctx, entry, keep=True)] if strategy == "live" else []
         ctx.report(name, step="stop the target VM")
         _stop_target(ctx, name)
-        details = _hand_back(ctx, entry) if ctx.strategy == "transfer" else []
+        details = cancelled + (_hand_back(ctx, entry) if strategy == "transfer" else [])
         ctx.report(name, step="delete what the move created")
         deleted = delete_created(ctx, only_vm=name)
         if deleted:
@@ -123,6 +128,8 @@ def _stop_target(ctx: RunContext, name: str) -> None:
     vm = ctx.api.get_or_none(kinds.VM, name, ctx.target)
     if vm is None or not ctx.ours(vm):
         return
+    if (vm.get("spec") or {}).get("runStrategy") == live.WAIT_AS_RECEIVER:
+        return      # a receiver is never started or stopped (live-move.md §1.6): deleting it removes its VMI
     vmi = lifecycle.target_vmi(ctx.api, name, ctx.target)
     if lifecycle.vmi_active(vmi):
         try:

@@ -204,7 +204,9 @@ def _check_object(ctx, checks, vm_name, step) -> None:
 def _check_disk(ctx, checks, vm_name, disk, clone=None) -> None:
     claim = disk["claim"]
     label = f"disk {claim}"
-    pvc = _get(ctx.api, kinds.PVC, claim, ctx.target)
+    live_state = disk.get("role") == "persistentState" and ctx.move_plan.strategy_of(vm_name) == "live"
+    # A live move's target gets a state claim KubeVirt names itself (live-move.md §1.1): found by its label.
+    pvc = _live_state_claim(ctx, vm_name) if live_state else _get(ctx.api, kinds.PVC, claim, ctx.target)
     if pvc is None:
         checks.add(vm_name, f"{label} bound", False, f"claim {ctx.target}/{claim} not found")
         return
@@ -215,12 +217,15 @@ def _check_disk(ctx, checks, vm_name, disk, clone=None) -> None:
     ok = have >= int(disk.get("size") or 0)
     checks.add(vm_name, f"{label} size", ok, "" if ok else f"capacity {capacity or 'unknown'} is less than the "
                                                            f"source's {quantities.human_bytes(disk.get('size') or 0)}")
-    want_class = disk.get("targetStorageClass") if ctx.strategy == "clone" else disk.get("storageClass")
+    strategy = ctx.move_plan.strategy_of(vm_name)
+    want_class = disk.get("targetStorageClass") if strategy in ("clone", "live") else disk.get("storageClass")
+    if live_state:
+        want_class = None       # KubeVirt's vmStateStorageClass decides
     have_class = (pvc.get("spec") or {}).get("storageClassName")
     if want_class:
         checks.add(vm_name, f"{label} storage class", have_class == want_class,
                    "" if have_class == want_class else f"class {have_class}, planned {want_class}")
-    if ctx.strategy == "clone":
+    if strategy == "clone":
         dv = _get(ctx.api, kinds.DATAVOLUME, claim, ctx.target)
         dv_phase = ((dv or {}).get("status") or {}).get("phase")
         checks.add(vm_name, f"{label} datavolume succeeded", dv_phase == "Succeeded",
@@ -230,6 +235,14 @@ def _check_disk(ctx, checks, vm_name, disk, clone=None) -> None:
                                 "metadata")
             checks.add(vm_name, f"{label} datavolume labels", not diffs,
                        "" if not diffs else "differs at " + ", ".join(diffs[:3]))
+
+
+def _live_state_claim(ctx, vm_name: str):
+    try:
+        items = ctx.api.list(kinds.PVC, ctx.target, label_selector=f"{graphmod.STATE_LABEL}={vm_name}").items
+    except kerr.ApiError:
+        return None
+    return next((p for p in items if not p["metadata"].get("deletionTimestamp")), None)
 
 
 def _interfaces(vm) -> List[dict]:
@@ -280,7 +293,7 @@ def _check_references(ctx, checks, name, vm) -> None:
 
 def _check_state(ctx, checks, entry, vm) -> None:
     name = entry["name"]
-    should_run = any(s["action"] == "start" for s in entry["steps"])
+    should_run = any(s["action"] in ("start", "await-migration") for s in entry["steps"])   # a live move runs
     vmi = _get(ctx.api, kinds.VMI, name, ctx.target)
     if should_run:
         ok = started(vmi)

@@ -13,7 +13,8 @@ SHAPING_FLAGS = (("target", "--to"), ("strategy", "--strategy"), ("move_id", "--
                  ("target_run_strategy", "--target-run-strategy"), ("storage_class_map", "--storage-class-map"),
                  ("mac_policy", "--mac-policy"), ("services", "--no-services"),
                  ("create_namespace", "--create-namespace"),
-                 ("copy_network_policies", "--copy-network-policies"), ("vms", "VM names"), ("selector", "-l/--selector"),
+                 ("copy_network_policies", "--copy-network-policies"),
+                 ("live_sync_timeout", "--live-sync-timeout"), ("keep_failed", "--keep-failed"), ("vms", "VM names"), ("selector", "-l/--selector"),
                  ("all", "--all"), ("move_list", "--move-list"))
 
 
@@ -31,11 +32,20 @@ def add_move_options(parser, target_help="The target namespace (required)"):
     """How a move is made: shared by `plan` and `run` (which plans when it is not given a plan)."""
     parser.add_argument("--to", dest="target", metavar="NAMESPACE", type=namespace_name("--to"), help=target_help)
     # Defaults are None so that a flag given with -f PLAN can be told apart from its default (refused there);
-    # plan_options() fills in the defaults the help names.
-    parser.add_argument("--strategy", choices=("clone", "transfer"), default=None,
+    # plan_options() and live_options() fill in the defaults the help names.
+    parser.add_argument("--strategy", choices=("clone", "transfer", "live", "auto"), default=None,
                         help="clone: CDI copies each disk (default); transfer: rebind the volumes, no copy "
                              "(cluster-admin), through CDI's ObjectTransfer where CDI still serves it (deprecated "
-                             "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore")
+                             "since CDI v1.61; run warns), else natively: Retain, claimRef rebind, restore; live: "
+                             "KubeVirt's decentralized live migration, the VM keeps running (needs the "
+                             "DecentralizedLiveMigration gate and kubevirt.io:migrate in both namespaces); auto: "
+                             "per VM, live when it runs and every live check passes, else transfer when you may "
+                             "rebind volumes, else clone")
+    parser.add_argument("--live-sync-timeout", default=None, metavar="DURATION",
+                        help="live: give up when the migrations stay this long in their synchronization phases "
+                             "(KubeVirt has no timeout there; default 5m)")
+    parser.add_argument("--keep-failed", action="store_true", default=None,
+                        help="live: keep the receiver VM and its disks after a failed migration, for diagnosis")
     parser.add_argument("--storage-class-map", action="append", default=None, metavar="OLD=NEW",
                         help="Give cloned disks of class OLD the class NEW (repeatable, or comma-separated)")
     parser.add_argument("--target-run-strategy", choices=("source", "Always", "Halted"), default=None,
@@ -50,6 +60,14 @@ def add_move_options(parser, target_help="The target namespace (required)"):
                         help="MAC addresses: keep them (auto, keep), keep them with KubeMacPool opted out in the "
                              "target namespace (opt-out), or let KubeMacPool assign new ones (new)")
     parser.add_argument("--move-id", metavar="ID", help="Use this move id instead of a new random one")
+
+
+def live_options(args) -> Dict[str, object]:
+    """The plan's spec.live from --live-sync-timeout and --keep-failed (only a live move reads it)."""
+    from ...durations import parse_duration
+
+    timeout = parse_duration(getattr(args, "live_sync_timeout", None) or "5m", "--live-sync-timeout")
+    return {"syncTimeoutSeconds": timeout or 0, "keepFailed": bool(getattr(args, "keep_failed", False))}
 
 
 def parse_storage_class_map(values: Optional[Iterable[str]]) -> Dict[str, str]:
@@ -110,7 +128,8 @@ def plan_options(args, source: str, selection: dict):
                        target_run_strategy=args.target_run_strategy or "source",
                        create_namespace=bool(args.create_namespace), services=args.services is not False,
                        mac_policy=args.mac_policy or "auto", move_id=args.move_id or "", selection=selection,
-                       copy_network_policies=bool(getattr(args, "copy_network_policies", False)))
+                       copy_network_policies=bool(getattr(args, "copy_network_policies", False)),
+                       live=live_options(args))
 
 
 def add_takeover_flag(parser):

@@ -66,6 +66,9 @@ class PlanVerbOptions(VerbOptions):
         if self.manifests and args.strategy == "transfer":
             raise UsageError("--manifests describes a clone move; rebinding volumes (--strategy transfer) cannot be "
                              "written as manifests; use 'kubectl vmmove run'")
+        if self.manifests and args.strategy in ("live", "auto"):
+            raise UsageError(f"--manifests describes a clone move; a live migration (--strategy {args.strategy}) is "
+                             "driven step by step and cannot be written as manifests; use 'kubectl vmmove run'")
         check_move_id(args.move_id, "--move-id")
         parse_storage_class_map(args.storage_class_map)
         self.selection = selection.from_args(args)

@@ -427,7 +427,7 @@ def _start(executor, ctx, existing, user, err, force_takeover, lease_options):
 
 
 def _warn_object_transfer(executor, plan, err) -> None:
-    if plan.strategy != "transfer":
+    if not any(plan.strategy_of(v) == "transfer" for v in plan.vms):
         return
     from ..execution.transfer import object_transfer_warning
 

@@ -316,7 +316,11 @@ def print_confirmation(doc, stream) -> None:
             subject = f.get("subject") or {}
             about = f' ({subject.get("kind", "").lower()}/{subject["name"]})' if subject.get("name") else ""
             stream.write(f'  {f["code"]}{about}: {f["message"]}\n')
-    stream.write("\nDOWNTIME is the plan's estimate; running VMs are stopped while their disks copy. ")
+    offline = [v for v in plan.vms if plan.strategy_of(v) != "live"]
+    how = ("running VMs are stopped while their disks copy" if offline else
+           "the VMs keep running and move by live migration")
+    stream.write(f"\nDOWNTIME is the plan's estimate; {how}. ")
+
 
 def prune_table(moves, results=None) -> Table:
     """`prune`: the finished moves whose journals go (or would go), newest first, with what became of each."""

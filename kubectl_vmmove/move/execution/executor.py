@@ -20,7 +20,7 @@ from ..state import journal as journalmod
 from ..state import records
 from ..state.lease import LeaseLost
 from ..state.records import VMRecord
-from . import copies, disks, events, lifecycle
+from . import copies, disks, events, lifecycle, live
 from . import transfer as transfermod
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class Executor:
         self._lock = threading.Lock()
         self._object_transfer: Optional[tuple] = None
         self.server_gone: Optional[kerr.ServerGone] = None   # the outage that stopped this run (see run_vm)
+        self._current: Dict[str, dict] = {}     # VM name -> the step it is in (a live step is cancelled on Ctrl-C)
         ctx.report = self.report
 
     # ------------------------------------------------------------------------------------------ progress
@@ -146,6 +147,10 @@ class Executor:
             if action == "record-source":
                 return self.record_sources(entry)
             return lifecycle.start_target(ctx, entry, step)
+        if action in live.ACTIONS:
+            if entry is None:
+                raise StepFailed(f"the plan lists {describe(step)} among the shared prepare steps; it belongs to a VM")
+            return live.run_step(ctx, entry, step)
         if action == "copy":
             return copies.copy_at_run_time(ctx, step)
         if action == "create":
@@ -234,7 +239,9 @@ class Executor:
                 vmi = lifecycle.target_vmi(ctx.api, name, ctx.source)
                 if lifecycle.vmi_active(vmi):
                     down_since = self.clock()
+            self._current[name] = first
             result = self.run_group(entry, [steps[i] for i in group])
+            self._current.pop(name, None)
             nxt = group[-1] + 1
             ctx.journal.vm_change(name, VMRecord.step_done, group, result, journalmod.now_text(),
                                   describe(steps[nxt]) if nxt < len(steps) else "done",
@@ -279,6 +286,16 @@ class Executor:
             events.record(ctx.api, vm, ctx.move_id, "MoveSucceeded",
                           f"Move {ctx.move_id} from {ctx.source} finished")
         return ctx.journal.vm(name)
+
+    def _cancel_live(self) -> None:
+        """Ctrl-C: cancel the live moves in flight here, in the main thread, before the process exits (the workers
+        are daemon threads): both migrations deleted, the source runs on, the receiver removed (execution/live.py)."""
+        for name, step in list(self._current.items()):
+            if step["action"] in live.ACTIONS:
+                try:
+                    live.cancel(self.ctx, self.ctx.move_plan.vm(name))
+                except kerr.ApiError as err:
+                    log.warning("could not cancel the live move of %s: %s", name, err)
 
     # ------------------------------------------------------------------------------------------ all VMs
 
@@ -342,6 +359,7 @@ class Executor:
                         raise LeaseLost(self.ctx.lease.lost_message())
         except KeyboardInterrupt:
             self.ctx.stop.set()
+            self._cancel_live()
             try:
                 jr.move_update(lambda m: m.update(phase=records.INTERRUPTED))
             except kerr.ApiError:

@@ -9,6 +9,7 @@ creates; Secrets and ConfigMaps are named only and copied at run time, because a
 
 import datetime as _dt
 import secrets as _random
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -21,7 +22,7 @@ from .inventory import SOURCE, TARGET
 
 API_VERSION = "vmmove.io/v1alpha1"
 KIND = "MovePlan"
-STRATEGIES = ("clone", "transfer")
+STRATEGIES = ("clone", "transfer", "live")
 TARGET_RUN_STRATEGIES = ("source", "Always", "Halted")
 MAC_POLICIES = ("auto", "keep", "opt-out", "new")
 KMP_OPT_OUT_LABEL = "mutatevirtualmachines.kubemacpool.io"
@@ -64,6 +65,11 @@ class MovePlan:
     @property
     def create_namespace(self) -> bool:
         return bool(self.spec["target"].get("createNamespace"))
+
+    def strategy_of(self, vm) -> str:
+        """The strategy of one VM (an entry or a name): its own with `--strategy auto`, else the plan's."""
+        entry = self.vm(vm) if isinstance(vm, str) else vm
+        return entry.get("strategy") or self.strategy
 
     @property
     def strategy(self) -> str:
@@ -136,7 +142,7 @@ class MovePlan:
             storage_class_map=self.storage_class_map, target_run_strategy=spec.get("targetRunStrategy", "source"),
             create_namespace=self.create_namespace, services=spec.get("services", True),
             mac_policy=spec.get("macPolicy", "keep"), move_id=self.move_id, selection=dict(spec.get("selection") or {}),
-            copy_network_policies=bool(spec.get("copyNetworkPolicies")))
+            copy_network_policies=bool(spec.get("copyNetworkPolicies")), live=dict(spec.get("live") or {}))
 
 
 @dataclass
@@ -152,6 +158,20 @@ class PlanOptions:
     move_id: str = ""
     selection: dict = field(default_factory=dict)
     copy_network_policies: bool = False     # copy the NetworkPolicies that select moving VMs only
+    live: dict = field(default_factory=dict)     # live moves: syncTimeoutSeconds, keepFailed
+
+
+LIVE_PAUSE_SECONDS = 1    # a live move's guest-visible pause: the switchover, well under a second (bench-run)
+
+
+def live_migration_id(move_id: str, vm_name: str) -> str:
+    """The migration ID joining a VM's two migrations: a UUID fixed by the move and the VM, so a re-run finds the
+    migrations it created (live-move.md §1.2: unique per role cluster-wide)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"vmmove.io/{move_id}/{vm_name}"))
+
+
+def live_migration_name(move_id: str, vm_name: str) -> str:
+    return f"vmmove-{move_id}-{vm_name}"[:253]
 
 
 def new_move_id() -> str:
@@ -314,17 +334,23 @@ class _Builder:
         """The VM's entry: what it is, its disks and dependencies, and its steps and cleanup steps in order."""
         vm, name = node.vm, node.name
         running = is_running(vm)
-        final = final_run_strategy(vm, self.opts.target_run_strategy)
-        steps: List[dict] = [_step("stop", "VirtualMachine", name, self.src, source=source_ref(vm),
-                                   wait="Stopped", skipIfStopped=True),
-                             _step("record-source", "VirtualMachine", name, self.src)]
+        live = self.opts.strategy == "live"
+        final = rewrite.run_strategy_of(vm) if live else final_run_strategy(vm, self.opts.target_run_strategy)
+        steps: List[dict] = [] if live else [_step("stop", "VirtualMachine", name, self.src, source=source_ref(vm),
+                                                   wait="Stopped", skipIfStopped=True)]
+        steps.append(_step("record-source", "VirtualMachine", name, self.src))
         cleanup: List[dict] = []
         disks = self._disks(node, steps, cleanup)
         self._own_dependencies(node, steps, cleanup)
-        target_vm = rewrite.vm_for_target(vm, self.dst, move_id=self.move_id, source_namespace=self.src,
-                                          run_strategy="Halted", storage_class_map=self.opts.storage_class_map,
-                                          new_macs=self.mac_policy == "new")
-        start = self._create_and_start(node, target_vm, final, running, steps)
+        if live:
+            target_vm = rewrite.receiver_vm(vm, self.dst, move_id=self.move_id, source_namespace=self.src,
+                                            storage_class_map=self.opts.storage_class_map)
+            start = self._live_steps(node, target_vm, steps)
+        else:
+            target_vm = rewrite.vm_for_target(vm, self.dst, move_id=self.move_id, source_namespace=self.src,
+                                              run_strategy="Halted", storage_class_map=self.opts.storage_class_map,
+                                              new_macs=self.mac_policy == "new")
+            start = self._create_and_start(node, target_vm, final, running, steps)
         cleanup.insert(0, _step("delete", "VirtualMachine", name, self.src, source=source_ref(vm)))
         entry = {
             "name": name,
@@ -337,8 +363,9 @@ class _Builder:
             "firmwareUUID": target_vm["spec"]["template"]["spec"]["domain"]["firmware"]["uuid"],
             "disks": disks,
             "dependencies": graphmod.dependency_entries(self.graph, node),
-            "estimate": {"downtimeSeconds": estimates.downtime_seconds([d["estimateSeconds"] for d in disks],
-                                                                       running, start)},
+            "estimate": {"downtimeSeconds": (LIVE_PAUSE_SECONDS if live and running else
+                                             estimates.downtime_seconds([d["estimateSeconds"] for d in disks],
+                                                                        running, start))},
             "steps": steps,
             "cleanup": cleanup,
         }
@@ -359,6 +386,8 @@ class _Builder:
             mapped = rewrite.map_storage_class(disk.storage_class, self.opts.storage_class_map)
             if self.opts.strategy == "transfer":
                 est = estimates.transfer_estimate(disk.storage_class)
+            elif self.opts.strategy == "live":
+                est = estimates.live_estimate(disk.storage_class, mapped, disk.size)
             else:
                 est = estimates.clone_estimate(self.inv, disk.storage_class, mapped, disk.size, disk.volume_mode)
             entry = {"claim": disk.claim, "role": disk.role, "size": disk.size,
@@ -375,7 +404,7 @@ class _Builder:
             steps += self._disk_steps(node.name, disk, mapped)
             owned_by_vm = disk.role in ("dataVolumeTemplate", "persistentState") or _owned(disk, node.vm)
             shared = self.graph.claim_staying_users(disk.claim)
-            if self.opts.strategy == "clone" and not owned_by_vm and not shared:
+            if self.opts.strategy in ("clone", "live") and not owned_by_vm and not shared:
                 kind = "DataVolume" if disk.dv is not None else "PersistentVolumeClaim"
                 obj = disk.dv if disk.dv is not None else disk.pvc
                 cleanup.append(_step("delete", kind, disk.claim, self.src, source=source_ref(obj)))
@@ -384,6 +413,13 @@ class _Builder:
     def _disk_steps(self, vm_name: str, disk, storage_class: Optional[str]) -> List[dict]:
         labels = {graphmod.STATE_LABEL: vm_name} if disk.role == "persistentState" else None
         src, dst, move_id = self.src, self.dst, self.move_id
+        if self.opts.strategy == "live":
+            if disk.role == "persistentState":
+                return []    # KubeVirt creates the target's TPM/EFI state claim itself (live-move.md §1.1)
+            return [_step("create", "DataVolume", disk.claim, dst, source=source_ref(disk.pvc),
+                          blankFor="PersistentVolumeClaim",
+                          object=rewrite.blank_datavolume(disk.pvc, dst, source_namespace=src, move_id=move_id,
+                                                          storage_class=storage_class))]
         if self.opts.strategy == "transfer":
             pv = (disk.pvc.get("spec") or {}).get("volumeName")
             out = [_step("transfer", "PersistentVolumeClaim", disk.claim, dst, source=source_ref(disk.pvc),
@@ -425,6 +461,20 @@ class _Builder:
             steps.append(_step("set-run-strategy", "VirtualMachine", name, self.dst, runStrategy=final))
         return start
 
+    def _live_steps(self, node, target_vm: dict, steps: List[dict]) -> bool:
+        """The receiver VM, then the two migrations joined by one migration ID (live-move.md §4.5): wait for the
+        receiver VMI, create the target migration, then the source migration with the target's synchronization
+        address, then wait for the switchover. Returns True: the VM runs in the target afterwards."""
+        name = node.name
+        steps.append(_step("create", "VirtualMachine", name, self.dst, source=source_ref(node.vm), object=target_vm))
+        mid = live_migration_id(self.move_id, name)
+        vmim = live_migration_name(self.move_id, name)
+        steps.append(_step("await-receiver", "VirtualMachineInstance", name, self.dst))
+        steps.append(_step("migrate-receive", "VirtualMachineInstanceMigration", vmim, self.dst, migrationID=mid))
+        steps.append(_step("migrate-send", "VirtualMachineInstanceMigration", vmim, self.src, migrationID=mid))
+        steps.append(_step("await-migration", "VirtualMachineInstanceMigration", vmim, self.dst, migrationID=mid))
+        return True
+
     # ------------------------------------------------------------------------------------------ the document
 
     def document(self, now: _dt.datetime, user: str, prepare: List[dict], vms: List[dict],
@@ -452,6 +502,7 @@ class _Builder:
                 "macPolicy": self.mac_policy,
                 "kubemacpool": kubemacpool_facts(self.inv),
                 "selection": dict(opts.selection),
+                **({"live": dict(opts.live)} if opts.strategy == "live" else {}),
                 "prepare": prepare,
                 "vms": vms,
                 "cleanup": cleanup,
@@ -528,8 +579,8 @@ def validate(doc, origin: str = "plan") -> None:
                         ("spec.target.namespace", (spec.get("target") or {}).get("namespace"))):
         if not isinstance(value, str) or not value:
             problems.append(f"{path} is missing")
-    if spec.get("strategy") not in STRATEGIES:
-        problems.append(f"spec.strategy must be one of {', '.join(STRATEGIES)}")
+    if spec.get("strategy") not in STRATEGIES + ("auto",):
+        problems.append(f"spec.strategy must be one of {', '.join(STRATEGIES + ('auto',))}")
     if spec.get("macPolicy") not in MAC_POLICIES[1:]:
         problems.append(f"spec.macPolicy must be one of {', '.join(MAC_POLICIES[1:])}")
     vms = spec.get("vms")
@@ -555,7 +606,8 @@ def source_refs(plan: dict) -> List[tuple]:
         steps += vm.get("steps") or ()
         steps += vm.get("cleanup") or ()
     for step in steps:
-        kind = step["kind"] if step["action"] not in ("clone", "transfer") else "PersistentVolumeClaim"
+        from_claim = step["action"] in ("clone", "transfer") or step.get("blankFor") == "PersistentVolumeClaim"
+        kind = "PersistentVolumeClaim" if from_claim else step["kind"]
         for kind, ref in ((kind, step.get("source")), ("DataVolume", step.get("sourceDataVolume"))):
             if not ref or ref.get("namespace") != view.source or (kind, ref["name"]) in seen:
                 continue

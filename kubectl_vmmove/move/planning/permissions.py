@@ -107,6 +107,11 @@ def required(plan: dict) -> List[Permission]:
             add(_for_kind("patch", kind, target_ns))
         elif action == "delete":
             add(_for_kind("delete", kind, src, essential=False))
+        elif action in ("migrate-receive", "migrate-send"):
+            # A live move's migrations: kubevirt.io:migrate in each namespace (live-move.md §2.8).
+            ns = dst if action == "migrate-receive" else src
+            add(_for_kind("create", "VirtualMachineInstanceMigration", ns))
+            add(_for_kind("delete", "VirtualMachineInstanceMigration", ns))
     if clone_claims:
         # CDI authorises a cross-namespace clone in the source namespace with `create datavolumes/source` or,
         # failing that, `create pods`, each review naming the source claim (CDI authorize_utils.go

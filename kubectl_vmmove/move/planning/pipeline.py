@@ -27,8 +27,8 @@ def _source_phase(api, source: str, sel: selection.Selection, strategy: str, who
     needed = graphmod.kinds_needed([vms[n] for n in names], source)
     if strategy == "clone":
         needed.append(kinds.RESOURCEQUOTA)    # CDI's temporary clone claims are charged to the source namespace
-    if instances and any(graphmod.has_instance(vms[n]) for n in names):
-        needed += [kinds.VMI, kinds.VMIM]
+    if (instances and any(graphmod.has_instance(vms[n]) for n in names)) or strategy == "live":
+        needed += [kinds.VMI, kinds.VMIM]      # migratability conditions, nodes, migrations in flight
     if pods:
         needed.append(kinds.POD)     # what else a NetworkPolicy selects (--copy-network-policies)
     inventory.collect_dependencies(api, inv, needed, whole=whole)
@@ -37,6 +37,8 @@ def _source_phase(api, source: str, sel: selection.Selection, strategy: str, who
 
 def _cluster_phase(api, inv, strategy: str) -> None:
     wanted = [kinds.STORAGECLASS, kinds.KUBEVIRT]
+    if strategy == "live":
+        wanted += [kinds.NODE]
     if strategy == "clone":
         wanted += [kinds.CSIDRIVER, kinds.STORAGEPROFILE, kinds.CDI]
     else:
@@ -112,6 +114,8 @@ def _assess_inventory(inv, names):
 
 def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: str = "",
               full_configmaps: bool = False) -> Tuple[inventory.Inventory, graphmod.Graph, dict]:
+    if opts.strategy == "auto":
+        return _auto_plan(api, opts, sel, user, full_configmaps)
     if opts.source == opts.target:
         raise UserError(f'source and target namespace are both "{opts.source}"; choose another target with --to')
     whole = {kinds.CONFIGMAP.kind} if full_configmaps else set()
@@ -135,6 +139,28 @@ def make_plan(api, opts: planmod.PlanOptions, sel: selection.Selection, user: st
     preflight.run(inv, graph, doc)
     planfile.seal(doc)
     return inv, graph, doc
+
+
+def _auto_plan(api, opts, sel, user, full_configmaps):
+    """--strategy auto (auto.py): the live plan first; the transfer and clone plans only for the VMs it cannot take.
+    Each plan costs its own requests (about three times one plan's at most)."""
+    import dataclasses
+
+    from . import auto
+
+    opts = dataclasses.replace(opts, move_id=opts.move_id or planmod.new_move_id())
+    docs: Dict[str, dict] = {}
+    inv, graph, docs["live"] = make_plan(api, dataclasses.replace(opts, strategy="live"), sel, user, full_configmaps)
+    names = list(graph.nodes)
+    running = {n: planmod.is_running(node.vm) for n, node in graph.nodes.items()}
+    chosen = auto.choose(names, docs, running)
+    for strategy in ("transfer", "clone"):
+        if len(chosen) == len(names):
+            break
+        _, _, docs[strategy] = make_plan(api, dataclasses.replace(opts, strategy=strategy), sel, user,
+                                         full_configmaps)
+        chosen = auto.choose(names, docs, running)
+    return inv, graph, auto.merge(docs, chosen)
 
 
 def _target_kinds(inv, graph, opts) -> List[kinds.Kind]:

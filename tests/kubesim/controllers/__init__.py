@@ -14,11 +14,12 @@ from .cdi import CDIController, CloneRates, cdi_objects, cdi_status
 from .cdi_admission import CDIAdmission
 from .kubemacpool import KubeMacPool
 from .kubevirt import VirtualMachineController, kubevirt_objects, kubevirt_status
-from .storage import StorageController, default_storage_objects
+from .migration import MigrationController, MigrationRates
+from .storage import StorageController, default_storage_objects, node_objects
 from .transfer import ObjectTransferController
 from .vmi import VMIController
 
-__all__ = ["install_controllers", "controllers_of", "Controllers", "CloneRates"]
+__all__ = ["install_controllers", "controllers_of", "Controllers", "CloneRates", "MigrationRates"]
 
 
 @dataclasses.dataclass
@@ -30,6 +31,7 @@ class Controllers:
     cdi_admission: CDIAdmission = None
     transfer: ObjectTransferController = None
     kubemacpool: KubeMacPool = None
+    migration: MigrationController = None
 
 
 def _rng(sim, name):
@@ -64,6 +66,7 @@ def install_controllers(sim):
     storage = StorageController(sim)
     ctrls = Controllers(storage=storage)
     _seed(sim, default_storage_objects())
+    _seed(sim, node_objects())
     sim.add_controller(storage)
 
     if "kubevirt.io" in served:
@@ -72,8 +75,10 @@ def install_controllers(sim):
         ctrls.kubevirt = VirtualMachineController(sim, _rng(sim, "kubevirt"))
         ctrls.kubevirt.storage = storage
         ctrls.vmi = VMIController(sim, _rng(sim, "vmi"), storage)
+        ctrls.migration = MigrationController(sim, storage)
         sim.add_controller(ctrls.kubevirt)
         sim.add_controller(ctrls.vmi)
+        sim.add_controller(ctrls.migration)
         if "subresources.kubevirt.io" in served:
             vm_lifecycle.register(sim)
 
@@ -94,7 +99,7 @@ def install_controllers(sim):
         ctrls.kubemacpool = KubeMacPool(sim, mode=mode)
         sim.add_controller(ctrls.kubemacpool)
 
-    active = [c for c in (storage, ctrls.kubevirt, ctrls.vmi, ctrls.cdi, ctrls.transfer, ctrls.kubemacpool) if c]
+    active = [c for c in (storage, ctrls.kubevirt, ctrls.vmi, ctrls.migration, ctrls.cdi, ctrls.transfer, ctrls.kubemacpool) if c]
 
     def fan_out(etype, rkey, obj):
         # One subscription for all: the store hands each subscriber its own copy, and ours only read it.

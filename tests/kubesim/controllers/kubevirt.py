@@ -33,6 +33,48 @@ LEGACY_UUID_NAMESPACE = uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895")
 
 KUBEVIRT_VERSION = "v1.6.0"
 
+# Decentralized live migration (shared/reference/live-move.md §1.6-§2.1): Alpha in v1.6.0, so on only when listed in
+# the KubeVirt CR's developerConfiguration.featureGates (KV pkg/virt-config/featuregate/active.go).
+DECENTRALIZED_GATE = "DecentralizedLiveMigration"
+WAIT_AS_RECEIVER = "WaitAsReceiver"
+CREATE_MIGRATION_TARGET = "kubevirt.io/create-migration-target"   # KV types.go CreateMigrationTarget
+RESTORE_RUN_STRATEGY = "kubevirt.io/restore-run-strategy"         # KV types.go RestoreRunStrategy
+MIGRATION_TARGET_NODE = "kubevirt.io/migrationTargetNodeName"
+
+
+def feature_gates(kv):
+    return list((((kv or {}).get("spec") or {}).get("configuration") or {}).get("developerConfiguration", {})
+                .get("featureGates") or ())
+
+
+def decentralized_gate_on(kv):
+    """True when the KubeVirt CR enables DecentralizedLiveMigration (Alpha up to v1.9: it must be listed)."""
+    return DECENTRALIZED_GATE in feature_gates(kv)
+
+
+def is_receiver(vmi):
+    """A receiver VMI: created for a WaitAsReceiver VM and not yet handed a migration target node (KV
+    pkg/virt-controller/watch/vmi/lifecycle.go)."""
+    meta_ = vmi.get("metadata") or {}
+    return (meta_.get("annotations") or {}).get(CREATE_MIGRATION_TARGET) == "true" and \
+        MIGRATION_TARGET_NODE not in (meta_.get("labels") or {})
+
+
+def has_receiver_annotation(vmi):
+    return ((vmi.get("metadata") or {}).get("annotations") or {}).get(CREATE_MIGRATION_TARGET) == "true"
+
+
+def migration_completed(vmi):
+    """The VMI's migrationState reports a completed, not failed, migration."""
+    ms = (vmi.get("status") or {}).get("migrationState") or {}
+    return bool(ms.get("completed")) and not ms.get("failed")
+
+
+def is_decentralized_source(vmi):
+    ms = (vmi.get("status") or {}).get("migrationState") or {}
+    return bool((ms.get("sourceState") or {}).get("migrationUID")) and \
+        (ms.get("sourceState") or {}).get("virtualMachineInstanceUID") == vmi["metadata"].get("uid")
+
 
 def legacy_firmware_uuid(vm_name):
     return str(uuid.uuid5(LEGACY_UUID_NAMESPACE, vm_name))
@@ -57,6 +99,11 @@ def volume_claim_name(volume):
     if volume.get("dataVolume"):
         return volume["dataVolume"].get("name")
     return None
+
+
+def is_migrating(vmi):
+    ms = (vmi.get("status") or {}).get("migrationState") or {}
+    return bool(ms.get("startTimestamp")) and not ms.get("endTimestamp")
 
 
 def vmi_is_final(vmi):
@@ -189,7 +236,12 @@ class VirtualMachineController(Reconciler):
                                            "deprecated, please use RunStrategy instead"))
         if spec.get("running") is None and spec.get("runStrategy") is None:
             causes.append(("spec.running", "RunStrategy must be specified"))
-        if spec.get("runStrategy") is not None and spec["runStrategy"] not in RUN_STRATEGIES:
+        if spec.get("runStrategy") == WAIT_AS_RECEIVER:
+            # KV vms-admitter.go validateRunStrategy: accepted only while the gate is on.
+            if not decentralized_gate_on(self.peek(KUBEVIRT, "kubevirt", "kubevirt")):
+                causes.append(("spec.runStrategy", f"Invalid RunStrategy ({WAIT_AS_RECEIVER}), {DECENTRALIZED_GATE} "
+                                                   "feature gate is not enabled in kubevirt resource"))
+        elif spec.get("runStrategy") is not None and spec["runStrategy"] not in RUN_STRATEGIES:
             causes.append(("spec.runStrategy", f"Invalid RunStrategy ({spec['runStrategy']})"))
         if not spec.get("template"):
             causes.append(("spec.template", "missing virtual machine template."))
@@ -459,8 +511,14 @@ class VirtualMachineController(Reconciler):
 
     # ---------------------------------------------------------------- run strategy
     def _sync_run_strategy(self, vm, vmi, rs, now):
+        if rs == WAIT_AS_RECEIVER:
+            return self._sync_receiver(vm, vmi, now)
         if rs == "Always":
             if vmi is not None:
+                if vmi_is_final(vmi) and is_decentralized_source(vmi) and migration_completed(vmi):
+                    # KV vm.go syncRunStrategy: "decentralized migration completed, setting runStrategy to
+                    # halted"; the Halted branch then deletes the Succeeded VMI.
+                    return self._set_run_strategy(vm, "Halted")
                 if has_stop_request_for(vm, vmi) or vmi_is_final(vmi):
                     return self._stop_vmi(vm, vmi, now)
                 return False
@@ -503,13 +561,31 @@ class VirtualMachineController(Reconciler):
             return False
         raise SyncError(f"unknown runstrategy: {rs}", "FailedCreate")
 
+    def _sync_receiver(self, vm, vmi, now):
+        """KV vm.go, WaitAsReceiver: a receiver VMI is created at once (and again when deleted); once the VMI has
+        lost the receiver annotation and reports a completed migration, the run strategy is restored from the
+        kubevirt.io/restore-run-strategy annotation, when there is one (live-move.md §1.6, §1.7)."""
+        if vmi is None:
+            return self._start_vmi(vm, now, receiver=True)
+        if not has_receiver_annotation(vmi) and migration_completed(vmi):
+            restore = annotations(vm).get(RESTORE_RUN_STRATEGY)
+            return self._set_run_strategy(vm, restore) if restore else False
+        return False
+
+    def _set_run_strategy(self, vm, value):
+        new = copy.deepcopy(vm)
+        new["spec"].pop("running", None)
+        new["spec"]["runStrategy"] = value
+        self.store.update(new)
+        return True
+
     def _add_state_change(self, vm, request):
         fresh = self.peek(VM, vm["metadata"]["namespace"], vm["metadata"]["name"])
         status = copy.deepcopy(fresh.get("status") or {})
         status.setdefault("stateChangeRequests", []).append(request)
         self.store.update({**fresh, "status": status}, subresource="status")
 
-    def _start_vmi(self, vm, now):
+    def _start_vmi(self, vm, now, receiver=False):
         ns, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
         if condition_is(vm, "ManualRecoveryRequired"):
             return False
@@ -524,6 +600,8 @@ class VirtualMachineController(Reconciler):
         if tmeta.get("labels"):
             vmi["metadata"]["labels"] = dict(tmeta["labels"])
         vmi["metadata"]["annotations"][VM_GENERATION] = str(vm["metadata"].get("generation", 1))
+        if receiver:
+            vmi["metadata"]["annotations"][CREATE_MIGRATION_TARGET] = "true"
         reqs = state_change_requests(vm)
         if reqs and reqs[0].get("action") == "Start" and (reqs[0].get("data") or {}).get("paused") == "true":
             spec["startStrategy"] = "Paused"
@@ -542,6 +620,9 @@ class VirtualMachineController(Reconciler):
         except ApiError as e:
             self.event(vm, "Warning", "FailedCreate", f"Error creating virtual machine instance: {e.message}", now)
             raise SyncError(f"Failure while starting VMI: {e.message}", "FailedCreate")
+        if receiver:
+            self.event(vm, "Normal", "SuccessfulCreate", f"Starting VM as receiver {name}", now)
+            return True
         self.event(vm, "Normal", "SuccessfulCreate",
                    f"Started the virtual machine by creating the new virtual machine instance {name}", now)
         return True
@@ -646,6 +727,10 @@ class VirtualMachineController(Reconciler):
         paused = vmi is not None and condition_is(vmi, "Paused")
         if is_deleting(vm):
             return "Terminating"
+        if run_strategy(vm) == WAIT_AS_RECEIVER and (vmi is None or is_receiver(vmi)):
+            return "WaitingForReceiver"     # KV vm.go isVirtualMachineWaitingReceiver
+        if vmi is not None and not vmi_is_final(vmi) and is_migrating(vmi):
+            return "Migrating"              # KV pkg/util/migrations IsMigrating
         if vmi is not None and not vmi_is_final(vmi) and is_deleting(vmi):
             return "Stopping"
         if vmi is not None and phase == "Running" and paused:

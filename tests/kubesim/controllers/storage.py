@@ -38,6 +38,17 @@ PVC_PROTECTION_DELAY = 6.0
 REBIND_RESYNC_DELAY = 9.0
 
 
+def node_objects():
+    """The cluster's worker nodes (NODES), schedulable for VMs: the label virt-handler puts on a node it runs on."""
+    return [{"apiVersion": "v1", "kind": "Node",
+             "metadata": {"name": n, "labels": {"kubernetes.io/hostname": n, "kubernetes.io/os": "linux",
+                                                "kubevirt.io/schedulable": "true"}},
+             "spec": {},
+             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                        "message": "kubelet is posting ready status"}]}}
+            for n in NODES]
+
+
 def default_storage_objects():
     """StorageClasses, CSIDrivers and a VolumeSnapshotClass a small KubeVirt cluster typically has.
 

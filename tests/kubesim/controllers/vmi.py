@@ -11,7 +11,7 @@ from ..clock import parse_rfc3339
 from ..errors import ApiError
 from .base import (Reconciler, condition_is, controller_of, is_deleting, is_quota_exceeded, labels, owner_ref,
                    remove_condition, rfc3339, set_condition)
-from .kubevirt import KUBEVIRT_VERSION, PVC, VMI, DV, VM_FINALIZER, volume_claim_name
+from .kubevirt import KUBEVIRT_VERSION, PVC, VMI, DV, VM_FINALIZER, has_receiver_annotation, volume_claim_name
 from .storage import NODES, pod_is_active
 
 POD = "pods"
@@ -127,6 +127,13 @@ class VMIController(Reconciler):
         pods = self.launcher_pods(vmi)
         if is_deleting(vmi):
             return self._shut_down(vmi, status, pods, now)
+        if has_receiver_annotation(vmi):
+            # A receiver VMI gets no launcher pod: it waits in WaitingForSync, and the migration controller
+            # (migration.py) drives it from there (KV pkg/virt-controller/watch/vmi/lifecycle.go).
+            if not phase:
+                status["phase"] = "WaitingForSync"
+                return self._write(vmi, status, now)
+            return False
         if phase in ("Succeeded", "Failed"):
             return False
         if phase in ("", "Pending"):
@@ -378,6 +385,9 @@ class VMIController(Reconciler):
                           f"must be shared (using ReadWriteMany access mode)", now, probe=True)
         else:
             set_condition(status, "LiveMigratable", "True", "", "", now, probe=True)
+        # virt-handler computes it on every running VMI (KV pkg/virt-handler/vm.go
+        # calculateLiveStorageMigrationCondition; live-move.md §2.3): nothing here blocks a storage migration.
+        set_condition(status, "StorageLiveMigratable", "True", "", "", now, probe=True)
         self._write(vmi, status, now)
         self.requeue_after((VMI, ns, name), self.agent_seconds, now)
         return True

@@ -12,6 +12,7 @@ sharing). RULES below is the registry and its order is the order of the findings
 from typing import Dict, List
 
 from .base import SEVERITIES, SEVERITY_ORDER, Context, finding
+from . import live
 from .dependencies import references, sharing
 from .network import macs, network_policies, networks, services
 from .storage import storage, transfer
@@ -22,7 +23,7 @@ __all__ = ["RULES", "SOURCE_RULES", "SEVERITIES", "Context", "attribute", "findi
 
 RULES = (target_namespace, name_conflicts, access, quota, storage, transfer, networks, macs, dry_run, vm_state,
          activity, run_strategies, devices, references, sharing, services, network_policies,
-         versions)
+         versions) + live.RULES
 
 # What `assess` can judge from the source namespace alone.
 SOURCE_RULES = (storage, vm_state, activity, devices, references, sharing, versions)

@@ -149,7 +149,9 @@ def macs(ctx) -> List[dict]:
     elif with_macs:
         out.append(finding("info", "MacsKept",
                            f"{vm_names(with_macs)} {agreeing(with_macs, 'keeps its', 'keep their')} MAC addresses; source and "
-                           "target never run at the same time (run stops the source first)"))
+                           + ("target share them only while the live migration hands over (the running guest keeps "
+                              "its NICs)" if ctx.strategy == "live" else
+                              "target never run at the same time (run stops the source first)")))
     if policy == "opt-out":
         out.append(finding("info", "MacPoolOptOut",
                            f'KubeMacPool will not manage MACs in "{ctx.dst}" ({KMP_OPT_OUT_LABEL}=ignore); MAC '

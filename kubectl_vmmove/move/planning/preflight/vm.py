@@ -54,7 +54,7 @@ def vm_state(ctx) -> List[dict]:
                                + "; ".join(provisioning),
                                "wait until its DataVolumes have succeeded and it has started (or been stopped), "
                                "then plan again", *subject))
-        elif is_running(vm):
+        elif is_running(vm) and ctx.strategy != "live":
             downtime = entry["estimate"]["downtimeSeconds"]
             how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
                         else "the downtime cannot be estimated (the clone method is unknown)")
