@@ -105,7 +105,7 @@ def main():
         for o in extra:
             sim.store.create(o)
         n = 0
-        for ev in lines(resp):
+        for _ev in lines(resp):
             n += 1
             if n == len(extra):
                 break
@@ -117,7 +117,7 @@ def main():
 
     def initial():
         n = 0
-        for ev in lines(resp):
+        for _ev in lines(resp):
             n += 1
             if n == args.objects + args.watch_events:
                 break

@@ -8,8 +8,14 @@ import sys
 import pytest
 
 from kubectl_vmmove import cli, completion
-from kubectl_vmmove.completion import (DIRECTIVE_FILTER_DIRS, DIRECTIVE_KEEP_ORDER, DIRECTIVE_NO_FILE_COMP, NAMESPACES,
-                                       VM_NAMES, complete)
+from kubectl_vmmove.completion import (
+    DIRECTIVE_FILTER_DIRS,
+    DIRECTIVE_KEEP_ORDER,
+    DIRECTIVE_NO_FILE_COMP,
+    NAMESPACES,
+    VM_NAMES,
+    complete,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)

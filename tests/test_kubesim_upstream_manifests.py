@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import pytest
+
 from tests import shared
 
 ROOT = str(shared.FIXTURES / "kubevirt")

@@ -81,10 +81,10 @@ def reference(tmp_path_factory):
     try:
         seed(sim)
         path = tmp_path_factory.mktemp("ref") / "plan.yaml"
-        from kubectl_vmmove import cli
-
-        import io
         import contextlib
+        import io
+
+        from kubectl_vmmove import cli
 
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):

@@ -3,8 +3,8 @@ in the shared upstream fixtures."""
 
 import pytest
 
-from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan, preflight
+from kubectl_vmmove.move.planning import graph, inventory, preflight
+from kubectl_vmmove.move.planning import moveplan as plan
 from tests.kubesim import builders as b
 
 # fixture, VM index, template params, expected {claims, Secret, ConfigMap, ...}
@@ -59,9 +59,9 @@ def _world(vm, expected):
         objs.append(b.served_pvc(claim, labels=labels))
     for kind, maker in _MAKERS.items():
         objs += [maker(n) for n in expected.get(kind, [])]
-    for n in expected.get("VirtualMachineInstancetype", []):
+    for _n in expected.get("VirtualMachineInstancetype", []):
         objs.append(b.served(b.load_fixture("upstream-examples/instancetype-clarge.yaml")[0], "src"))
-    for n in expected.get("VirtualMachinePreference", []):
+    for _n in expected.get("VirtualMachinePreference", []):
         objs.append(b.served(b.load_fixture("upstream-examples/preference-windows.yaml")[0], "src"))
     for n in expected.get("ControllerRevision", []):
         objs.append(b.served({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": n},

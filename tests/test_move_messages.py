@@ -3,7 +3,6 @@ kubectl would give, no traceback, nothing changed in the cluster."""
 
 import json
 
-from tests.kubesim import builders as kb
 from tests.move_run_support import run_move, seed_basic
 from tests.move_run_support import snapshot as full_snapshot
 

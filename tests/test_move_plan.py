@@ -6,7 +6,8 @@ import pytest
 
 from kubectl_vmmove.errors import UserError
 from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan, preflight
+from kubectl_vmmove.move.planning import graph, inventory, preflight
+from kubectl_vmmove.move.planning import moveplan as plan
 from kubectl_vmmove.printers import dump_json, dump_yaml
 from tests.kubesim import builders as b
 

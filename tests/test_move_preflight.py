@@ -2,7 +2,8 @@
 
 import pytest
 
-from kubectl_vmmove.move.planning import graph, inventory, permissions, moveplan as plan, preflight
+from kubectl_vmmove.move.planning import graph, inventory, permissions, preflight
+from kubectl_vmmove.move.planning import moveplan as plan
 from tests.kubesim import builders as b
 
 MAC = "02:00:00:00:00:01"

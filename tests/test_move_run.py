@@ -7,8 +7,22 @@ import yaml
 
 from kubectl_vmmove.move.cmd.run import execute
 from tests.kubesim import builders
-from tests.move_run_support import (DV, api_for, PVC, SECRET_VALUE, VM, VMI, identity, journal, move_id, names, run_move,
-                                    seed_basic, snapshot, vm_records)
+from tests.move_run_support import (
+    DV,
+    PVC,
+    SECRET_VALUE,
+    VM,
+    VMI,
+    api_for,
+    identity,
+    journal,
+    move_id,
+    names,
+    run_move,
+    seed_basic,
+    snapshot,
+    vm_records,
+)
 
 
 def test_run_moves_running_and_stopped_vms_with_everything_they_use(kubesim, capsys):

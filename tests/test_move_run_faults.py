@@ -2,8 +2,19 @@
 half-way: the first completes as if nothing happened, the second fails its VM with CDI's cause and rolls back."""
 
 from tests.kubesim.controllers.testing import run_until
-from tests.move_run_support import (DV, PVC, VM, VMI, identity, move_id, names, run_move, seed_basic, vm_records,
-                                    wait_vms)
+from tests.move_run_support import (
+    DV,
+    PVC,
+    VM,
+    VMI,
+    identity,
+    move_id,
+    names,
+    run_move,
+    seed_basic,
+    vm_records,
+    wait_vms,
+)
 
 
 def flaky(sim, rate=0.10):

@@ -28,7 +28,7 @@ def freeze_when(sim, condition):
 
 
 def test_ctrl_c_mid_clone_exits_130_with_the_resume_command_and_the_resumed_run_completes(kubesim, capsys, tmp_path,
-                                                                                      reference):
+                                                                                      reference):  # noqa: F811 (the fixture)
     seed(kubesim)
     plan = tmp_path / "plan.yaml"
     write_plan(kubesim, capsys, plan)

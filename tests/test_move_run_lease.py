@@ -7,15 +7,15 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from kubectl_vmmove.kube import kinds
-from kubectl_vmmove.move.state import journal as journalmod, lease as leasemod
 from kubectl_vmmove.move.cmd.run import execute
+from kubectl_vmmove.move.state import journal as journalmod
+from kubectl_vmmove.move.state import lease as leasemod
 from tests.kubesim.fixtures import FAST
-from tests.move_run_support import VM, api_for, move_id, names, run_move, seed_basic, vm_records
+from tests.move_run_support import VM, api_for, names, run_move, seed_basic, vm_records
 
 CLI = str(pathlib.Path(sys.executable).with_name("kubectl-vmmove"))
 HOST = socket.gethostname()

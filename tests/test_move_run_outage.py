@@ -29,7 +29,7 @@ def outage_from_first_clone(sim):
 
 
 def test_api_server_gone_mid_run_waits_its_budget_then_says_how_to_resume_and_the_resume_finishes(
-        kubesim, capsys, tmp_path, monkeypatch, reference):
+        kubesim, capsys, tmp_path, monkeypatch, reference):  # noqa: F811 (the fixture)
     seed(kubesim)
     plan = tmp_path / "plan.yaml"
     write_plan(kubesim, capsys, plan)
@@ -58,7 +58,7 @@ def test_api_server_gone_mid_run_waits_its_budget_then_says_how_to_resume_and_th
     assert normalised(kubesim) == reference
 
 
-def test_sigterm_is_handled_like_ctrl_c_exit_143_with_the_resume_command(kubesim, capsys, tmp_path, reference):
+def test_sigterm_is_handled_like_ctrl_c_exit_143_with_the_resume_command(kubesim, capsys, tmp_path, reference):  # noqa: F811 (the fixture)
     seed(kubesim)
     plan = tmp_path / "plan.yaml"
     write_plan(kubesim, capsys, plan)

@@ -4,8 +4,20 @@ the Retain → claimRef → restore rebind; rollback hands them back."""
 import pytest
 import yaml
 
-from tests.move_run_support import (DV, PV, PVC, VM, VMI, api_for, move_id, names, run_move, seed_basic,
-                                    vm_records, wait_vms)
+from tests.move_run_support import (
+    DV,
+    PV,
+    PVC,
+    VM,
+    VMI,
+    api_for,
+    move_id,
+    names,
+    run_move,
+    seed_basic,
+    vm_records,
+    wait_vms,
+)
 
 
 def volumes(sim, ns):

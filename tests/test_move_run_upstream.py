@@ -6,8 +6,8 @@ import copy
 import pytest
 
 from tests.kubesim import builders
-from tests.kubesim.controllers.testing import run_until
 from tests.kubesim.builders import load_fixture
+from tests.kubesim.controllers.testing import run_until
 from tests.move_run_support import DV, PVC, VM, VMI, identity, move_id, names, run_move
 
 NAD = "network-attachment-definitions.k8s.cni.cncf.io"

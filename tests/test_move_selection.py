@@ -5,8 +5,8 @@ import argparse
 import pytest
 
 from kubectl_vmmove.errors import UsageError, UserError
-from kubectl_vmmove.move.planning import selection
 from kubectl_vmmove.move import label_selectors as selectors
+from kubectl_vmmove.move.planning import selection
 from tests.kubesim import builders as b
 
 

@@ -5,8 +5,20 @@ import json
 
 from tests.kubesim import builders
 from tests.kubesim.controllers.testing import run_until, vm_action
-from tests.move_run_support import (DV, PVC, SECRET_VALUE, VM, VMI, journal, move_id, names, run_move,
-                                    seed_basic, vm_records, wait_vms)
+from tests.move_run_support import (
+    DV,
+    PVC,
+    SECRET_VALUE,
+    VM,
+    VMI,
+    journal,
+    move_id,
+    names,
+    run_move,
+    seed_basic,
+    vm_records,
+    wait_vms,
+)
 
 
 def moved(kubesim, capsys, *vms):

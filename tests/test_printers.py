@@ -154,8 +154,9 @@ def test_dump_json_refuses_what_the_json_module_refuses():
 
 def test_dump_json_of_a_move_plan_is_byte_identical():
     # A plan-shaped document: many VMs with steps, objects, labels, empty maps and lists, numbers and quantities.
+    from kubectl_vmmove.move.planning import graph, inventory
+    from kubectl_vmmove.move.planning import moveplan as plan
     from tests.kubesim import builders as b
-    from kubectl_vmmove.move.planning import graph, inventory, moveplan as plan
 
     objs = list(b.served_storage_basics())
     for i in range(20):

@@ -18,8 +18,8 @@ from kubectl_vmmove import __version__
 
 from . import frozen_release
 from .frozen_release import release_script
-from .kubesim import builders as kb
 from .krew_validation import install_like_krew
+from .kubesim import builders as kb
 from .openstack_cloud import cloud as os_cloud
 from .openstack_cloud.server import FakeOpenStack
 

@@ -28,9 +28,9 @@ class Session:
     @property
     def api(self):
         if self._api is None:
-            from .client import Api
-
             import sys
+
+            from .client import Api
 
             self._api = Api(self.resolved)
             # An outage is waited for (client.RetryPolicy); every verb shows the wait on stderr.

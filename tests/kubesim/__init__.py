@@ -26,7 +26,7 @@ from .faults import Faults
 from .internal import InternalWriter
 from .lifecycle import GarbageCollector, NamespaceController
 from .quota import Quota, QuotaController
-from .rbac import ADMIN, Authorizer, Attributes, ClusterRoleAggregator, UserInfo, default_cluster_roles, user_groups
+from .rbac import ADMIN, Attributes, Authorizer, ClusterRoleAggregator, UserInfo, default_cluster_roles, user_groups
 from .requestlog import RequestLog
 from .resources import Registry
 from .store import Store

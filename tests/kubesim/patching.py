@@ -41,7 +41,7 @@ def _index(container, token, path, allow_end=False):
     try:
         i = int(token)
     except ValueError:
-        raise JSONPatchError(f"unable to access invalid index: {token}")
+        raise JSONPatchError(f"unable to access invalid index: {token}") from None
     limit = len(container) + (1 if allow_end else 0)
     if i < 0 or i >= limit:
         raise JSONPatchError(f"unable to access invalid index: {i}")

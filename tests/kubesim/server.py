@@ -305,7 +305,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return "patch"
         if method == "DELETE":
             return "delete" if route.name else "deletecollection"
-        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def _resource(self, method, route):
         t = route.rtype
@@ -476,7 +476,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return yaml.safe_load(raw.decode() or "{}"), ctype
             return json.loads(raw or b"null"), ctype
         except (ValueError, yaml.YAMLError) as e:
-            raise ApiError(400, "BadRequest", f"error decoding request body: {e}")
+            raise ApiError(400, "BadRequest", f"error decoding request body: {e}") from e
 
     def _do_create(self, route, t, ns):
         body, _ = self._read_json()
@@ -528,7 +528,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 opts = json.loads(raw) or {}
             except ValueError:
-                raise ApiError(400, "BadRequest", "error decoding DeleteOptions")
+                raise ApiError(400, "BadRequest", "error decoding DeleteOptions") from None
         propagation = opts.get("propagationPolicy") or self.query.get("propagationPolicy")
         if opts.get("orphanDependents") is True or self.query.get("orphanDependents") == "true":
             propagation = "Orphan"
@@ -580,7 +580,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
-            raise ApiError(400, "BadRequest", "error decoding request body")
+            raise ApiError(400, "BadRequest", "error decoding request body") from None
         status, payload = handler(self.sim, route.namespace, route.name, body, self.user)
         if isinstance(payload, (bytes, str)):
             self._send_bytes(status, payload.encode() if isinstance(payload, str) else payload, "text/plain")

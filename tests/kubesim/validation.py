@@ -262,7 +262,7 @@ def _validate_size(key, obj, causes):
 def _decode_secret(t, obj):
     """Secret data must be base64 (a decoding error, 400, like the real decoder); stringData is merged into data."""
     data = obj.get("data") or {}
-    for k, v in data.items():
+    for _k, v in data.items():
         if not isinstance(v, str):
             raise ApiError(400, "BadRequest", f"Secret in version \"v1\" cannot be handled as a Secret: json: cannot "
                                               f"unmarshal {_json_type(v)} into Go struct field Secret.data of type "
@@ -271,7 +271,7 @@ def _decode_secret(t, obj):
             base64.b64decode(v, validate=True)
         except (binascii.Error, ValueError):
             raise ApiError(400, "BadRequest", "Secret in version \"v1\" cannot be handled as a Secret: illegal "
-                                              "base64 data at input byte 0")
+                                              "base64 data at input byte 0") from None
     string_data = obj.pop("stringData", None) or {}
     if string_data:
         data = dict(data)

@@ -72,7 +72,7 @@ class WatchStream:
         try:
             from_rv = int(rv_text) if rv_text else 0
         except ValueError:
-            raise bad_request(f'invalid resource version "{rv_text}"')
+            raise bad_request(f'invalid resource version "{rv_text}"') from None
         send_initial = q.get("sendInitialEvents") in ("true", "1")
         if send_initial:
             from_rv = 0

@@ -11,8 +11,8 @@ from typing import Dict, List, Sequence, Set, Tuple
 
 from ...kube import errors as kerr
 from ...kube import kinds
-from ..context import RunContext
 from .. import label_selectors as selectors
+from ..context import RunContext
 from ..planning import graph as graphmod
 from ..planning import policies
 from ..planning.moveplan import MovePlan

@@ -607,8 +607,8 @@ def source_refs(plan: dict) -> List[tuple]:
         steps += vm.get("cleanup") or ()
     for step in steps:
         from_claim = step["action"] in ("clone", "transfer") or step.get("blankFor") == "PersistentVolumeClaim"
-        kind = "PersistentVolumeClaim" if from_claim else step["kind"]
-        for kind, ref in ((kind, step.get("source")), ("DataVolume", step.get("sourceDataVolume"))):
+        step_kind = "PersistentVolumeClaim" if from_claim else step["kind"]
+        for kind, ref in ((step_kind, step.get("source")), ("DataVolume", step.get("sourceDataVolume"))):
             if not ref or ref.get("namespace") != view.source or (kind, ref["name"]) in seen:
                 continue
             seen.add((kind, ref["name"]))

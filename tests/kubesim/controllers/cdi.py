@@ -15,8 +15,17 @@ import dataclasses
 
 from ..errors import ApiError
 from . import cdi_admission
-from .base import (Reconciler, annotations, controller_of, get_condition, is_controlled_by, is_deleting,
-                   is_quota_exceeded, owner_ref, set_condition)
+from .base import (
+    Reconciler,
+    annotations,
+    controller_of,
+    get_condition,
+    is_controlled_by,
+    is_deleting,
+    is_quota_exceeded,
+    owner_ref,
+    set_condition,
+)
 from .storage import BIND_IMMEDIATE, PVC, SC, SELECTED_NODE, VSC, request_bytes
 
 DV = "datavolumes.cdi.kubevirt.io"

@@ -7,13 +7,32 @@ HostClone -> [PrepClaim] -> Rebind -> Succeeded, or Error.  The DataVolume phase
 
 import copy
 
-from .base import annotations, is_deleting, is_quota_exceeded, rfc3339
-from .cdi import (ANN_CLONE_ERROR, ANN_CLONE_PHASE, ANN_FALLBACK, ANN_PERMISSIVE, ANN_PROGRESS, ANN_RUNNING,
-                  ANN_RUNNING_MESSAGE, ANN_RUNNING_REASON, CDI_CR, CLONE_SOURCE, DV, DV_FINALIZER, ERR_EXCEEDED_QUOTA,
-                  FALLBACK_MESSAGES, LABEL_OWNED_BY_UID, PHASE_FOR_CLONE_STEP, PROFILE, SNAPSHOT, Clone, percent)
-from .storage import PV, PVC, SELECTED_NODE, VSC, capacity_bytes, request_bytes
 from .. import quantity
 from ..errors import ApiError
+from .base import annotations, is_deleting, is_quota_exceeded, rfc3339
+from .cdi import (
+    ANN_CLONE_ERROR,
+    ANN_CLONE_PHASE,
+    ANN_FALLBACK,
+    ANN_PERMISSIVE,
+    ANN_PROGRESS,
+    ANN_RUNNING,
+    ANN_RUNNING_MESSAGE,
+    ANN_RUNNING_REASON,
+    CDI_CR,
+    CLONE_SOURCE,
+    DV,
+    DV_FINALIZER,
+    ERR_EXCEEDED_QUOTA,
+    FALLBACK_MESSAGES,
+    LABEL_OWNED_BY_UID,
+    PHASE_FOR_CLONE_STEP,
+    PROFILE,
+    SNAPSHOT,
+    Clone,
+    percent,
+)
+from .storage import PV, PVC, SELECTED_NODE, VSC, capacity_bytes, request_bytes
 
 
 def _set_annotations(ctrl, pvc, updates):

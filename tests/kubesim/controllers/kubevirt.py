@@ -9,8 +9,19 @@ import uuid
 
 from ..errors import ApiError
 from . import cdi_admission
-from .base import (Reconciler, annotations, condition_is, controller_of, get_condition, is_controlled_by,
-                   is_deleting, owner_ref, remove_condition, set_condition, webhook_denied)
+from .base import (
+    Reconciler,
+    annotations,
+    condition_is,
+    controller_of,
+    get_condition,
+    is_controlled_by,
+    is_deleting,
+    owner_ref,
+    remove_condition,
+    set_condition,
+    webhook_denied,
+)
 
 VM = "virtualmachines.kubevirt.io"
 VMI = "virtualmachineinstances.kubevirt.io"
@@ -427,7 +438,7 @@ class VirtualMachineController(Reconciler):
                     self.event(vm, "Warning", "FailedDataVolumeCreate",
                                f"Error creating DataVolume {tname}: {e.message}", now)
                     raise SyncError(f"Error encountered while creating DataVolumes: failed to create DataVolume: "
-                                    f"{e.message}", "FailedCreate")
+                                    f"{e.message}", "FailedCreate") from e
                 self.event(vm, "Normal", "SuccessfulDataVolumeCreate", f"Created DataVolume {tname}", now)
                 changed = True
                 continue
@@ -619,7 +630,7 @@ class VirtualMachineController(Reconciler):
             self.create_admitted(vmi)
         except ApiError as e:
             self.event(vm, "Warning", "FailedCreate", f"Error creating virtual machine instance: {e.message}", now)
-            raise SyncError(f"Failure while starting VMI: {e.message}", "FailedCreate")
+            raise SyncError(f"Failure while starting VMI: {e.message}", "FailedCreate") from e
         if receiver:
             self.event(vm, "Normal", "SuccessfulCreate", f"Starting VM as receiver {name}", now)
             return True

@@ -30,10 +30,29 @@ import dataclasses
 
 from .. import quantity
 from ..errors import ApiError
-from .base import (Reconciler, annotations, condition_is, get_condition, is_deleting, labels, owner_ref,
-                   remove_condition, rfc3339, set_condition, webhook_denied)
-from .kubevirt import (KUBEVIRT, MIGRATION_TARGET_NODE, CREATE_MIGRATION_TARGET, DECENTRALIZED_GATE, PVC, VMI,
-                       decentralized_gate_on, volume_claim_name)
+from .base import (
+    Reconciler,
+    annotations,
+    condition_is,
+    get_condition,
+    is_deleting,
+    labels,
+    owner_ref,
+    remove_condition,
+    rfc3339,
+    set_condition,
+    webhook_denied,
+)
+from .kubevirt import (
+    CREATE_MIGRATION_TARGET,
+    DECENTRALIZED_GATE,
+    KUBEVIRT,
+    MIGRATION_TARGET_NODE,
+    PVC,
+    VMI,
+    decentralized_gate_on,
+    volume_claim_name,
+)
 from .storage import NODES, capacity_bytes, request_bytes
 
 VMIM = "virtualmachineinstancemigrations.kubevirt.io"

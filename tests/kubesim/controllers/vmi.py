@@ -9,9 +9,19 @@ import copy
 
 from ..clock import parse_rfc3339
 from ..errors import ApiError
-from .base import (Reconciler, condition_is, controller_of, is_deleting, is_quota_exceeded, labels, owner_ref,
-                   remove_condition, rfc3339, set_condition)
-from .kubevirt import KUBEVIRT_VERSION, PVC, VMI, DV, VM_FINALIZER, has_receiver_annotation, volume_claim_name
+from .base import (
+    Reconciler,
+    condition_is,
+    controller_of,
+    is_deleting,
+    is_quota_exceeded,
+    labels,
+    owner_ref,
+    remove_condition,
+    rfc3339,
+    set_condition,
+)
+from .kubevirt import DV, KUBEVIRT_VERSION, PVC, VM_FINALIZER, VMI, has_receiver_annotation, volume_claim_name
 from .storage import NODES, pod_is_active
 
 POD = "pods"

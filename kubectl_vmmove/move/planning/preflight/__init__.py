@@ -11,8 +11,8 @@ sharing). RULES below is the registry and its order is the order of the findings
 
 from typing import Dict, List
 
-from .base import SEVERITIES, SEVERITY_ORDER, Context, finding
 from . import live
+from .base import SEVERITIES, SEVERITY_ORDER, Context, finding
 from .dependencies import references, sharing
 from .network import macs, network_policies, networks, services
 from .storage import storage, transfer

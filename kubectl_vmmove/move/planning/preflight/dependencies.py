@@ -5,8 +5,8 @@ from typing import List
 from ....kube import kinds
 from .. import graph as graphmod
 from ..inventory import SOURCE, TARGET
-from ..permissions import Permission
 from ..moveplan import PER_NAMESPACE
+from ..permissions import Permission
 from .base import finding, vm_names
 
 
