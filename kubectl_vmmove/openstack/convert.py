@@ -7,9 +7,10 @@ the report accounts for every field nobody claimed.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .mapping import guest_secrets as credentials, disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
+from .packed import PackedObjects
 from .report import APPROXIMATED, DROPPED, IGNORED, MAPPED, Report
 
 COMMON_LABELS = {"vmmove.io/converted-from": "openstack"}
@@ -50,7 +51,7 @@ class Options:
 
 @dataclass
 class Result:
-    objects: List[dict]
+    objects: Sequence[dict]
     report: Report
     servers: int
     warnings: List[str]
@@ -145,12 +146,13 @@ def split_map(values: Optional[List[str]], flag: str) -> Dict[str, str]:
     return out
 
 
-def convert(estate, options: Options) -> Result:
+def convert(estate, options: Options, packed: bool = False) -> Result:
+    """With `packed`, each manifest is packed as soon as it is complete (see packed.py): what the CLI uses."""
     report = Report()
     for w in estate.warnings:
         report.warn(w)
     ctx = Context(estate, options, report)
-    objects: List[dict] = []
+    objects: Union[List[dict], PackedObjects] = PackedObjects(sort_key) if packed else []
 
     ctx.project_ns, facts = tenancy.plan_namespaces(estate, options, report)
     objects += tenancy.namespace_objects(facts, COMMON_LABELS, estate, report)
@@ -175,7 +177,9 @@ def convert(estate, options: Options) -> Result:
     vm_groups: Dict[str, List[str]] = {}
     for server, server_ifaces in ifaces:
         objects.append(_vm(ctx, server, server_ifaces, vm_groups, catalogue))
-    objects += ctx.secrets
+        objects += ctx.secrets  # complete once made; added (packed) as they come, order is the sort's
+        ctx.secrets.clear()
+    del ifaces  # a big estate's interfaces are worth freeing before the report's accounting
     objects += catalogue.all()
 
     _plan_unattached_volumes(ctx, objects)
@@ -188,7 +192,10 @@ def convert(estate, options: Options) -> Result:
     for vt in sorted(ctx.unmapped_volume_types):
         report.warn(f"volume type {vt!r} has no --storage-class-map entry; its disks use the default storage class")
     _account_everything(ctx, vm_groups)
-    objects.sort(key=sort_key)
+    if isinstance(objects, PackedObjects):
+        objects.sort()
+    else:
+        objects.sort(key=sort_key)
     return Result(objects, report, len(servers), list(report.warnings))
 
 

@@ -162,9 +162,10 @@ def report_format(path: str, explicit) -> str:
     return fmt
 
 
-def convert_paths(paths, options):
-    """Read, normalise and convert. The cyclic garbage collector is paused meanwhile: the work builds hundreds of
-    thousands of small acyclic dicts, and full collections over them cost a third of the run on big estates."""
+def convert_paths(paths, options, packed: bool = False):
+    """Read, normalise and convert (`packed`: the manifests packed, see packed.py). The cyclic garbage collector
+    is paused meanwhile: the work builds hundreds of thousands of small acyclic dicts, and full collections over
+    them cost a third of the run on big estates."""
     import gc
 
     from ..convert import convert
@@ -174,7 +175,7 @@ def convert_paths(paths, options):
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return convert(normalise(read_paths(paths)), options)
+        return convert(normalise(read_paths(paths)), options, packed=packed)
     finally:
         if was_enabled:
             gc.enable()
@@ -188,7 +189,7 @@ def run(args) -> int:
     if args.report:
         fmt = report_format(args.report, args.report_format)
     options = options_from_args(args)
-    result = convert_paths(paths, options)
+    result = convert_paths(paths, options, packed=True)
     for w in result.warnings:
         sys.stderr.write(f"warning: {w}\n")
     if args.strict and result.warnings:
@@ -201,19 +202,19 @@ def run(args) -> int:
     elif args.output == "name":
         print_objects(result.objects, OutputOptions("name"))
     elif args.output == "json":
-        sys.stdout.write(render.json_list(result.objects))
+        render.write_json_list(result.objects, sys.stdout)
     else:
-        sys.stdout.write(render.yaml_stream(result.objects))
+        render.write_yaml_stream(result.objects, sys.stdout)
 
     report = result.report
     if args.report:
         if fmt == "markdown":
-            text = report.markdown(result.servers, len(result.objects))
+            chunks = report.markdown_chunks(result.servers, len(result.objects))
         else:
             doc = report.document(result.servers, len(result.objects))
-            text = dump_yaml(doc) if fmt == "yaml" else dump_json(doc)
+            chunks = iter([dump_yaml(doc) if fmt == "yaml" else dump_json(doc)])
         try:
-            render.write_if_changed(args.report, text.encode("utf-8"))
+            render.write_chunks_if_changed(args.report, chunks)
         except OSError as err:
             raise UserError(f"--report {args.report}: {err}")
     from ..report import summary_line
