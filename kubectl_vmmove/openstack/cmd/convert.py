@@ -37,6 +37,7 @@ REPORT_FORMATS = ("yaml", "json", "markdown")
 
 
 def add_arguments(parser):
+    """Inputs and outputs, then the flags of each group in --help order."""
     from ...flags import add_output_flag
 
     parser.add_argument("paths", nargs="*", metavar="FILE|DIR", help="Export documents, API JSON or CLI JSON "
@@ -51,7 +52,13 @@ def add_arguments(parser):
     parser.add_argument("--report-format", choices=REPORT_FORMATS, help="Report format when the extension is not "
                                                                         "enough")
     parser.add_argument("--strict", action="store_true", help="Fail when anything had to be skipped (warnings)")
+    _tenancy_flags(parser)
+    _vm_flags(parser)
+    _disk_flags(parser)
+    _network_flags(parser)
 
+
+def _tenancy_flags(parser):
     g = parser.add_argument_group("tenancy")
     g.add_argument("--namespace-template", default=NAMESPACE_TEMPLATE, metavar="TEMPLATE",
                    help="Namespace per project: {domain}, {project}, {domain_id}, {project_id} (default "
@@ -67,6 +74,8 @@ def add_arguments(parser):
                         "{domain_id}, {id} (default %(default)s; names are unique only within a domain, and a "
                         "template that gives two identities one subject is an error)")
 
+
+def _vm_flags(parser):
     g = parser.add_argument_group("virtual machines")
     g.add_argument("--run-strategy", choices=("Always", "Halted", "Manual", "RerunOnFailure", "Once"),
                    help="Run strategy for every VM (default: from the server status)")
@@ -79,6 +88,8 @@ def add_arguments(parser):
     g.add_argument("--zone-map", action="append", default=[], metavar="AZ=ZONE",
                    help="Availability zone to cluster zone (with --zones)")
 
+
+def _disk_flags(parser):
     g = parser.add_argument_group("disks")
     g.add_argument("--disk-source", choices=DISK_SOURCES, default="pvc",
                    help="Where disk data comes from (default pvc: claims you pre-staged)")
@@ -94,6 +105,8 @@ def add_arguments(parser):
     g.add_argument("--storage-class-map", action="append", default=[], metavar="VOLUME_TYPE=CLASS",
                    help="Cinder volume type to storage class; 'glance' for image-based disks, '*' for the rest")
 
+
+def _network_flags(parser):
     g = parser.add_argument_group("networks")
     g.add_argument("--network-map", action="append", default=[], metavar="NETWORK=pod|multus:NS/NAD|ignore",
                    help="Neutron network (name or id) to the pod network, a Multus NAD or nothing; required for "
