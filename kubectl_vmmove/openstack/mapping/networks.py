@@ -113,7 +113,6 @@ def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Op
     interfaces, networks, statics = [], [], []
     taken = names.NameAllocator()
     pod_used = None
-    t = f"{target} spec.template.spec.domain.devices.interfaces"
     for iface in ifaces:
         kind, nad = lookup(ctx.network_map, iface)
         field_name = f"addresses.{iface.network_name}"
@@ -139,32 +138,7 @@ def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Op
         if nic_model:
             entry["model"] = nic_model
         interfaces.append(entry)
-        how = "pod network (masquerade)" if kind == POD else f"Multus network {nad} (bridge)"
-        report.mapped(server, field_name, f"{t}[{name}]", how + (f", MAC {iface.mac} kept" if iface.mac else ""))
-        if not iface.mac:
-            report.unknown(server, f"{field_name}.mac",
-                           "the input names no MAC for this NIC (server output never does; 'openstack port list "
-                           f"--server {server.id} --long -f json' tells): KubeVirt assigns a new one, so guest "
-                           "configuration pinned to the old MAC needs updating", f"{t}[{name}]")
-        if iface.port is not None and iface.port.vnic_type not in ("normal", None):
-            report.approximated(iface.port, "binding:vnic_type", f"{t}[{name}]",
-                                f"{iface.port.vnic_type}: bridge binding used; SR-IOV needs an sriov NAD and binding")
-        ips = iface.fixed_ips
-        if ips:
-            if kind == POD:
-                report.approximated(server, f"{field_name}.fixed_ips", f"{t}[{name}]",
-                                    f"{', '.join(ip for ip, _ in ips)}: the pod network assigns its own address "
-                                    "(masquerade NAT); reach the VM through a Service")
-            elif ctx.options.static_ips:
-                statics.append((name, iface, ips))
-                report.mapped(server, f"{field_name}.fixed_ips", f"{target} cloud-init network data",
-                              f"{', '.join(ip for ip, _ in ips)} kept as static addresses")
-            else:
-                report.approximated(server, f"{field_name}.fixed_ips", "",
-                                    f"{', '.join(ip for ip, _ in ips)}: not kept (add --static-ips to write them "
-                                    "into cloud-init network data, or give the NAD IPAM these addresses)")
-        if iface.port is not None:
-            ctx.port_used(iface.port, f"{t}[{name}]")
+        _report_interface(ctx, server, iface, (kind, nad), name, target, statics)
     for a in server.addresses:
         if a.kind == "floating":
             report.mapped(server, f"addresses.{a.network_name}", "", f"floating IP {a.address}: see its Service")
@@ -175,6 +149,43 @@ def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Op
         network_data = (config_drive_network_data if server.config_drive else netplan_network_data)(
             statics, pod_iface, ctx.estate)
     return interfaces, networks, network_data
+
+
+
+def _report_interface(ctx, server, iface: Interface, mapping: Tuple[str, Optional[str]], name: str, target: str,
+                      statics: list) -> None:
+    """The report for one created NIC: its network, MAC, vNIC type and fixed IPs (kept in `statics` with
+    --static-ips on a Multus network)."""
+    report = ctx.report
+    kind, nad = mapping
+    field_name = f"addresses.{iface.network_name}"
+    t = f"{target} spec.template.spec.domain.devices.interfaces"
+    how = "pod network (masquerade)" if kind == POD else f"Multus network {nad} (bridge)"
+    report.mapped(server, field_name, f"{t}[{name}]", how + (f", MAC {iface.mac} kept" if iface.mac else ""))
+    if not iface.mac:
+        report.unknown(server, f"{field_name}.mac",
+                       "the input names no MAC for this NIC (server output never does; 'openstack port list "
+                       f"--server {server.id} --long -f json' tells): KubeVirt assigns a new one, so guest "
+                       "configuration pinned to the old MAC needs updating", f"{t}[{name}]")
+    if iface.port is not None and iface.port.vnic_type not in ("normal", None):
+        report.approximated(iface.port, "binding:vnic_type", f"{t}[{name}]",
+                            f"{iface.port.vnic_type}: bridge binding used; SR-IOV needs an sriov NAD and binding")
+    ips = iface.fixed_ips
+    if ips:
+        if kind == POD:
+            report.approximated(server, f"{field_name}.fixed_ips", f"{t}[{name}]",
+                                f"{', '.join(ip for ip, _ in ips)}: the pod network assigns its own address "
+                                "(masquerade NAT); reach the VM through a Service")
+        elif ctx.options.static_ips:
+            statics.append((name, iface, ips))
+            report.mapped(server, f"{field_name}.fixed_ips", f"{target} cloud-init network data",
+                          f"{', '.join(ip for ip, _ in ips)} kept as static addresses")
+        else:
+            report.approximated(server, f"{field_name}.fixed_ips", "",
+                                f"{', '.join(ip for ip, _ in ips)}: not kept (add --static-ips to write them "
+                                "into cloud-init network data, or give the NAD IPAM these addresses)")
+    if iface.port is not None:
+        ctx.port_used(iface.port, f"{t}[{name}]")
 
 
 def _subnet_facts(estate, ip: str, subnet_id: Optional[str], network_id: Optional[str]):
