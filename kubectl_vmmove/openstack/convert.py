@@ -7,7 +7,7 @@ the report accounts for every field nobody claimed.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .mapping import guest_secrets as credentials, disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
 from .packed import PackedObjects
@@ -69,11 +69,11 @@ class Context:
         self.sg_labels: Dict[str, str] = {}
         self.secrets: List[dict] = []
         self.shared: Dict[str, Tuple[str, str]] = {}  # volume id -> (DataVolume name, namespace)
-        self.unmapped_volume_types = set()
+        self.unmapped_volume_types: Set[str] = set()
         self.deny_all_namespaces: set = set()  # namespaces with a VM whose pod NIC OpenStack closed entirely
         self._allocators: Dict[Tuple[str, str], names.NameAllocator] = {}
         self._keypair_secrets: Dict[Tuple[str, str], str] = {}
-        self._reported = set()
+        self._reported: Set[tuple] = set()
 
     def namespace_of(self, project_id: Optional[str]) -> str:
         if project_id in self.project_ns:
@@ -155,7 +155,7 @@ def convert(estate, options: Options, packed: bool = False) -> Result:
     objects: Union[List[dict], PackedObjects] = PackedObjects(sort_key) if packed else []
 
     ctx.project_ns, facts = tenancy.plan_namespaces(estate, options, report)
-    objects += tenancy.namespace_objects(facts, COMMON_LABELS, estate, report)
+    objects.extend(tenancy.namespace_objects(facts, COMMON_LABELS, estate, report))
 
     servers = sorted(estate.servers.values(), key=lambda s: (ctx.namespace_of(s.project_id), s.name, s.id))
     for s in servers:
@@ -177,17 +177,17 @@ def convert(estate, options: Options, packed: bool = False) -> Result:
     vm_groups: Dict[str, List[str]] = {}
     for server, server_ifaces in ifaces:
         objects.append(_vm(ctx, server, server_ifaces, vm_groups, catalogue))
-        objects += ctx.secrets  # complete once made; added (packed) as they come, order is the sort's
+        objects.extend(ctx.secrets)  # complete once made; added (packed) as they come, order is the sort's
         ctx.secrets.clear()
     del ifaces  # a big estate's interfaces are worth freeing before the report's accounting
-    objects += catalogue.all()
+    objects.extend(catalogue.all())
 
     _plan_unattached_volumes(ctx, objects)
-    objects += netpol.plan_policies(ctx, vm_groups, COMMON_LABELS)
-    objects += netpol.deny_all_policies(ctx, ctx.deny_all_namespaces, COMMON_LABELS)
-    objects += services.plan_services(ctx, vm_groups, COMMON_LABELS)
-    objects += tenancy.role_bindings(estate, options, ctx.project_ns, COMMON_LABELS, report)
-    objects += tenancy.quota_objects(estate, options, ctx.project_ns, COMMON_LABELS, report)
+    objects.extend(netpol.plan_policies(ctx, vm_groups, COMMON_LABELS))
+    objects.extend(netpol.deny_all_policies(ctx, ctx.deny_all_namespaces, COMMON_LABELS))
+    objects.extend(services.plan_services(ctx, vm_groups, COMMON_LABELS))
+    objects.extend(tenancy.role_bindings(estate, options, ctx.project_ns, COMMON_LABELS, report))
+    objects.extend(tenancy.quota_objects(estate, options, ctx.project_ns, COMMON_LABELS, report))
 
     for vt in sorted(ctx.unmapped_volume_types):
         report.warn(f"volume type {vt!r} has no --storage-class-map entry; its disks use the default storage class")
@@ -533,9 +533,9 @@ def _account_networking(ctx, used: dict) -> None:
             report.dropped(net, "name", "no converted server uses this network")
         report.account_rest(net, notes)
     for sub in e.subnets.values():
-        used = sub.network_id in used_networks
-        report.add(sub, "cidr", APPROXIMATED if used else DROPPED, "",
-                   "addresses come from the pod network or the NAD's IPAM; used for --static-ips prefixes" if used
+        in_use = sub.network_id in used_networks
+        report.add(sub, "cidr", APPROXIMATED if in_use else DROPPED, "",
+                   "addresses come from the pod network or the NAD's IPAM; used for --static-ips prefixes" if in_use
                    else "no converted server uses its network")
         report.account_rest(sub, SUBNET_NOTES)
     for port in e.ports.values():

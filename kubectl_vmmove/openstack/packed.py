@@ -37,10 +37,6 @@ class PackedObjects(Sequence[dict]):
         for obj in objs:
             self.append(obj)
 
-    def __iadd__(self, objs) -> "PackedObjects":
-        self.extend(objs)
-        return self
-
     def sort(self) -> None:
         """Stable, by the sort key each object had when added."""
         self._items.sort(key=lambda item: item[0])

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError
 from . import names
+from ..model import Volume
 
 GIB = 1024 ** 3
 MIN_DISK_GIB = 1
@@ -38,7 +39,7 @@ def device_key(device: Optional[str]) -> Tuple:
     return (0, 0, index, device)
 
 
-def attached_volumes(server, estate) -> List[Tuple[object, Optional[str]]]:
+def attached_volumes(server, estate) -> List[Tuple[Volume, Optional[str]]]:
     """(volume, device) for each known volume of the server, root first, then by device name."""
     out = []
     for vid in server.volume_ids:
@@ -51,7 +52,7 @@ def attached_volumes(server, estate) -> List[Tuple[object, Optional[str]]]:
     return out
 
 
-def root_volume(server, attached) -> Optional[object]:
+def root_volume(server, attached) -> Optional[Volume]:
     """The boot volume of a boot-from-volume server: the root device, else the first bootable volume."""
     if server.image_id:
         return None
@@ -119,7 +120,7 @@ def data_volume(name: str, src: dict, size: str, sc: Optional[str], annotations:
     storage: dict = {"resources": {"requests": {"storage": size}}}
     if sc:
         storage["storageClassName"] = sc
-    meta = {"name": name}
+    meta: dict = {"name": name}
     if annotations:
         meta["annotations"] = annotations
     if labels:

@@ -16,12 +16,13 @@ from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError, UserError
 from . import names
+from ..model import Port
 
 POD, MULTUS, IGNORE = "pod", "multus", "ignore"
 
 
 def parse_network_map(values: List[str]) -> Dict[str, Tuple[str, Optional[str]]]:
-    out = {}
+    out: Dict[str, Tuple[str, Optional[str]]] = {}
     for item in values or []:
         key, sep, target = item.partition("=")
         if not sep or not key:
@@ -45,7 +46,7 @@ class Interface:
     network_name: str
     mac: Optional[str]
     fixed_ips: List[Tuple[str, Optional[str]]] = field(default_factory=list)  # (ip, subnet id)
-    port: Optional[object] = None
+    port: Optional[Port] = None
     security_group_ids: List[str] = field(default_factory=list)
     port_security: Optional[bool] = True  # None: unknown
 
@@ -90,7 +91,7 @@ def lookup(network_map, iface: Interface):
 
 def check_mapped(servers_ifaces, network_map) -> None:
     """One error listing every network that lacks a mapping, with the flag to fix each."""
-    missing = {}
+    missing: Dict[str, set] = {}  # network -> names of the servers on it
     for server, ifaces in servers_ifaces:
         for iface in ifaces:
             if lookup(network_map, iface) is None:
@@ -110,7 +111,9 @@ def check_mapped(servers_ifaces, network_map) -> None:
 def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Optional[str], target: str):
     """(interfaces, networks, static entries for network data) for one VM."""
     report = ctx.report
-    interfaces, networks, statics = [], [], []
+    interfaces: List[dict] = []
+    networks: List[dict] = []
+    statics: List[tuple] = []  # (interface name, Interface, fixed IPs) kept as static addresses
     taken = names.NameAllocator()
     pod_used = None
     for iface in ifaces:
@@ -214,7 +217,8 @@ def netplan_network_data(statics, pod_iface, estate) -> str:
         if iface.mac:
             entry["match"] = {"macaddress": iface.mac}
             entry["set-name"] = name[:15]
-        routes, dns = [], []
+        routes: List[dict] = []
+        dns: List[str] = []
         for ip, subnet_id in ips:
             prefix, gw, servers = _subnet_facts(estate, ip, subnet_id, iface.network_id)
             entry["addresses"].append(f"{ip}/{prefix}")

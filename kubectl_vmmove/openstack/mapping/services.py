@@ -9,7 +9,7 @@ with TCP and UDP ports is reported: it needs MixedProtocolLBService. `externalTr
 same groups still sees the real source, as OpenStack's security groups did.
 """
 
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from . import names
 from .netpol import CORE
@@ -29,7 +29,7 @@ def mixed_protocol_note(ports: List[dict]) -> str:
     return MIXED_PROTOCOLS if len({p["protocol"] for p in ports}) > 1 else ""
 
 
-def ports_from_rules(groups) -> (List[dict], List[str]):
+def ports_from_rules(groups) -> Tuple[List[dict], List[str]]:
     """Service ports for what the groups let in, and notes about what could not be listed."""
     seen, notes = {}, []
     for sg in groups:
@@ -56,7 +56,7 @@ def ports_from_rules(groups) -> (List[dict], List[str]):
 
 
 def service(ctx, ns: str, name: str, vm: str, address: str, ports: List[dict], fip, common_labels: dict) -> dict:
-    meta = {"name": name, "namespace": ns, "labels": dict(common_labels),
+    meta: dict = {"name": name, "namespace": ns, "labels": dict(common_labels),
             "annotations": {"vmmove.io/openstack-id": fip.id, "vmmove.io/openstack-floating-ip": address}}
     spec: dict = {"type": "LoadBalancer", "selector": {"vmmove.io/vm": vm}, "ports": ports,
                   "externalTrafficPolicy": "Local"}
@@ -95,7 +95,7 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
 
 def _servers_by_ip(e) -> Dict[str, str]:
     """Fixed address -> server id, from the servers' addresses, then from the ports."""
-    by_ip = {}
+    by_ip: Dict[str, str] = {}
     for server in e.servers.values():
         for a in server.addresses:
             if a.kind == "fixed":
@@ -115,7 +115,7 @@ def _forwarding_services(ctx, fip, by_ip: Dict[str, str], target_hint: str, comm
     for pf in fip.port_forwardings:
         port = e.ports.get(pf.internal_port_id or "")
         server_id = port.device_id if port else by_ip.get(pf.internal_ip or "")
-        if server_id not in ctx.vm_names:
+        if server_id is None or server_id not in ctx.vm_names:
             report.dropped(fip, f"port_forwardings.{pf.external_port}",
                            f"internal address {pf.internal_ip} belongs to no converted server")
             continue
@@ -166,7 +166,7 @@ def _address_service(ctx, fip, by_ip: Dict[str, str], vm_groups: Dict[str, List[
     if not fip.port_id and not fip.fixed_ip:
         report.dropped(fip, "floating_ip_address", "not associated with any port: nothing to expose")
         return
-    if server_id not in ctx.vm_names:
+    if server_id is None or server_id not in ctx.vm_names:
         report.dropped(fip, "floating_ip_address", "associated with a port of no converted server")
         return
     ns, vm = ctx.server_namespace[server_id], ctx.vm_names[server_id]

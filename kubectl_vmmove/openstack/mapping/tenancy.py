@@ -74,7 +74,8 @@ def plan_namespaces(estate, options, report) -> Tuple[Dict[str, str], Dict[str, 
             ns = namespace_name(options.namespace_template, domain_name, project_name, domain_id, pid)
         wanted.append((ns, pid, project, domain_name, project_name))
     alloc = names.NameAllocator()
-    mapping, facts = {}, {}
+    mapping: Dict[str, str] = {}
+    facts: Dict[str, dict] = {}
     for ns, pid, project, domain_name, project_name in sorted(wanted):
         final = ns if options.namespace else alloc.allocate(ns, pid)
         mapping[pid] = final
@@ -153,12 +154,12 @@ def quota_objects(estate, options, project_ns: Dict[str, str], common_labels: di
     """One ResourceQuota per namespace. Projects that share a namespace (-n) add up: the namespace holds all their
     VMs, and two quotas in one namespace would each cap the total. A resource one of them leaves unlimited is left
     out for all of them."""
-    sharing: Dict[str, int] = {}
+    sharing: Dict[Optional[str], int] = {}  # keyed by namespace; None for a project that has none
     for pid in estate.quotas:
         if project_ns.get(pid):
             sharing[project_ns[pid]] = sharing.get(project_ns[pid], 0) + 1
-    totals: Dict[str, Dict[str, List]] = {}  # namespace -> resource -> [sum, unit]
-    unlimited: Dict[str, set] = {}
+    totals: Dict[Optional[str], Dict[str, List]] = {}  # namespace -> resource -> [sum, unit]
+    unlimited: Dict[Optional[str], set] = {}
     for pid in sorted(estate.quotas):
         quota = estate.quotas[pid]
         report.claim(quota, "project_id", "id", "compute", "volume", "network")
@@ -275,7 +276,7 @@ def _actor(estate, a, template: str, prefix: str) -> Actor:
 
 
 def _check_collisions(actors: List[Actor], template: str) -> None:
-    seen: Dict[Tuple[str, str], Actor] = {}
+    seen: Dict[Tuple[str, Optional[str]], Actor] = {}
     for act in sorted((x for x in actors if x.subject), key=lambda x: (x.kind, x.id)):
         other = seen.setdefault((act.kind, act.subject), act)
         if other.id != act.id:
@@ -386,7 +387,7 @@ def _account_identities(estate, role_map: Dict[str, List[str]], used_actors: Dic
 
 
 def _binding_objects(bindings: Dict[Tuple[str, str], List[dict]], common_labels: dict) -> List[dict]:
-    out = []
+    out: List[dict] = []
     for (ns, cr), subjects in sorted(bindings.items()):
         out.append({"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
                     "metadata": {"name": names.dns_label("openstack-" + cr.replace(":", "-"), "openstack", 253),

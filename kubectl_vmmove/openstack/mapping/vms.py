@@ -8,7 +8,7 @@ stricter of the two wins elsewhere. Every key read is reported on the server, un
 
 import json
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 from . import names
 from ...kube.kinds import RUN_STRATEGIES
@@ -42,7 +42,7 @@ class Settings:
         self.extra_specs = extra_specs
         self.report = report
         self.image_field = image_field
-        self.done = set()
+        self.done: Set[str] = set()
 
     def image(self, key: str) -> Optional[str]:
         v = self.image_props.get(key)
@@ -127,7 +127,7 @@ def cpu_topology(vcpus: int, s: Settings, report, target: str) -> Dict[str, int]
     for part in ("sockets", "cores", "threads"):
         value, field = s.hw("cpu_" + part, image_first=True)
         if value is not None:
-            other_field = s.field_of("hw:cpu_" + part, False) if field.startswith(s.image_field) else None
+            other_field = s.field_of("hw:cpu_" + part, False) if (field or "").startswith(s.image_field) else None
             if other_field and s.flavor("hw:cpu_" + part) is not None:
                 s.note(other_field, APPROXIMATED, f"{target} spec.template.spec.domain.cpu.{part}",
                        "the image property of the same name wins, as in Nova")
@@ -266,7 +266,7 @@ def _firmware(server, s: Settings, report, t: str, features: dict) -> dict:
         firmware["bootloader"] = {"efi": efi}
         s.note(s.field_of("hw_firmware_type", True), MAPPED, f"{t}.firmware.bootloader.efi")
         if s.image("hw_firmware_stateless") is not None:
-            stateless = s.image("hw_firmware_stateless").lower() == "true"
+            stateless = (s.image("hw_firmware_stateless") or "").lower() == "true"
             efi["persistent"] = not stateless
             s.note(s.field_of("hw_firmware_stateless", True), MAPPED, f"{t}.firmware.bootloader.efi.persistent",
                    "persistent EFI needs the VMPersistentState feature gate and a backend storage class"
