@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import IO, Dict, Iterable, List, Set
 
 from ..errors import UserError
-from ..printers import as_list, dump_json, dump_yaml, dump_yaml_documents
+from ..printers import as_list, dump_json, dump_yaml
+from .emit import Emitter
 
 CLUSTER_DIR = "cluster"
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "VirtualMachineClusterInstancetype",
@@ -24,13 +25,16 @@ MARKER = "vmmove.io/converted-from: openstack"
 
 
 def yaml_stream(objects: Iterable[dict]) -> str:
-    return dump_yaml_documents(objects)
+    """printers.dump_yaml_documents' bytes (see emit.py)."""
+    emitter = Emitter()
+    return "".join("---\n" + emitter.document(obj) for obj in objects)
 
 
 def write_yaml_stream(objects: Iterable[dict], stream: IO[str]) -> None:
     """The bytes of yaml_stream, written a document at a time."""
+    emitter = Emitter()
     for obj in objects:
-        stream.write(dump_yaml_documents([obj]))
+        stream.write("---\n" + emitter.document(obj))
 
 
 def json_list(objects: Iterable[dict]) -> str:
@@ -82,13 +86,14 @@ def tree_files(objects: Iterable[dict]) -> Iterable[tuple]:
     """(relative path, bytes, secret?) for the whole tree, an object at a time, then the kustomizations."""
     seen: Set[str] = set()
     per_folder: Dict[str, List[str]] = {}
+    emitter = Emitter()
     for obj in objects:
         d = folder(obj)
         rel = f"{d}/{file_name(obj)}"
         if rel in seen:
             raise UserError(f"two objects would be written to {rel}; this is a bug, please report it")
         seen.add(rel)
-        yield rel, dump_yaml(obj).encode("utf-8"), obj["kind"] == "Secret"
+        yield rel, emitter.document(obj).encode("utf-8"), obj["kind"] == "Secret"
         per_folder.setdefault(d, []).append(file_name(obj))
     for d, entries in per_folder.items():
         yield f"{d}/kustomization.yaml", kustomization(sorted(entries)).encode("utf-8"), False
