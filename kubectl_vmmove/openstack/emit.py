@@ -56,28 +56,33 @@ class Emitter:
     # ------------------------------------------------------------------------------------------- collections
 
     def _mapping(self, obj: dict, indent: str, out: List[str], first: str = "") -> None:
-        """`first` replaces the indentation of the first key (a mapping that starts on a `- ` line)."""
+        """`first` replaces the indentation of the first key (a mapping that starts on a `- ` line). The hot
+        loop of rendering: lookups are bound to locals and types compared exactly (bool is not int here)."""
         lead = first or indent
+        keys, values, append = self._keys, self._values, out.append
         for key in sorted(obj):
-            if not isinstance(key, str):
-                raise _Fallback
-            value = obj[key]
-            head = lead + self._key(key) + ":"
+            key_text = keys.get(key) if type(key) is str else None
+            head = lead + (key_text if key_text is not None else self._key(key)) + ":"
             lead = indent
-            if isinstance(value, dict):
+            value = obj[key]
+            kind = type(value)
+            if kind is str:
+                text = values.get(value)
+                append(head + " " + (text if text is not None else self._scalar(value)) + "\n")
+            elif kind is dict:
                 if value:
-                    out.append(head + "\n")
+                    append(head + "\n")
                     self._mapping(value, indent + "  ", out)
                 else:
-                    out.append(head + " {}\n")
-            elif isinstance(value, list):
+                    append(head + " {}\n")
+            elif kind is list:
                 if value:
-                    out.append(head + "\n")
+                    append(head + "\n")
                     self._sequence(value, indent, out)
                 else:
-                    out.append(head + " []\n")
+                    append(head + " []\n")
             else:
-                out.append(head + " " + self._scalar(value) + "\n")
+                append(head + " " + self._scalar(value) + "\n")
 
     def _sequence(self, items: list, indent: str, out: List[str], first: str = "") -> None:
         lead = first or indent
@@ -100,7 +105,7 @@ class Emitter:
     # ------------------------------------------------------------------------------------------- scalars
 
     def _scalar(self, value) -> str:
-        if isinstance(value, str):
+        if type(value) is str:
             text = self._values.get(value)
             if text is None:
                 text = self._string(value)
@@ -129,7 +134,9 @@ class Emitter:
             raise _Fallback
         return rendered[3:-1]
 
-    def _key(self, key: str) -> str:
+    def _key(self, key) -> str:
+        if not isinstance(key, str):
+            raise _Fallback
         text = self._keys.get(key)
         if text is None:
             if len(key.encode("utf-8")) > _SIMPLE_KEY or _BREAKS.search(key):

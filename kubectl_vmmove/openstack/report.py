@@ -59,6 +59,8 @@ class Report:
         # fields claimed under other names (claim()); those with an entry of their own are read from the entries
         self._claimed: Dict[Tuple[str, str], Tuple[str, ...]] = {}
         self._open: List[dict] = []
+        self._last_record: object = None  # the record last written to and its unpacked entry: most entries
+        self._last_entry: dict = {}       # come in runs for one record
         self.warnings: List[str] = []
         self.counts = {s: 0 for s in STATUSES}
 
@@ -66,21 +68,25 @@ class Report:
 
     def _source(self, record) -> dict:
         """The record's entry with its field list unpacked."""
+        if record is self._last_record:
+            return self._last_entry
         key = (record.kind, record.id)
         entry = self.sources.get(key)
         if entry is None:
             entry = {"name": record.name, "origin": record.origin, "fields": []}
             self.sources[key] = entry
-        elif isinstance(entry["fields"], list):
-            return entry
-        else:
+        elif not isinstance(entry["fields"], list):
             entry["fields"] = marshal.loads(entry["fields"])
+        else:
+            self._last_record, self._last_entry = record, entry
+            return entry
         if len(self._open) >= OPEN_SOURCES:
             for other in self._open:
                 if isinstance(other["fields"], list):
                     other["fields"] = marshal.dumps(other["fields"])
             self._open.clear()
         self._open.append(entry)
+        self._last_record, self._last_entry = record, entry
         return entry
 
     def add(self, record, field: str, status: str, target: str = "", reason: str = "") -> None:

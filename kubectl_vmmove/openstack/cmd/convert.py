@@ -1,5 +1,7 @@
 """`kubectl vmmove openstack convert`: OpenStack exports -> KubeVirt manifests and a loss report, offline."""
 
+import contextlib
+import gc
 import os
 import sys
 
@@ -176,25 +178,34 @@ def report_format(path: str, explicit) -> str:
 
 
 def convert_paths(paths, options, packed: bool = False):
-    """Read, normalise and convert (`packed`: the manifests packed, see packed.py). The cyclic garbage collector
-    is paused meanwhile: the work builds hundreds of thousands of small acyclic dicts, and full collections over
-    them cost a third of the run on big estates."""
-    import gc
-
+    """Read, normalise and convert (`packed`: the manifests packed, see packed.py), the collector paused."""
     from ..convert import convert
-    from ..read.normalise import normalise
     from ..read.inputs import read_paths
+    from ..read.normalise import normalise
 
+    with gc_paused():
+        return convert(normalise(read_paths(paths)), options, packed=packed)
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """The cyclic garbage collector paused: converting and writing build and drop hundreds of thousands of small
+    acyclic dicts, and full collections over them cost a third of the run on big estates."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return convert(normalise(read_paths(paths)), options, packed=packed)
+        yield
     finally:
         if was_enabled:
             gc.enable()
 
 
 def run(args) -> int:
+    with gc_paused():
+        return _convert_and_write(args)
+
+
+def _convert_and_write(args) -> int:
     from ...printers import OutputOptions, dump_json, dump_yaml, print_objects
     from .. import render
 
