@@ -7,9 +7,10 @@ the report accounts for every field nobody claimed.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .mapping import guest_secrets as credentials, disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
+from .packed import PackedObjects
 from .report import APPROXIMATED, DROPPED, IGNORED, MAPPED, Report
 
 COMMON_LABELS = {"vmmove.io/converted-from": "openstack"}
@@ -50,7 +51,7 @@ class Options:
 
 @dataclass
 class Result:
-    objects: List[dict]
+    objects: Sequence[dict]
     report: Report
     servers: int
     warnings: List[str]
@@ -68,11 +69,11 @@ class Context:
         self.sg_labels: Dict[str, str] = {}
         self.secrets: List[dict] = []
         self.shared: Dict[str, Tuple[str, str]] = {}  # volume id -> (DataVolume name, namespace)
-        self.unmapped_volume_types = set()
+        self.unmapped_volume_types: Set[str] = set()
         self.deny_all_namespaces: set = set()  # namespaces with a VM whose pod NIC OpenStack closed entirely
         self._allocators: Dict[Tuple[str, str], names.NameAllocator] = {}
         self._keypair_secrets: Dict[Tuple[str, str], str] = {}
-        self._reported = set()
+        self._reported: Set[tuple] = set()
 
     def namespace_of(self, project_id: Optional[str]) -> str:
         if project_id in self.project_ns:
@@ -145,15 +146,16 @@ def split_map(values: Optional[List[str]], flag: str) -> Dict[str, str]:
     return out
 
 
-def convert(estate, options: Options) -> Result:
+def convert(estate, options: Options, packed: bool = False) -> Result:
+    """With `packed`, each manifest is packed as soon as it is complete (see packed.py): what the CLI uses."""
     report = Report()
     for w in estate.warnings:
         report.warn(w)
     ctx = Context(estate, options, report)
-    objects: List[dict] = []
+    objects: Union[List[dict], PackedObjects] = PackedObjects(sort_key) if packed else []
 
     ctx.project_ns, facts = tenancy.plan_namespaces(estate, options, report)
-    objects += tenancy.namespace_objects(facts, COMMON_LABELS, estate, report)
+    objects.extend(tenancy.namespace_objects(facts, COMMON_LABELS, estate, report))
 
     servers = sorted(estate.servers.values(), key=lambda s: (ctx.namespace_of(s.project_id), s.name, s.id))
     for s in servers:
@@ -175,20 +177,25 @@ def convert(estate, options: Options) -> Result:
     vm_groups: Dict[str, List[str]] = {}
     for server, server_ifaces in ifaces:
         objects.append(_vm(ctx, server, server_ifaces, vm_groups, catalogue))
-    objects += ctx.secrets
-    objects += catalogue.all()
+        objects.extend(ctx.secrets)  # complete once made; added (packed) as they come, order is the sort's
+        ctx.secrets.clear()
+    del ifaces  # a big estate's interfaces are worth freeing before the report's accounting
+    objects.extend(catalogue.all())
 
     _plan_unattached_volumes(ctx, objects)
-    objects += netpol.plan_policies(ctx, vm_groups, COMMON_LABELS)
-    objects += netpol.deny_all_policies(ctx, ctx.deny_all_namespaces, COMMON_LABELS)
-    objects += services.plan_services(ctx, vm_groups, COMMON_LABELS)
-    objects += tenancy.role_bindings(estate, options, ctx.project_ns, COMMON_LABELS, report)
-    objects += tenancy.quota_objects(estate, options, ctx.project_ns, COMMON_LABELS, report)
+    objects.extend(netpol.plan_policies(ctx, vm_groups, COMMON_LABELS))
+    objects.extend(netpol.deny_all_policies(ctx, ctx.deny_all_namespaces, COMMON_LABELS))
+    objects.extend(services.plan_services(ctx, vm_groups, COMMON_LABELS))
+    objects.extend(tenancy.role_bindings(estate, options, ctx.project_ns, COMMON_LABELS, report))
+    objects.extend(tenancy.quota_objects(estate, options, ctx.project_ns, COMMON_LABELS, report))
 
     for vt in sorted(ctx.unmapped_volume_types):
         report.warn(f"volume type {vt!r} has no --storage-class-map entry; its disks use the default storage class")
     _account_everything(ctx, vm_groups)
-    objects.sort(key=sort_key)
+    if isinstance(objects, PackedObjects):
+        objects.sort()
+    else:
+        objects.sort(key=sort_key)
     return Result(objects, report, len(servers), list(report.warnings))
 
 
@@ -265,7 +272,8 @@ def _server_settings(ctx, server):
 
 
 def _vm(ctx, server, ifaces, vm_groups, catalogue) -> dict:
-    e, options, report = ctx.estate, ctx.options, ctx.report
+    """The VirtualMachine of one server; each step files its fields in the report in this order."""
+    options, report = ctx.options, ctx.report
     ns, vm = ctx.server_namespace[server.id], ctx.vm_names[server.id]
     target = f"VirtualMachine {ns}/{vm}"
     report.add(server, "name", MAPPED if vm == server.name else APPROXIMATED, f"{target} metadata.name",
@@ -274,8 +282,35 @@ def _vm(ctx, server, ifaces, vm_groups, catalogue) -> dict:
     report.mapped(server, "tenant_id" if "tenant_id" in server.raw else "project_id", f"Namespace {ns}")
     settings = _server_settings(ctx, server)
     parts = vms.compute(server, server.flavor, settings, options, report, target)
+    spec_t, templates = _template_spec(ctx, server, ifaces, parts, settings, target)
+    template_labels = _template_labels(ctx, server, ifaces, vm_groups)
+    place_labels, affinity, node_selector = placement.plan_placement(ctx, server, target)
+    template_labels.update(place_labels)
+    if affinity:
+        spec_t["affinity"] = affinity
+    if node_selector:
+        spec_t["nodeSelector"] = node_selector
+    _hostname(server, vm, spec_t, report, target)
+
+    metadata = _vm_metadata(ctx, server, settings, target)
+    spec: dict = {"runStrategy": vms.run_strategy(server, options.run_strategy, report, target)}
+    if templates:
+        spec["dataVolumeTemplates"] = templates
+    spec["template"] = {"metadata": {"labels": template_labels}, "spec": spec_t}
+    if options.instancetypes:
+        _use_instancetypes(ctx, server, ns, spec, catalogue, settings, target)
+    settings.finish(target)
+    report.claim(server, "flavor", "image")
+    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": metadata, "spec": spec}
+
+
+def _template_spec(ctx, server, ifaces, parts: dict, settings, target: str) -> Tuple[dict, list]:
+    """The template's spec (domain with host devices, disks, interfaces, cloud-init; networks, volumes,
+    architecture, access credentials) and the DataVolume templates."""
+    report = ctx.report
+    ns, vm = ctx.server_namespace[server.id], ctx.vm_names[server.id]
     domain = parts["domain"]
-    host_devices = vms.host_devices(settings, options.pci_alias_map, target)
+    host_devices = vms.host_devices(settings, ctx.options.pci_alias_map, target)
     if host_devices:
         domain["devices"]["hostDevices"] = host_devices
 
@@ -291,30 +326,33 @@ def _vm(ctx, server, ifaces, vm_groups, catalogue) -> dict:
     if not interfaces:
         devices["autoattachPodInterface"] = False
         report.mapped(server, "addresses", "", "no NIC: KubeVirt is told not to add the pod network")
+    spec_t: dict = {"domain": domain, "networks": nets, "volumes": volumes}
+    if parts["architecture"]:
+        spec_t["architecture"] = parts["architecture"]
+    if access:
+        spec_t["accessCredentials"] = access
+    return spec_t, plan.templates
 
+
+def _template_labels(ctx, server, ifaces, vm_groups) -> dict:
+    """The VM label and the labels its security groups' NetworkPolicies select (or deny-all's)."""
+    ns, vm = ctx.server_namespace[server.id], ctx.vm_names[server.id]
     template_labels = {"vmmove.io/vm": vm}
-    pod_filter = netpol.pod_filter(server, ifaces, ctx.network_map, e)
+    pod_filter = netpol.pod_filter(server, ifaces, ctx.network_map, ctx.estate)
     vm_groups[server.id] = pod_filter.groups
     for sg_id in pod_filter.groups:
         template_labels[ctx.sg_labels[sg_id]] = "true"
     if pod_filter.deny_all:
         template_labels[netpol.DENY_ALL_LABEL] = "true"
         ctx.deny_all_namespaces.add(ns)
-    report.add(server, "security_groups", pod_filter.status,
-               f"{target} spec.template.metadata.labels" if pod_filter.groups or pod_filter.deny_all else "",
-               "; ".join([pod_filter.reason] + pod_filter.notes))
-    place_labels, affinity, node_selector = placement.plan_placement(ctx, server, target)
-    template_labels.update(place_labels)
+    ctx.report.add(server, "security_groups", pod_filter.status,
+                   f"VirtualMachine {ns}/{vm} spec.template.metadata.labels"
+                   if pod_filter.groups or pod_filter.deny_all else "",
+                   "; ".join([pod_filter.reason] + pod_filter.notes))
+    return template_labels
 
-    spec_t: dict = {"domain": domain, "networks": nets, "volumes": volumes}
-    if parts["architecture"]:
-        spec_t["architecture"] = parts["architecture"]
-    if access:
-        spec_t["accessCredentials"] = access
-    if affinity:
-        spec_t["affinity"] = affinity
-    if node_selector:
-        spec_t["nodeSelector"] = node_selector
+
+def _hostname(server, vm: str, spec_t: dict, report, target: str) -> None:
     hostname = server.raw.get("OS-EXT-SRV-ATTR:hostname")
     if hostname:
         host = names.dns_label(hostname, vm)
@@ -323,7 +361,12 @@ def _vm(ctx, server, ifaces, vm_groups, catalogue) -> dict:
         report.add(server, "OS-EXT-SRV-ATTR:hostname", MAPPED if host == hostname else APPROXIMATED,
                    f"{target} spec.template.spec.hostname", "" if host == hostname else f"{hostname} -> {host}")
 
-    labels, annotations = vms.metadata_labels(server, report, target)
+
+def _vm_metadata(ctx, server, settings, target: str) -> dict:
+    """Name, namespace, labels (converted-from, metadata and tags) and the annotations naming the origin."""
+    e = ctx.estate
+    ns, vm = ctx.server_namespace[server.id], ctx.vm_names[server.id]
+    labels, annotations = vms.metadata_labels(server, ctx.report, target)
     annotations.update({"vmmove.io/openstack-name": server.name, "vmmove.io/openstack-id": server.id,
                         "vmmove.io/openstack-project": ctx.project_name(server.project_id),
                         "vmmove.io/openstack-flavor": server.flavor.name})
@@ -334,17 +377,8 @@ def _vm(ctx, server, ifaces, vm_groups, catalogue) -> dict:
         value = settings.image(key)
         if value:
             annotations[f"vmmove.io/openstack-{key.replace('_', '-')}"] = value
-    metadata = {"name": vm, "namespace": ns, "labels": {**COMMON_LABELS, **labels, "vmmove.io/vm": vm},
-                "annotations": annotations}
-    spec: dict = {"runStrategy": vms.run_strategy(server, options.run_strategy, report, target)}
-    if plan.templates:
-        spec["dataVolumeTemplates"] = plan.templates
-    spec["template"] = {"metadata": {"labels": template_labels}, "spec": spec_t}
-    if options.instancetypes:
-        _use_instancetypes(ctx, server, ns, spec, catalogue, settings, target)
-    settings.finish(target)
-    report.claim(server, "flavor", "image")
-    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": metadata, "spec": spec}
+    return {"name": vm, "namespace": ns, "labels": {**COMMON_LABELS, **labels, "vmmove.io/vm": vm},
+            "annotations": annotations}
 
 
 def _use_instancetypes(ctx, server, ns, spec, catalogue, settings, target):
@@ -429,7 +463,15 @@ IMAGE_NOTES = {k: (MAPPED, "read for each server booting from it; see the server
 
 
 def _account_everything(ctx, vm_groups):
-    e, report = ctx.estate, ctx.report
+    """The report's last word on every source record: what nobody claimed is filed by account_rest."""
+    used = _used(ctx.estate)
+    _account_compute(ctx, used)
+    _account_networking(ctx, used)
+    _account_the_rest(ctx, used)
+
+
+def _used(e) -> dict:
+    """Ids and names of what the converted servers use: flavors, images, networks, key pairs, server groups."""
     used_flavors = {s.flavor.id for s in e.servers.values() if s.flavor is not None and not s.flavor.embedded}
     used_flavor_names = {s.flavor.name for s in e.servers.values() if s.flavor is not None}
     used_images = {s.image_id for s in e.servers.values() if s.image_id}
@@ -443,7 +485,13 @@ def _account_everything(ctx, vm_groups):
                 used_networks.add(by_name[a.network_name])
     used_keys = {s.key_name for s in e.servers.values() if s.key_name}
     used_groups = {g.id for s in e.servers.values() for g in [placement.group_of(s, e)] if g is not None}
+    return {"flavors": used_flavors, "flavor_names": used_flavor_names, "images": used_images,
+            "networks": used_networks, "keys": used_keys, "groups": used_groups}
 
+
+def _account_compute(ctx, used: dict) -> None:
+    e, report = ctx.estate, ctx.report
+    used_flavors, used_flavor_names, used_images = used["flavors"], used["flavor_names"], used["images"]
     for server in e.servers.values():
         report.account_rest(server, SERVER_NOTES)
     for rec in e.skipped:
@@ -465,6 +513,11 @@ def _account_everything(ctx, vm_groups):
                                         "by hand if it is a golden image)")
             report.claim(img, *img.properties, *IMAGE_NOTES)
             report.account_rest(img)
+
+
+def _account_networking(ctx, used: dict) -> None:
+    e, report = ctx.estate, ctx.report
+    used_networks = used["networks"]
     for net in e.networks.values():
         mapping = networks.lookup(ctx.network_map, networks.Interface(net.id, net.name, None))
         notes = dict(NETWORK_NOTES)
@@ -480,9 +533,9 @@ def _account_everything(ctx, vm_groups):
             report.dropped(net, "name", "no converted server uses this network")
         report.account_rest(net, notes)
     for sub in e.subnets.values():
-        used = sub.network_id in used_networks
-        report.add(sub, "cidr", APPROXIMATED if used else DROPPED, "",
-                   "addresses come from the pod network or the NAD's IPAM; used for --static-ips prefixes" if used
+        in_use = sub.network_id in used_networks
+        report.add(sub, "cidr", APPROXIMATED if in_use else DROPPED, "",
+                   "addresses come from the pod network or the NAD's IPAM; used for --static-ips prefixes" if in_use
                    else "no converted server uses its network")
         report.account_rest(sub, SUBNET_NOTES)
     for port in e.ports.values():
@@ -504,6 +557,12 @@ def _account_everything(ctx, vm_groups):
         report.account_rest(fip, {"qos_policy_id": (DROPPED, "no QoS on Services"),
                                   "qos_network_policy_id": (DROPPED, "no QoS on Services"),
                                   "tags": (DROPPED, "no labels carried over")})
+
+
+def _account_the_rest(ctx, used: dict) -> None:
+    """Key pairs, server groups, volume types, volumes and the identity records."""
+    e, report = ctx.estate, ctx.report
+    used_keys, used_groups = used["keys"], used["groups"]
     for kp in e.keypairs.values():
         if kp.name not in used_keys:
             report.dropped(kp, "public_key", "no converted server uses this key pair")

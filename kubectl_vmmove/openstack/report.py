@@ -9,8 +9,9 @@ Values are never copied into the report: secret material (user data, keys) must 
 by this code, not taken from the input.
 """
 
+import marshal
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 MAPPED = "mapped"
 APPROXIMATED = "approximated"
@@ -39,29 +40,63 @@ BOOKKEEPING = frozenset({
 })
 
 
+# Sources whose field lists stay unpacked at once; the others are packed (see Report).
+OPEN_SOURCES = 4096
+
+
 class Report:
+    """Field entries of a big estate run into the millions: as tuples of strings they would take more memory than
+    the manifests. So an entry is a code for its (field, status, reason), which mostly repeat, and its target; and
+    a source's list is kept packed (marshal: only ever read back by this process) except for the few thousand
+    sources most recently written to; adding to a packed source unpacks it again."""
+
     def __init__(self):
-        # (kind, id) -> {"name", "origin", "fields": [(field, status, target, reason)]}
+        # (kind, id) -> {"name", "origin", "fields": [(code, target)], or those packed}; a code stands for one
+        # (field, status, reason): most of them repeat across records, so each is kept once
         self.sources: "OrderedDict[Tuple[str, str], dict]" = OrderedDict()
-        self._claimed: Dict[Tuple[str, str], set] = {}
+        self._codes: List[Tuple[str, str, str]] = []
+        self._code_of: Dict[Tuple[str, str, str], int] = {}
+        # fields claimed under other names (claim()); those with an entry of their own are read from the entries
+        self._claimed: Dict[Tuple[str, str], Tuple[str, ...]] = {}
+        self._open: List[dict] = []
+        self._last_record: object = None  # the record last written to and its unpacked entry: most entries
+        self._last_entry: dict = {}       # come in runs for one record
         self.warnings: List[str] = []
         self.counts = {s: 0 for s in STATUSES}
 
     # ----------------------------------------------------------------------------------------------- recording
 
     def _source(self, record) -> dict:
+        """The record's entry with its field list unpacked."""
+        if record is self._last_record:
+            return self._last_entry
         key = (record.kind, record.id)
         entry = self.sources.get(key)
         if entry is None:
             entry = {"name": record.name, "origin": record.origin, "fields": []}
             self.sources[key] = entry
-            self._claimed[key] = set()
+        elif not isinstance(entry["fields"], list):
+            entry["fields"] = marshal.loads(entry["fields"])
+        else:
+            self._last_record, self._last_entry = record, entry
+            return entry
+        if len(self._open) >= OPEN_SOURCES:
+            for other in self._open:
+                if isinstance(other["fields"], list):
+                    other["fields"] = marshal.dumps(other["fields"])
+            self._open.clear()
+        self._open.append(entry)
+        self._last_record, self._last_entry = record, entry
         return entry
 
     def add(self, record, field: str, status: str, target: str = "", reason: str = "") -> None:
         entry = self._source(record)
-        entry["fields"].append((field, status, target, reason))
-        self._claimed[(record.kind, record.id)].add(field.split(".", 1)[0])
+        key = (field, status, reason)
+        code = self._code_of.get(key)
+        if code is None:
+            code = self._code_of[key] = len(self._codes)
+            self._codes.append(key)
+        entry["fields"].append((code, target))
         self.counts[status] += 1
 
     def mapped(self, record, field, target="", reason=""):
@@ -83,12 +118,14 @@ class Report:
     def claim(self, record, *fields: str) -> None:
         """Mark raw fields as accounted for by entries filed under other names."""
         self._source(record)
-        self._claimed[(record.kind, record.id)].update(fields)
+        key = (record.kind, record.id)
+        self._claimed[key] = self._claimed.get(key, ()) + fields
 
     def account_rest(self, record, notes: Optional[Dict[str, Tuple[str, str]]] = None) -> None:
         """File every raw top-level field nobody reported: known notes first, bookkeeping, then dropped."""
-        self._source(record)
-        claimed = self._claimed[(record.kind, record.id)]
+        entry = self._source(record)
+        claimed = {self._codes[code][0].split(".", 1)[0] for code, _ in entry["fields"]}
+        claimed.update(self._claimed.pop((record.kind, record.id), ()))
         notes = notes or {}
         for key in record.raw:
             if key in claimed:
@@ -116,7 +153,7 @@ class Report:
 
     def document(self, servers: int, objects: int) -> dict:
         sources = []
-        for (kind, ident), entry in sorted(self.sources.items(), key=lambda kv: (kv[0][0], kv[1]["name"] or "", kv[0][1])):
+        for (kind, ident), entry in self._sorted_sources():
             sources.append({
                 "kind": kind,
                 "id": ident,
@@ -124,7 +161,7 @@ class Report:
                 "origin": entry["origin"],
                 "fields": [
                     {k: v for k, v in (("field", f), ("status", s), ("target", t), ("reason", r)) if v}
-                    for f, s, t, r in entry["fields"]
+                    for f, s, t, r in self._fields(entry)
                 ],
             })
         return {
@@ -136,9 +173,27 @@ class Report:
         }
 
     def markdown(self, servers: int, objects: int) -> str:
-        doc = self.document(servers, objects)
-        s = doc["summary"]
-        lines = [
+        return "".join(self.markdown_chunks(servers, objects))
+
+    def markdown_chunks(self, servers: int, objects: int) -> Iterator[str]:
+        """The markdown report a line at a time (the CLI writes it as it goes: a big estate's report has millions
+        of rows); joined, the lines are separated by newlines with none after the last."""
+        first = True
+        for line in self._markdown_lines(servers, objects):
+            yield line if first else "\n" + line
+            first = False
+
+    def _fields(self, entry: dict) -> List[Tuple[str, str, str, str]]:
+        """(field, status, target, reason) of a source."""
+        codes = self._codes
+        return [(*codes[code][:2], target, codes[code][2]) for code, target in _coded(entry)]
+
+    def _sorted_sources(self) -> List[Tuple[Tuple[str, str], dict]]:
+        return sorted(self.sources.items(), key=lambda kv: (kv[0][0], kv[1]["name"] or "", kv[0][1]))
+
+    def _markdown_lines(self, servers: int, objects: int) -> Iterator[str]:
+        s = self.summary(servers, objects)
+        yield from [
             "# OpenStack conversion report",
             "",
             f"{s['servers']} servers converted into {s['objects']} objects: {s['mapped']} fields mapped, "
@@ -147,27 +202,34 @@ class Report:
             + f" ({s['ignored']} bookkeeping fields ignored).",
             "",
         ]
-        if doc["warnings"]:
-            lines += ["## Warnings", ""] + [f"- {_md(w)}" for w in doc["warnings"]] + [""]
+        if self.warnings:
+            yield from ["## Warnings", ""] + [f"- {_md(w)}" for w in self.warnings] + [""]
+        sources = self._sorted_sources()
         for status in (UNKNOWN, DROPPED, APPROXIMATED):
-            rows = [(src, f) for src in doc["sources"] for f in src["fields"] if f["status"] == status]
-            if rows:
-                lines += [f"## {status.capitalize()}", "", "| source | field | target | reason |", "|---|---|---|---|"]
-                lines += [
-                    f"| {src['kind']} {_md(src['name'] or src['id'])} | `{_md(f['field'])}` | {_md(f.get('target', ''))} "
-                    f"| {_md(f.get('reason', ''))} |"
-                    for src, f in rows
-                ]
-                lines.append("")
-        lines += ["## Every source object", ""]
-        for src in doc["sources"]:
-            lines += [f"### {src['kind']} {_md(src['name'] or src['id'])}", "",
-                      f"id `{src['id']}`, read from {_md(src['origin'])}", "",
-                      "| field | status | target | reason |", "|---|---|---|---|"]
-            lines += [f"| `{_md(f['field'])}` | {f['status']} | {_md(f.get('target', ''))} | {_md(f.get('reason', ''))} |"
-                      for f in src["fields"]]
-            lines.append("")
-        return "\n".join(lines)
+            if not self.counts[status]:
+                continue
+            yield from [f"## {status.capitalize()}", "", "| source | field | target | reason |", "|---|---|---|---|"]
+            wanted = {code for code, (_, st, _) in enumerate(self._codes) if st == status}
+            for (kind, ident), entry in sources:
+                title = f"{kind} {_md(entry['name'] or ident)}"
+                for code, t in _coded(entry):
+                    if code in wanted:
+                        f, _, r = self._codes[code]
+                        yield f"| {title} | `{_md(f)}` | {_md(t)} | {_md(r)} |"
+            yield ""
+        yield from ["## Every source object", ""]
+        for (kind, ident), entry in sources:
+            yield from [f"### {kind} {_md(entry['name'] or ident)}", "",
+                        f"id `{ident}`, read from {_md(entry['origin'])}", "",
+                        "| field | status | target | reason |", "|---|---|---|---|"]
+            for f, st, t, r in self._fields(entry):
+                yield f"| `{_md(f)}` | {st} | {_md(t)} | {_md(r)} |"
+            yield ""
+
+
+def _coded(entry: dict) -> List[Tuple[int, str]]:
+    fields = entry["fields"]
+    return fields if isinstance(fields, list) else marshal.loads(fields)
 
 
 def _md(text) -> str:
@@ -184,5 +246,5 @@ def summary_line(servers: int, objects: int, counts: dict, report_path: Optional
 def iter_entries(report: Report) -> Iterable[Tuple[str, str, str, str, str, str]]:
     """(kind, id, field, status, target, reason) for tests and tools."""
     for (kind, ident), entry in report.sources.items():
-        for f, s, t, r in entry["fields"]:
+        for f, s, t, r in report._fields(entry):
             yield kind, ident, f, s, t, r

@@ -1,5 +1,7 @@
 """`kubectl vmmove openstack convert`: OpenStack exports -> KubeVirt manifests and a loss report, offline."""
 
+import contextlib
+import gc
 import os
 import sys
 
@@ -37,6 +39,7 @@ REPORT_FORMATS = ("yaml", "json", "markdown")
 
 
 def add_arguments(parser):
+    """Inputs and outputs, then the flags of each group in --help order."""
     from ...flags import add_output_flag
 
     parser.add_argument("paths", nargs="*", metavar="FILE|DIR", help="Export documents, API JSON or CLI JSON "
@@ -51,7 +54,13 @@ def add_arguments(parser):
     parser.add_argument("--report-format", choices=REPORT_FORMATS, help="Report format when the extension is not "
                                                                         "enough")
     parser.add_argument("--strict", action="store_true", help="Fail when anything had to be skipped (warnings)")
+    _tenancy_flags(parser)
+    _vm_flags(parser)
+    _disk_flags(parser)
+    _network_flags(parser)
 
+
+def _tenancy_flags(parser):
     g = parser.add_argument_group("tenancy")
     g.add_argument("--namespace-template", default=NAMESPACE_TEMPLATE, metavar="TEMPLATE",
                    help="Namespace per project: {domain}, {project}, {domain_id}, {project_id} (default "
@@ -67,6 +76,8 @@ def add_arguments(parser):
                         "{domain_id}, {id} (default %(default)s; names are unique only within a domain, and a "
                         "template that gives two identities one subject is an error)")
 
+
+def _vm_flags(parser):
     g = parser.add_argument_group("virtual machines")
     g.add_argument("--run-strategy", choices=("Always", "Halted", "Manual", "RerunOnFailure", "Once"),
                    help="Run strategy for every VM (default: from the server status)")
@@ -79,6 +90,8 @@ def add_arguments(parser):
     g.add_argument("--zone-map", action="append", default=[], metavar="AZ=ZONE",
                    help="Availability zone to cluster zone (with --zones)")
 
+
+def _disk_flags(parser):
     g = parser.add_argument_group("disks")
     g.add_argument("--disk-source", choices=DISK_SOURCES, default="pvc",
                    help="Where disk data comes from (default pvc: claims you pre-staged)")
@@ -94,6 +107,8 @@ def add_arguments(parser):
     g.add_argument("--storage-class-map", action="append", default=[], metavar="VOLUME_TYPE=CLASS",
                    help="Cinder volume type to storage class; 'glance' for image-based disks, '*' for the rest")
 
+
+def _network_flags(parser):
     g = parser.add_argument_group("networks")
     g.add_argument("--network-map", action="append", default=[], metavar="NETWORK=pod|multus:NS/NAD|ignore",
                    help="Neutron network (name or id) to the pod network, a Multus NAD or nothing; required for "
@@ -162,25 +177,35 @@ def report_format(path: str, explicit) -> str:
     return fmt
 
 
-def convert_paths(paths, options):
-    """Read, normalise and convert. The cyclic garbage collector is paused meanwhile: the work builds hundreds of
-    thousands of small acyclic dicts, and full collections over them cost a third of the run on big estates."""
-    import gc
-
+def convert_paths(paths, options, packed: bool = False):
+    """Read, normalise and convert (`packed`: the manifests packed, see packed.py), the collector paused."""
     from ..convert import convert
-    from ..read.normalise import normalise
     from ..read.inputs import read_paths
+    from ..read.normalise import normalise
 
+    with gc_paused():
+        return convert(normalise(read_paths(paths)), options, packed=packed)
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """The cyclic garbage collector paused: converting and writing build and drop hundreds of thousands of small
+    acyclic dicts, and full collections over them cost a third of the run on big estates."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return convert(normalise(read_paths(paths)), options)
+        yield
     finally:
         if was_enabled:
             gc.enable()
 
 
 def run(args) -> int:
+    with gc_paused():
+        return _convert_and_write(args)
+
+
+def _convert_and_write(args) -> int:
     from ...printers import OutputOptions, dump_json, dump_yaml, print_objects
     from .. import render
 
@@ -188,7 +213,7 @@ def run(args) -> int:
     if args.report:
         fmt = report_format(args.report, args.report_format)
     options = options_from_args(args)
-    result = convert_paths(paths, options)
+    result = convert_paths(paths, options, packed=True)
     for w in result.warnings:
         sys.stderr.write(f"warning: {w}\n")
     if args.strict and result.warnings:
@@ -201,19 +226,19 @@ def run(args) -> int:
     elif args.output == "name":
         print_objects(result.objects, OutputOptions("name"))
     elif args.output == "json":
-        sys.stdout.write(render.json_list(result.objects))
+        render.write_json_list(result.objects, sys.stdout)
     else:
-        sys.stdout.write(render.yaml_stream(result.objects))
+        render.write_yaml_stream(result.objects, sys.stdout)
 
     report = result.report
     if args.report:
         if fmt == "markdown":
-            text = report.markdown(result.servers, len(result.objects))
+            chunks = report.markdown_chunks(result.servers, len(result.objects))
         else:
             doc = report.document(result.servers, len(result.objects))
-            text = dump_yaml(doc) if fmt == "yaml" else dump_json(doc)
+            chunks = iter([dump_yaml(doc) if fmt == "yaml" else dump_json(doc)])
         try:
-            render.write_if_changed(args.report, text.encode("utf-8"))
+            render.write_chunks_if_changed(args.report, chunks)
         except OSError as err:
             raise UserError(f"--report {args.report}: {err}")
     from ..report import summary_line

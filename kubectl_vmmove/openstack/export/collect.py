@@ -105,7 +105,7 @@ def missing_ids(wanted: Iterable, have: Iterable[dict]) -> List[str]:
 
 def image_refs(servers: List[dict], volumes: List[dict]) -> Dict[str, str]:
     """image id -> who uses it (for warnings). A boot-from-volume server's `image` is "" (not an object)."""
-    refs = {}
+    refs: Dict[str, str] = {}
     for server in servers:
         image = server.get("image")
         if isinstance(image, dict) and image.get("id"):
@@ -119,7 +119,9 @@ def image_refs(servers: List[dict], volumes: List[dict]) -> Dict[str, str]:
 
 def port_refs(ports: List[dict], floating_ips: List[dict]) -> Dict[str, set]:
     """Network, subnet and security group ids the exported ports and floating IPs point at."""
-    networks, subnets, groups = set(), set(), set()
+    networks: set = set()
+    subnets: set = set()
+    groups: set = set()
     for port in ports:
         networks.add(port.get("network_id"))
         subnets.update(ip.get("subnet_id") for ip in port.get("fixed_ips") or [])
@@ -176,7 +178,7 @@ class RawApi:
         self.conn = conn
         self.chunk_size = chunk_size
         self.retry = retry or retries.default_policy()
-        self._microversions = {}
+        self._microversions: Dict[str, Optional[str]] = {}
 
     def _proxy(self, service):
         from keystoneauth1 import exceptions as ks
@@ -255,7 +257,8 @@ class RawApi:
         query = dict(params or {})
         if limit and self.chunk_size:
             query.setdefault("limit", self.chunk_size)
-        items, markers = [], set()
+        items: List[dict] = []
+        markers: set = set()
         while True:
             body = self.get(service, path, query, microversion)
             batch = body.get(key) or []
@@ -321,7 +324,7 @@ class Exporter:
                                 "(or project_name in clouds.yaml), --project, or --all-projects")
             return Scope(token_id, token_name, False, True)
         try:
-            found = self.api.get("identity", f"/projects/{project}").get("project")
+            found = self.api.get("identity", f"/projects/{project}")["project"]
             return Scope(found["id"], found.get("name"), False, False)
         except (NotFound, Forbidden):
             pass

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError
 from . import names
+from ..model import Volume
 
 GIB = 1024 ** 3
 MIN_DISK_GIB = 1
@@ -38,7 +39,7 @@ def device_key(device: Optional[str]) -> Tuple:
     return (0, 0, index, device)
 
 
-def attached_volumes(server, estate) -> List[Tuple[object, Optional[str]]]:
+def attached_volumes(server, estate) -> List[Tuple[Volume, Optional[str]]]:
     """(volume, device) for each known volume of the server, root first, then by device name."""
     out = []
     for vid in server.volume_ids:
@@ -51,7 +52,7 @@ def attached_volumes(server, estate) -> List[Tuple[object, Optional[str]]]:
     return out
 
 
-def root_volume(server, attached) -> Optional[object]:
+def root_volume(server, attached) -> Optional[Volume]:
     """The boot volume of a boot-from-volume server: the root device, else the first bootable volume."""
     if server.image_id:
         return None
@@ -119,7 +120,7 @@ def data_volume(name: str, src: dict, size: str, sc: Optional[str], annotations:
     storage: dict = {"resources": {"requests": {"storage": size}}}
     if sc:
         storage["storageClassName"] = sc
-    meta = {"name": name}
+    meta: dict = {"name": name}
     if annotations:
         meta["annotations"] = annotations
     if labels:
@@ -155,46 +156,60 @@ class DiskPlan:
 
 
 def plan_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str) -> DiskPlan:
-    e, options, report = ctx.estate, ctx.options, ctx.report
+    """Disks, volumes and DataVolume templates of one VM: the image root disk, the attached volumes, then the
+    flavor's ephemeral and swap disks (the report's entries in that order)."""
     plan = DiskPlan()
     flavor = server.flavor
-    attached = attached_volumes(server, e)
-    root_vol = root_volume(server, attached)
     base = {"server_id": server.id, "server_name": server.name, "vm": vm, "namespace": ns,
             "project": ctx.project_name(server.project_id)}
+    if server.image_id:
+        _image_root_disk(ctx, server, vm, ns, disk_bus, target, plan, base)
+    else:
+        ctx.report.mapped(server, "image", "", "boot from volume: the root disk is the boot volume")
+        if flavor.disk_gib:
+            ctx.report.approximated(server, "flavor.disk", "", "boot from volume: the volume's own size is used")
+    _volume_disks(ctx, server, vm, ns, disk_bus, target, plan, base)
+    _scratch_disks(ctx, server, vm, disk_bus, target, plan)
+    return plan
+
+
+def _image_root_disk(ctx, server, vm: str, ns: str, disk_bus: str, target: str, plan: DiskPlan, base: dict) -> None:
+    e, options, report = ctx.estate, ctx.options, ctx.report
+    flavor = server.flavor
+    vt = f"{target} spec.dataVolumeTemplates"
+    image = e.images.get(server.image_id)
+    size, why = image_root_size(flavor, image)
+    values = {**base, "source_kind": "image", "source_id": server.image_id,
+              "source_name": image.name if image else server.image_id, "image_id": server.image_id,
+              "image_name": image.name if image else server.image_id, "volume_id": "", "volume_name": "",
+              "disk": "root"}
+    src, how = source(values, options, ns)
+    sc, sc_ok = storage_class("glance", ["glance"], options.storage_class_map)
+    dv_name = names.dns_label(f"{vm}-root", "root", 253)
+    fmt = image.disk_format if image else None
+    is_iso = fmt == "iso"
+    disk = {"name": "root", "bootOrder": 1}
+    disk["cdrom" if is_iso else "disk"] = {"bus": "sata" if is_iso else disk_bus}
+    plan.add(disk, {"name": "root", "dataVolume": {"name": dv_name}},
+             data_volume(dv_name, src, f"{size}Gi", sc, {"vmmove.io/openstack-image-id": server.image_id}, {}))
+    report.mapped(server, "image", f"{vt}[{dv_name}]", f"root disk {how}; {size}Gi from the {why}")
+    if flavor.disk_gib:
+        report.mapped(server, "flavor.disk", f"{vt}[{dv_name}].spec.storage", f"{flavor.disk_gib}Gi")
+    if image is not None and fmt not in CDI_FORMATS:
+        report.approximated(server, "image.disk_format", f"{vt}[{dv_name}]",
+                            f"{fmt}: CDI imports qcow2, raw, vmdk, vdi, vhd(x) and iso; convert the image first")
+    if not sc_ok:
+        report.approximated(server, "image", f"{vt}[{dv_name}].spec.storage",
+                            "no --storage-class-map glance=CLASS: the cluster's default storage class is used")
+
+
+def _volume_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str, plan: DiskPlan, base: dict) -> None:
+    """The attached volumes: the boot volume first, then data-1, data-2, ...; multi-attach ones shared."""
+    e, report = ctx.estate, ctx.report
+    attached = attached_volumes(server, e)
+    root_vol = root_volume(server, attached)
     vt = f"{target} spec.dataVolumeTemplates"
     vkey = "volumes_attached" if "volumes_attached" in server.raw else "os-extended-volumes:volumes_attached"
-
-    if server.image_id:
-        image = e.images.get(server.image_id)
-        size, why = image_root_size(flavor, image)
-        values = {**base, "source_kind": "image", "source_id": server.image_id,
-                  "source_name": image.name if image else server.image_id, "image_id": server.image_id,
-                  "image_name": image.name if image else server.image_id, "volume_id": "", "volume_name": "",
-                  "disk": "root"}
-        src, how = source(values, options, ns)
-        sc, sc_ok = storage_class("glance", ["glance"], options.storage_class_map)
-        dv_name = names.dns_label(f"{vm}-root", "root", 253)
-        fmt = image.disk_format if image else None
-        is_iso = fmt == "iso"
-        disk = {"name": "root", "bootOrder": 1}
-        disk["cdrom" if is_iso else "disk"] = {"bus": "sata" if is_iso else disk_bus}
-        plan.add(disk, {"name": "root", "dataVolume": {"name": dv_name}},
-                 data_volume(dv_name, src, f"{size}Gi", sc, {"vmmove.io/openstack-image-id": server.image_id}, {}))
-        report.mapped(server, "image", f"{vt}[{dv_name}]", f"root disk {how}; {size}Gi from the {why}")
-        if flavor.disk_gib:
-            report.mapped(server, "flavor.disk", f"{vt}[{dv_name}].spec.storage", f"{flavor.disk_gib}Gi")
-        if image is not None and fmt not in CDI_FORMATS:
-            report.approximated(server, "image.disk_format", f"{vt}[{dv_name}]",
-                                f"{fmt}: CDI imports qcow2, raw, vmdk, vdi, vhd(x) and iso; convert the image first")
-        if not sc_ok:
-            report.approximated(server, "image", f"{vt}[{dv_name}].spec.storage",
-                                "no --storage-class-map glance=CLASS: the cluster's default storage class is used")
-    else:
-        report.mapped(server, "image", "", "boot from volume: the root disk is the boot volume")
-        if flavor.disk_gib:
-            report.approximated(server, "flavor.disk", "", "boot from volume: the volume's own size is used")
-
     data_index = 0
     for vol, device in attached:
         is_root = vol is root_vol
@@ -230,6 +245,12 @@ def plan_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str) -> Dis
         report.ignored(server, "OS-EXT-SRV-ATTR:root_device_name",
                        "the guest's name for its root disk; the boot disk gets boot order 1")
 
+
+def _scratch_disks(ctx, server, vm: str, disk_bus: str, target: str, plan: DiskPlan) -> None:
+    """The flavor's ephemeral disk (a blank DataVolume) and swap (an emptyDisk)."""
+    options, report = ctx.options, ctx.report
+    flavor = server.flavor
+    vt = f"{target} spec.dataVolumeTemplates"
     if flavor.ephemeral_gib > 0:
         dv_name = names.dns_label(f"{vm}-ephemeral", "ephemeral", 253)
         sc, _ = storage_class("glance", ["ephemeral", "glance"], options.storage_class_map)
@@ -245,7 +266,6 @@ def plan_disks(ctx, server, vm: str, ns: str, disk_bus: str, target: str) -> Dis
         report.approximated(server, "flavor.swap", f"{target} spec.template.spec.volumes[swap].emptyDisk",
                             f"{flavor.swap_mib}Mi blank disk, recreated empty at each start; Nova formatted it as "
                             "swap: run mkswap in the guest (cloud-init `mounts`/`swap`), the fstab entry may name it")
-    return plan
 
 
 def volume_data_volume(ctx, vol, dv_name: str, ns: str, base: dict) -> dict:

@@ -66,25 +66,7 @@ def plan_cloud_init(ctx, server, vm: str, ns: str, network_data: Optional[str], 
         if "networkdata" in data:
             ci["networkDataSecretRef"] = {"name": name}
     if server.key_name:
-        kp = ctx.estate.keypairs.get(server.key_name)
-        if kp is not None and not kp.public_key:
-            report.unknown(server, "key_name", f"the public key of key pair {server.key_name!r} is hidden by the "
-                                               "input ('openstack keypair list' and 'keypair show' without "
-                                               "--public-key do not print it): save 'openstack keypair show "
-                                               f"--public-key {server.key_name} -f json' as {server.key_name}.json; "
-                                               "no key injected")
-        elif kp is None:
-            report.dropped(server, "key_name", f"key pair {server.key_name!r} is not in the input (key pairs belong "
-                                               "to the user who exported); add it or inject a key by hand")
-        else:
-            kp_secret = ctx.keypair_secret(kp, ns)
-            method = "configDrive" if server.config_drive else "noCloud"
-            access.append({"sshPublicKey": {"propagationMethod": {method: {}},
-                                            "source": {"secret": {"secretName": kp_secret}}}})
-            report.mapped(server, "key_name", f"{target} spec.template.spec.accessCredentials",
-                          f"Secret {ns}/{kp_secret} via {method}")
-            if not ci:
-                ci["userData"] = "#cloud-config\n"  # accessCredentials need a cloud-init volume to ride on
+        _inject_key(ctx, server, ns, target, access, ci)
     if server.config_drive:
         report.mapped(server, "config_drive", vol_path, "config drive kept")
     elif "config_drive" in server.raw:
@@ -97,6 +79,32 @@ def plan_cloud_init(ctx, server, vm: str, ns: str, network_data: Optional[str], 
     disk = {"name": "cloudinit", "disk": {"bus": disk_bus}}
     volume = {"name": "cloudinit", source: ci}
     return disk, volume, access, secrets
+
+
+
+def _inject_key(ctx, server, ns: str, target: str, access: List[dict], ci: dict) -> None:
+    """The server's key pair as accessCredentials from the key pair's Secret (a cloud-init volume is needed
+    for it), or why there is none."""
+    report = ctx.report
+    kp = ctx.estate.keypairs.get(server.key_name)
+    if kp is not None and not kp.public_key:
+        report.unknown(server, "key_name", f"the public key of key pair {server.key_name!r} is hidden by the "
+                                           "input ('openstack keypair list' and 'keypair show' without "
+                                           "--public-key do not print it): save 'openstack keypair show "
+                                           f"--public-key {server.key_name} -f json' as {server.key_name}.json; "
+                                           "no key injected")
+    elif kp is None:
+        report.dropped(server, "key_name", f"key pair {server.key_name!r} is not in the input (key pairs belong "
+                                           "to the user who exported); add it or inject a key by hand")
+    else:
+        kp_secret = ctx.keypair_secret(kp, ns)
+        method = "configDrive" if server.config_drive else "noCloud"
+        access.append({"sshPublicKey": {"propagationMethod": {method: {}},
+                                        "source": {"secret": {"secretName": kp_secret}}}})
+        report.mapped(server, "key_name", f"{target} spec.template.spec.accessCredentials",
+                      f"Secret {ns}/{kp_secret} via {method}")
+        if not ci:
+            ci["userData"] = "#cloud-config\n"  # accessCredentials need a cloud-init volume to ride on
 
 
 def keypair_secret_object(kp, name: str, ns: str, options, labels: dict) -> dict:

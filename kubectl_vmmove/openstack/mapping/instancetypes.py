@@ -35,6 +35,38 @@ def split(domain: dict) -> Tuple[dict, dict, dict, bool]:
     domain = copy.deepcopy(domain)
     cpu = domain.pop("cpu", {})
     memory = domain.pop("memory", {})
+    instancetype = _instancetype_spec(cpu, memory)
+
+    pref: dict = {}
+    topo, exact = topology_preference(cpu)
+    pref["cpu"] = {"preferredCPUTopology": topo}
+    pdev = _device_preferences(domain.get("devices", {}))
+    if pdev:
+        pref["devices"] = pdev
+    features = domain.pop("features", None)
+    if features:
+        pref["features"] = {"preferred" + k[0].upper() + k[1:]: v for k, v in features.items()}
+    firmware = domain.get("firmware", {})
+    efi = firmware.get("bootloader", {}).get("efi")
+    if efi is not None:
+        pref["firmware"] = {"preferredEfi": efi}
+        firmware.pop("bootloader")
+    clock = domain.pop("clock", None)
+    if clock:
+        pc = {}
+        if "utc" in clock:
+            pc["preferredClockOffset"] = {"utc": clock["utc"]}
+        if "timer" in clock:
+            pc["preferredTimer"] = clock["timer"]
+        pref["clock"] = pc
+    machine = domain.pop("machine", None)
+    if machine:
+        pref["machine"] = {"preferredMachineType": machine["type"]}
+    return instancetype, pref, domain, exact
+
+
+def _instancetype_spec(cpu: dict, memory: dict) -> dict:
+    """Guest CPUs (sockets x cores x threads), pinning, NUMA, memory and hugepages."""
     it_cpu = {"guest": cpu.get("sockets", 1) * cpu.get("cores", 1) * cpu.get("threads", 1)}
     if cpu.get("dedicatedCpuPlacement"):
         it_cpu["dedicatedCPUPlacement"] = True
@@ -45,12 +77,11 @@ def split(domain: dict) -> Tuple[dict, dict, dict, bool]:
     it_memory = {"guest": memory.get("guest", "1Gi")}
     if memory.get("hugepages"):
         it_memory["hugepages"] = memory["hugepages"]
-    instancetype = {"cpu": it_cpu, "memory": it_memory}
+    return {"cpu": it_cpu, "memory": it_memory}
 
-    pref: dict = {}
-    topo, exact = topology_preference(cpu)
-    pref["cpu"] = {"preferredCPUTopology": topo}
-    devices = domain.get("devices", {})
+
+def _device_preferences(devices: dict) -> dict:
+    """Preferred disk bus, NIC model, TPM, RNG, graphics, multiqueue and input, taken out of `devices`."""
     pdev: dict = {}
     buses = {d["disk"]["bus"] for d in devices.get("disks", []) if "disk" in d and d["disk"].get("bus")}
     buses.discard(None)
@@ -77,28 +108,7 @@ def split(domain: dict) -> Tuple[dict, dict, dict, bool]:
     if inputs and len(inputs) == 1:
         pdev["preferredInputBus"] = inputs[0]["bus"]
         pdev["preferredInputType"] = inputs[0]["type"]
-    if pdev:
-        pref["devices"] = pdev
-    features = domain.pop("features", None)
-    if features:
-        pref["features"] = {"preferred" + k[0].upper() + k[1:]: v for k, v in features.items()}
-    firmware = domain.get("firmware", {})
-    efi = firmware.get("bootloader", {}).get("efi")
-    if efi is not None:
-        pref["firmware"] = {"preferredEfi": efi}
-        firmware.pop("bootloader")
-    clock = domain.pop("clock", None)
-    if clock:
-        pc = {}
-        if "utc" in clock:
-            pc["preferredClockOffset"] = {"utc": clock["utc"]}
-        if "timer" in clock:
-            pc["preferredTimer"] = clock["timer"]
-        pref["clock"] = pc
-    machine = domain.pop("machine", None)
-    if machine:
-        pref["machine"] = {"preferredMachineType": machine["type"]}
-    return instancetype, pref, domain, exact
+    return pdev
 
 
 class Catalogue:

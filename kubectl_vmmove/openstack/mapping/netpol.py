@@ -19,7 +19,7 @@ the pod network only: groups on ports mapped to Multus networks are reported as 
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 from . import names, networks
 from ..report import APPROXIMATED, DROPPED, MAPPED, UNKNOWN
@@ -358,6 +358,7 @@ class PolicyBuilder:
             self.notes.append((rule, DROPPED, f"protocol {proto} has no core NetworkPolicy equivalent; add --calico "
                                               "for a projectcalico.org/v3 policy"))
             return
+        cproto: Union[str, int, None]
         if proto is None:
             cproto = None
         elif proto in CORE:

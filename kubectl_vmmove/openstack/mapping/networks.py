@@ -16,12 +16,13 @@ from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError, UserError
 from . import names
+from ..model import Port
 
 POD, MULTUS, IGNORE = "pod", "multus", "ignore"
 
 
 def parse_network_map(values: List[str]) -> Dict[str, Tuple[str, Optional[str]]]:
-    out = {}
+    out: Dict[str, Tuple[str, Optional[str]]] = {}
     for item in values or []:
         key, sep, target = item.partition("=")
         if not sep or not key:
@@ -45,7 +46,7 @@ class Interface:
     network_name: str
     mac: Optional[str]
     fixed_ips: List[Tuple[str, Optional[str]]] = field(default_factory=list)  # (ip, subnet id)
-    port: Optional[object] = None
+    port: Optional[Port] = None
     security_group_ids: List[str] = field(default_factory=list)
     port_security: Optional[bool] = True  # None: unknown
 
@@ -90,7 +91,7 @@ def lookup(network_map, iface: Interface):
 
 def check_mapped(servers_ifaces, network_map) -> None:
     """One error listing every network that lacks a mapping, with the flag to fix each."""
-    missing = {}
+    missing: Dict[str, set] = {}  # network -> names of the servers on it
     for server, ifaces in servers_ifaces:
         for iface in ifaces:
             if lookup(network_map, iface) is None:
@@ -110,10 +111,11 @@ def check_mapped(servers_ifaces, network_map) -> None:
 def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Optional[str], target: str):
     """(interfaces, networks, static entries for network data) for one VM."""
     report = ctx.report
-    interfaces, networks, statics = [], [], []
+    interfaces: List[dict] = []
+    networks: List[dict] = []
+    statics: List[tuple] = []  # (interface name, Interface, fixed IPs) kept as static addresses
     taken = names.NameAllocator()
     pod_used = None
-    t = f"{target} spec.template.spec.domain.devices.interfaces"
     for iface in ifaces:
         kind, nad = lookup(ctx.network_map, iface)
         field_name = f"addresses.{iface.network_name}"
@@ -139,32 +141,7 @@ def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Op
         if nic_model:
             entry["model"] = nic_model
         interfaces.append(entry)
-        how = "pod network (masquerade)" if kind == POD else f"Multus network {nad} (bridge)"
-        report.mapped(server, field_name, f"{t}[{name}]", how + (f", MAC {iface.mac} kept" if iface.mac else ""))
-        if not iface.mac:
-            report.unknown(server, f"{field_name}.mac",
-                           "the input names no MAC for this NIC (server output never does; 'openstack port list "
-                           f"--server {server.id} --long -f json' tells): KubeVirt assigns a new one, so guest "
-                           "configuration pinned to the old MAC needs updating", f"{t}[{name}]")
-        if iface.port is not None and iface.port.vnic_type not in ("normal", None):
-            report.approximated(iface.port, "binding:vnic_type", f"{t}[{name}]",
-                                f"{iface.port.vnic_type}: bridge binding used; SR-IOV needs an sriov NAD and binding")
-        ips = iface.fixed_ips
-        if ips:
-            if kind == POD:
-                report.approximated(server, f"{field_name}.fixed_ips", f"{t}[{name}]",
-                                    f"{', '.join(ip for ip, _ in ips)}: the pod network assigns its own address "
-                                    "(masquerade NAT); reach the VM through a Service")
-            elif ctx.options.static_ips:
-                statics.append((name, iface, ips))
-                report.mapped(server, f"{field_name}.fixed_ips", f"{target} cloud-init network data",
-                              f"{', '.join(ip for ip, _ in ips)} kept as static addresses")
-            else:
-                report.approximated(server, f"{field_name}.fixed_ips", "",
-                                    f"{', '.join(ip for ip, _ in ips)}: not kept (add --static-ips to write them "
-                                    "into cloud-init network data, or give the NAD IPAM these addresses)")
-        if iface.port is not None:
-            ctx.port_used(iface.port, f"{t}[{name}]")
+        _report_interface(ctx, server, iface, (kind, nad), name, target, statics)
     for a in server.addresses:
         if a.kind == "floating":
             report.mapped(server, f"addresses.{a.network_name}", "", f"floating IP {a.address}: see its Service")
@@ -175,6 +152,43 @@ def plan_interfaces(ctx, server, ifaces: List[Interface], vm: str, nic_model: Op
         network_data = (config_drive_network_data if server.config_drive else netplan_network_data)(
             statics, pod_iface, ctx.estate)
     return interfaces, networks, network_data
+
+
+
+def _report_interface(ctx, server, iface: Interface, mapping: Tuple[str, Optional[str]], name: str, target: str,
+                      statics: list) -> None:
+    """The report for one created NIC: its network, MAC, vNIC type and fixed IPs (kept in `statics` with
+    --static-ips on a Multus network)."""
+    report = ctx.report
+    kind, nad = mapping
+    field_name = f"addresses.{iface.network_name}"
+    t = f"{target} spec.template.spec.domain.devices.interfaces"
+    how = "pod network (masquerade)" if kind == POD else f"Multus network {nad} (bridge)"
+    report.mapped(server, field_name, f"{t}[{name}]", how + (f", MAC {iface.mac} kept" if iface.mac else ""))
+    if not iface.mac:
+        report.unknown(server, f"{field_name}.mac",
+                       "the input names no MAC for this NIC (server output never does; 'openstack port list "
+                       f"--server {server.id} --long -f json' tells): KubeVirt assigns a new one, so guest "
+                       "configuration pinned to the old MAC needs updating", f"{t}[{name}]")
+    if iface.port is not None and iface.port.vnic_type not in ("normal", None):
+        report.approximated(iface.port, "binding:vnic_type", f"{t}[{name}]",
+                            f"{iface.port.vnic_type}: bridge binding used; SR-IOV needs an sriov NAD and binding")
+    ips = iface.fixed_ips
+    if ips:
+        if kind == POD:
+            report.approximated(server, f"{field_name}.fixed_ips", f"{t}[{name}]",
+                                f"{', '.join(ip for ip, _ in ips)}: the pod network assigns its own address "
+                                "(masquerade NAT); reach the VM through a Service")
+        elif ctx.options.static_ips:
+            statics.append((name, iface, ips))
+            report.mapped(server, f"{field_name}.fixed_ips", f"{target} cloud-init network data",
+                          f"{', '.join(ip for ip, _ in ips)} kept as static addresses")
+        else:
+            report.approximated(server, f"{field_name}.fixed_ips", "",
+                                f"{', '.join(ip for ip, _ in ips)}: not kept (add --static-ips to write them "
+                                "into cloud-init network data, or give the NAD IPAM these addresses)")
+    if iface.port is not None:
+        ctx.port_used(iface.port, f"{t}[{name}]")
 
 
 def _subnet_facts(estate, ip: str, subnet_id: Optional[str], network_id: Optional[str]):
@@ -203,7 +217,8 @@ def netplan_network_data(statics, pod_iface, estate) -> str:
         if iface.mac:
             entry["match"] = {"macaddress": iface.mac}
             entry["set-name"] = name[:15]
-        routes, dns = [], []
+        routes: List[dict] = []
+        dns: List[str] = []
         for ip, subnet_id in ips:
             prefix, gw, servers = _subnet_facts(estate, ip, subnet_id, iface.network_id)
             entry["addresses"].append(f"{ip}/{prefix}")

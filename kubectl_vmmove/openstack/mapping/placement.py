@@ -8,6 +8,7 @@ virt-launcher pod, which carries the template labels, so the selector sees the o
 from typing import Dict, Optional, Tuple
 
 from . import names
+from ..model import ServerGroup
 from ..report import APPROXIMATED, DROPPED, MAPPED
 
 GROUP_LABEL = "vmmove.io/server-group"
@@ -15,7 +16,7 @@ HOST = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
 
 
-def group_of(server, estate) -> Optional[object]:
+def group_of(server, estate) -> Optional[ServerGroup]:
     for gid in server.server_group_ids:
         if gid in estate.server_groups:
             return estate.server_groups[gid]

@@ -9,7 +9,7 @@ with TCP and UDP ports is reported: it needs MixedProtocolLBService. `externalTr
 same groups still sees the real source, as OpenStack's security groups did.
 """
 
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from . import names
 from .netpol import CORE
@@ -29,7 +29,7 @@ def mixed_protocol_note(ports: List[dict]) -> str:
     return MIXED_PROTOCOLS if len({p["protocol"] for p in ports}) > 1 else ""
 
 
-def ports_from_rules(groups) -> (List[dict], List[str]):
+def ports_from_rules(groups) -> Tuple[List[dict], List[str]]:
     """Service ports for what the groups let in, and notes about what could not be listed."""
     seen, notes = {}, []
     for sg in groups:
@@ -56,7 +56,7 @@ def ports_from_rules(groups) -> (List[dict], List[str]):
 
 
 def service(ctx, ns: str, name: str, vm: str, address: str, ports: List[dict], fip, common_labels: dict) -> dict:
-    meta = {"name": name, "namespace": ns, "labels": dict(common_labels),
+    meta: dict = {"name": name, "namespace": ns, "labels": dict(common_labels),
             "annotations": {"vmmove.io/openstack-id": fip.id, "vmmove.io/openstack-floating-ip": address}}
     spec: dict = {"type": "LoadBalancer", "selector": {"vmmove.io/vm": vm}, "ports": ports,
                   "externalTrafficPolicy": "Local"}
@@ -72,9 +72,30 @@ def service(ctx, ns: str, name: str, vm: str, address: str, ports: List[dict], f
 
 
 def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> List[dict]:
+    """A LoadBalancer Service per floating IP: its port forwardings, or the ports its server's groups open."""
     e, report = ctx.estate, ctx.report
-    out = []
-    by_ip = {}
+    out: List[dict] = []
+    by_ip = _servers_by_ip(e)
+    key = ctx.options.lb_ip_annotation or DEFAULT_LB_IP_ANNOTATION
+    target_hint = "the address goes " + (f"into annotation {key}" if key != LB_IP_FIELD else
+                                         "into spec.loadBalancerIP (deprecated since Kubernetes 1.24)")
+    for fip in sorted(e.floating_ips.values(), key=lambda f: (f.address, f.id)):
+        report.claim(fip, "floating_ip_address", "port_id", "fixed_ip_address", "port_details", "port_forwardings",
+                     "floating_network_id", "router_id")
+        if fip.port_forwardings:
+            _forwarding_services(ctx, fip, by_ip, target_hint, common_labels, out)
+        else:
+            _address_service(ctx, fip, by_ip, vm_groups, target_hint, common_labels, out)
+    for fip in e.floating_ips.values():
+        if fip.raw.get("dns_name"):
+            report.mapped(fip, "dns_name", "", "annotation external-dns.alpha.kubernetes.io/hostname")
+            report.claim(fip, "dns_domain")
+    return out
+
+
+def _servers_by_ip(e) -> Dict[str, str]:
+    """Fixed address -> server id, from the servers' addresses, then from the ports."""
+    by_ip: Dict[str, str] = {}
     for server in e.servers.values():
         for a in server.addresses:
             if a.kind == "fixed":
@@ -83,88 +104,88 @@ def plan_services(ctx, vm_groups: Dict[str, List[str]], common_labels: dict) -> 
         for f in port.fixed_ips:
             if port.device_id:
                 by_ip.setdefault(f.ip_address, port.device_id)
-    key = ctx.options.lb_ip_annotation or DEFAULT_LB_IP_ANNOTATION
-    target_hint = "the address goes " + (f"into annotation {key}" if key != LB_IP_FIELD else
-                                         "into spec.loadBalancerIP (deprecated since Kubernetes 1.24)")
-    for fip in sorted(e.floating_ips.values(), key=lambda f: (f.address, f.id)):
-        report.claim(fip, "floating_ip_address", "port_id", "fixed_ip_address", "port_details", "port_forwardings",
-                     "floating_network_id", "router_id")
-        if fip.port_forwardings:
-            groups: Dict[str, List] = {}
-            for pf in fip.port_forwardings:
-                port = e.ports.get(pf.internal_port_id or "")
-                server_id = port.device_id if port else by_ip.get(pf.internal_ip or "")
-                if server_id not in ctx.vm_names:
-                    report.dropped(fip, f"port_forwardings.{pf.external_port}",
-                                   f"internal address {pf.internal_ip} belongs to no converted server")
-                    continue
-                groups.setdefault(server_id, []).append(pf)
-            for server_id in sorted(groups, key=lambda s: ctx.vm_names[s]):
-                ns, vm = ctx.server_namespace[server_id], ctx.vm_names[server_id]
-                ports = []
-                for pf in groups[server_id]:
-                    proto = CORE.get(pf.protocol, "TCP")
-                    ports.append({"name": f"{proto.lower()}-{pf.external_port}", "port": pf.external_port,
-                                  "protocol": proto, "targetPort": pf.internal_port})
-                base = "fip-" + fip.address.replace(".", "-").replace(":", "-")
-                name = ctx.allocate(ns, "Service", names.dns1035_label(base + ("-" + vm if len(groups) > 1 else "")),
-                                    fip.id + server_id)
-                out.append(service(ctx, ns, name, vm, fip.address, ports, fip, common_labels))
-                for pf in groups[server_id]:
-                    report.mapped(fip, f"port_forwardings.{pf.external_port}", f"Service {ns}/{name}",
-                                  f"{pf.protocol} {pf.external_port} -> {vm}:{pf.internal_port}")
-            mixed = next((mixed_protocol_note(out[-i]["spec"]["ports"]) for i in range(1, len(groups) + 1)
-                          if mixed_protocol_note(out[-i]["spec"]["ports"])), "")
-            if len(groups) > 1:
-                report.approximated(fip, "floating_ip_address", "", "; ".join(x for x in (
-                    f"one address, {len(groups)} Services: the load balancer must allow sharing it (e.g. "
-                    "metallb.universe.tf/allow-shared-ip)", mixed) if x))
-            elif groups:
-                report.add(fip, "floating_ip_address", APPROXIMATED if mixed else MAPPED, "",
-                           "; ".join(x for x in (target_hint, mixed) if x))
+    return by_ip
+
+
+def _forwarding_services(ctx, fip, by_ip: Dict[str, str], target_hint: str, common_labels: dict,
+                         out: List[dict]) -> None:
+    """A Service per server that the floating IP's port forwardings reach."""
+    e, report = ctx.estate, ctx.report
+    groups: Dict[str, List] = {}
+    for pf in fip.port_forwardings:
+        port = e.ports.get(pf.internal_port_id or "")
+        server_id = port.device_id if port else by_ip.get(pf.internal_ip or "")
+        if server_id is None or server_id not in ctx.vm_names:
+            report.dropped(fip, f"port_forwardings.{pf.external_port}",
+                           f"internal address {pf.internal_ip} belongs to no converted server")
             continue
-        server_id = None
-        if fip.port_id and fip.port_id in e.ports:
-            server_id = e.ports[fip.port_id].device_id
-        if server_id is None and fip.fixed_ip:
-            server_id = by_ip.get(fip.fixed_ip)
-        if server_id is None and isinstance(fip.raw.get("port_details"), dict):
-            server_id = fip.raw["port_details"].get("device_id")
-        if not fip.port_id and not fip.fixed_ip and not fip.forwardings_known:
-            report.unknown(fip, "port_forwardings", "not associated with a port, and 'openstack floating ip list' "
-                                                    "does not print port forwardings: whether it forwards ports is "
-                                                    f"unknown ('{fip.unknown.get('port_forwardings')}' tells, saved "
-                                                    "in a file named after the address); no Service written")
-            report.claim(fip, "floating_ip_address")
-            continue
-        if not fip.port_id and not fip.fixed_ip:
-            report.dropped(fip, "floating_ip_address", "not associated with any port: nothing to expose")
-            continue
-        if server_id not in ctx.vm_names:
-            report.dropped(fip, "floating_ip_address", "associated with a port of no converted server")
-            continue
+        groups.setdefault(server_id, []).append(pf)
+    for server_id in sorted(groups, key=lambda s: ctx.vm_names[s]):
         ns, vm = ctx.server_namespace[server_id], ctx.vm_names[server_id]
-        groups = [e.security_groups[g] for g in vm_groups.get(server_id, []) if g in e.security_groups]
-        if not groups:
-            report.dropped(fip, "floating_ip_address", f"{vm} has no security groups, so every port is open; a "
-                                                       "Service must list its ports: add one by hand")
-            continue
-        ports, notes = ports_from_rules(groups)
-        if not ports:
-            report.dropped(fip, "floating_ip_address", f"the groups of {vm} allow no listed TCP/UDP/SCTP port; "
-                                                       + "; ".join(notes))
-            continue
-        name = ctx.allocate(ns, "Service", names.dns1035_label("fip-" + fip.address.replace(".", "-").replace(":", "-")),
-                            fip.id)
+        ports = []
+        for pf in groups[server_id]:
+            proto = CORE.get(pf.protocol, "TCP")
+            ports.append({"name": f"{proto.lower()}-{pf.external_port}", "port": pf.external_port,
+                          "protocol": proto, "targetPort": pf.internal_port})
+        base = "fip-" + fip.address.replace(".", "-").replace(":", "-")
+        name = ctx.allocate(ns, "Service", names.dns1035_label(base + ("-" + vm if len(groups) > 1 else "")),
+                            fip.id + server_id)
         out.append(service(ctx, ns, name, vm, fip.address, ports, fip, common_labels))
-        if mixed_protocol_note(ports):
-            notes.append(MIXED_PROTOCOLS)
-        status = APPROXIMATED if notes else MAPPED
-        report.add(fip, "floating_ip_address", status, f"Service {ns}/{name}",
-                   f"LoadBalancer for {vm}, ports {', '.join(str(p['port']) for p in ports)} from its security "
-                   f"groups; {target_hint}" + ("; " + "; ".join(notes) if notes else ""))
-    for fip in e.floating_ips.values():
-        if fip.raw.get("dns_name"):
-            report.mapped(fip, "dns_name", "", "annotation external-dns.alpha.kubernetes.io/hostname")
-            report.claim(fip, "dns_domain")
-    return out
+        for pf in groups[server_id]:
+            report.mapped(fip, f"port_forwardings.{pf.external_port}", f"Service {ns}/{name}",
+                          f"{pf.protocol} {pf.external_port} -> {vm}:{pf.internal_port}")
+    mixed = next((mixed_protocol_note(out[-i]["spec"]["ports"]) for i in range(1, len(groups) + 1)
+                  if mixed_protocol_note(out[-i]["spec"]["ports"])), "")
+    if len(groups) > 1:
+        report.approximated(fip, "floating_ip_address", "", "; ".join(x for x in (
+            f"one address, {len(groups)} Services: the load balancer must allow sharing it (e.g. "
+            "metallb.universe.tf/allow-shared-ip)", mixed) if x))
+    elif groups:
+        report.add(fip, "floating_ip_address", APPROXIMATED if mixed else MAPPED, "",
+                   "; ".join(x for x in (target_hint, mixed) if x))
+
+
+def _address_service(ctx, fip, by_ip: Dict[str, str], vm_groups: Dict[str, List[str]], target_hint: str,
+                     common_labels: dict, out: List[dict]) -> None:
+    """A Service for the server behind an associated floating IP, with the ports its security groups open."""
+    e, report = ctx.estate, ctx.report
+    server_id = None
+    if fip.port_id and fip.port_id in e.ports:
+        server_id = e.ports[fip.port_id].device_id
+    if server_id is None and fip.fixed_ip:
+        server_id = by_ip.get(fip.fixed_ip)
+    if server_id is None and isinstance(fip.raw.get("port_details"), dict):
+        server_id = fip.raw["port_details"].get("device_id")
+    if not fip.port_id and not fip.fixed_ip and not fip.forwardings_known:
+        report.unknown(fip, "port_forwardings", "not associated with a port, and 'openstack floating ip list' "
+                                                "does not print port forwardings: whether it forwards ports is "
+                                                f"unknown ('{fip.unknown.get('port_forwardings')}' tells, saved "
+                                                "in a file named after the address); no Service written")
+        report.claim(fip, "floating_ip_address")
+        return
+    if not fip.port_id and not fip.fixed_ip:
+        report.dropped(fip, "floating_ip_address", "not associated with any port: nothing to expose")
+        return
+    if server_id is None or server_id not in ctx.vm_names:
+        report.dropped(fip, "floating_ip_address", "associated with a port of no converted server")
+        return
+    ns, vm = ctx.server_namespace[server_id], ctx.vm_names[server_id]
+    groups = [e.security_groups[g] for g in vm_groups.get(server_id, []) if g in e.security_groups]
+    if not groups:
+        report.dropped(fip, "floating_ip_address", f"{vm} has no security groups, so every port is open; a "
+                                                   "Service must list its ports: add one by hand")
+        return
+    ports, notes = ports_from_rules(groups)
+    if not ports:
+        report.dropped(fip, "floating_ip_address", f"the groups of {vm} allow no listed TCP/UDP/SCTP port; "
+                                                   + "; ".join(notes))
+        return
+    name = ctx.allocate(ns, "Service", names.dns1035_label("fip-" + fip.address.replace(".", "-").replace(":", "-")),
+                        fip.id)
+    out.append(service(ctx, ns, name, vm, fip.address, ports, fip, common_labels))
+    if mixed_protocol_note(ports):
+        notes.append(MIXED_PROTOCOLS)
+    status = APPROXIMATED if notes else MAPPED
+    report.add(fip, "floating_ip_address", status, f"Service {ns}/{name}",
+               f"LoadBalancer for {vm}, ports {', '.join(str(p['port']) for p in ports)} from its security "
+               f"groups; {target_hint}" + ("; " + "; ".join(notes) if notes else ""))

@@ -74,7 +74,8 @@ def plan_namespaces(estate, options, report) -> Tuple[Dict[str, str], Dict[str, 
             ns = namespace_name(options.namespace_template, domain_name, project_name, domain_id, pid)
         wanted.append((ns, pid, project, domain_name, project_name))
     alloc = names.NameAllocator()
-    mapping, facts = {}, {}
+    mapping: Dict[str, str] = {}
+    facts: Dict[str, dict] = {}
     for ns, pid, project, domain_name, project_name in sorted(wanted):
         final = ns if options.namespace else alloc.allocate(ns, pid)
         mapping[pid] = final
@@ -153,12 +154,12 @@ def quota_objects(estate, options, project_ns: Dict[str, str], common_labels: di
     """One ResourceQuota per namespace. Projects that share a namespace (-n) add up: the namespace holds all their
     VMs, and two quotas in one namespace would each cap the total. A resource one of them leaves unlimited is left
     out for all of them."""
-    sharing: Dict[str, int] = {}
+    sharing: Dict[Optional[str], int] = {}  # keyed by namespace; None for a project that has none
     for pid in estate.quotas:
         if project_ns.get(pid):
             sharing[project_ns[pid]] = sharing.get(project_ns[pid], 0) + 1
-    totals: Dict[str, Dict[str, List]] = {}  # namespace -> resource -> [sum, unit]
-    unlimited: Dict[str, set] = {}
+    totals: Dict[Optional[str], Dict[str, List]] = {}  # namespace -> resource -> [sum, unit]
+    unlimited: Dict[Optional[str], set] = {}
     for pid in sorted(estate.quotas):
         quota = estate.quotas[pid]
         report.claim(quota, "project_id", "id", "compute", "volume", "network")
@@ -275,7 +276,7 @@ def _actor(estate, a, template: str, prefix: str) -> Actor:
 
 
 def _check_collisions(actors: List[Actor], template: str) -> None:
-    seen: Dict[Tuple[str, str], Actor] = {}
+    seen: Dict[Tuple[str, Optional[str]], Actor] = {}
     for act in sorted((x for x in actors if x.subject), key=lambda x: (x.kind, x.id)):
         other = seen.setdefault((act.kind, act.subject), act)
         if other.id != act.id:
@@ -299,6 +300,7 @@ def _subtree(estate, pid: str) -> List[str]:
 
 
 def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: dict, report) -> List[dict]:
+    """A RoleBinding per namespace and ClusterRole, with the subjects of the role assignments that map to it."""
     role_map = options.role_map
     bindings: Dict[Tuple[str, str], List[dict]] = {}
     used_actors: Dict[Tuple[str, str], str] = {}
@@ -308,33 +310,13 @@ def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: di
     _check_collisions(list(actors.values()), options.subject_template)
     for a in sorted(estate.role_assignments, key=lambda x: x.id):
         report.claim(a, "links", "role", "scope", "user", "group")
-        role_name = a.role_name or (estate.roles[a.role_id].name if a.role_id in estate.roles else None)
-        if role_name is None:
-            report.dropped(a, "role", f"role {a.role_id} has no name in the input (add the roles listing or use "
-                                      "include_names=true)")
+        role = _mapped_role(estate, a, role_map, report)
+        if role is None:
             continue
-        cluster_roles = role_map.get(role_name)
-        if not cluster_roles:
-            report.dropped(a, "role", f"role {role_name!r} has no ClusterRole; map it with --role-map "
-                                      f"{role_name}=CLUSTERROLE")
+        role_name, cluster_roles = role
+        pids = _scoped_projects(estate, a, project_ns, report)
+        if pids is None:
             continue
-        if a.scope_kind == "system":
-            report.dropped(a, "scope", "system-scoped roles have no namespaced equivalent; bind a ClusterRole by hand")
-            continue
-        if a.scope_kind == "domain":
-            pids = _domain_projects(estate, a.scope_id, project_ns)
-            if not pids:
-                report.dropped(a, "scope", f"domain {a.scope_id} has no project in the input")
-                continue
-            report.approximated(a, "scope", "", f"domain-wide role bound in the {len(pids)} namespaces of the "
-                                                "domain's projects; new namespaces need their own binding")
-        else:
-            pids = [a.scope_id]
-            if a.inherited:
-                pids = _subtree(estate, a.scope_id)
-                report.approximated(a, "scope", "", "inherited to sub-projects: bound in their namespaces")
-            else:
-                report.mapped(a, "scope", f"Namespace {project_ns.get(a.scope_id)}")
         actor = actors[id(a)]
         if actor.subject is None:
             report.dropped(a, a.actor_kind, f"not bound: {actor.why}")
@@ -351,6 +333,48 @@ def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: di
                     subs.append(subject)
         report.mapped(a, "role", ", ".join(f"ClusterRole {cr}" for cr in cluster_roles),
                       f"{role_name} -> {', '.join(cluster_roles)} in {', '.join(namespaces)}")
+    _account_identities(estate, role_map, used_actors, report)
+    return _binding_objects(bindings, common_labels)
+
+
+def _mapped_role(estate, a, role_map: Dict[str, List[str]], report) -> Optional[Tuple[str, List[str]]]:
+    """(role name, ClusterRoles) of an assignment, or None when it has no name or no mapping (reported)."""
+    role_name = a.role_name or (estate.roles[a.role_id].name if a.role_id in estate.roles else None)
+    if role_name is None:
+        report.dropped(a, "role", f"role {a.role_id} has no name in the input (add the roles listing or use "
+                                  "include_names=true)")
+        return None
+    cluster_roles = role_map.get(role_name)
+    if not cluster_roles:
+        report.dropped(a, "role", f"role {role_name!r} has no ClusterRole; map it with --role-map "
+                                  f"{role_name}=CLUSTERROLE")
+        return None
+    return role_name, cluster_roles
+
+
+def _scoped_projects(estate, a, project_ns: Dict[str, str], report) -> Optional[List[str]]:
+    """The projects an assignment reaches (a domain's, a project's subtree, or one), or None (reported)."""
+    if a.scope_kind == "system":
+        report.dropped(a, "scope", "system-scoped roles have no namespaced equivalent; bind a ClusterRole by hand")
+        return None
+    if a.scope_kind == "domain":
+        pids = _domain_projects(estate, a.scope_id, project_ns)
+        if not pids:
+            report.dropped(a, "scope", f"domain {a.scope_id} has no project in the input")
+            return None
+        report.approximated(a, "scope", "", f"domain-wide role bound in the {len(pids)} namespaces of the "
+                                            "domain's projects; new namespaces need their own binding")
+        return pids
+    if a.inherited:
+        report.approximated(a, "scope", "", "inherited to sub-projects: bound in their namespaces")
+        return _subtree(estate, a.scope_id)
+    report.mapped(a, "scope", f"Namespace {project_ns.get(a.scope_id)}")
+    return [a.scope_id]
+
+
+def _account_identities(estate, role_map: Dict[str, List[str]], used_actors: Dict[Tuple[str, str], str],
+                        report) -> None:
+    """Users and groups: bound as which subject, or dropped; roles: which ClusterRoles."""
     for kind, table in (("user", estate.users), ("group", estate.groups)):
         for rec in table.values():
             if (kind, rec.id) in used_actors:
@@ -360,7 +384,10 @@ def role_bindings(estate, options, project_ns: Dict[str, str], common_labels: di
                                             "objects")
     for role in estate.roles.values():
         report.mapped(role, "name", "ClusterRoles " + ", ".join(role_map.get(role.name) or ["(none)"]))
-    out = []
+
+
+def _binding_objects(bindings: Dict[Tuple[str, str], List[dict]], common_labels: dict) -> List[dict]:
+    out: List[dict] = []
     for (ns, cr), subjects in sorted(bindings.items()):
         out.append({"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
                     "metadata": {"name": names.dns_label("openstack-" + cr.replace(":", "-"), "openstack", 253),

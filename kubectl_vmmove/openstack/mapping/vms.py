@@ -8,7 +8,7 @@ stricter of the two wins elsewhere. Every key read is reported on the server, un
 
 import json
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 from . import names
 from ...kube.kinds import RUN_STRATEGIES
@@ -42,7 +42,7 @@ class Settings:
         self.extra_specs = extra_specs
         self.report = report
         self.image_field = image_field
-        self.done = set()
+        self.done: Set[str] = set()
 
     def image(self, key: str) -> Optional[str]:
         v = self.image_props.get(key)
@@ -127,7 +127,7 @@ def cpu_topology(vcpus: int, s: Settings, report, target: str) -> Dict[str, int]
     for part in ("sockets", "cores", "threads"):
         value, field = s.hw("cpu_" + part, image_first=True)
         if value is not None:
-            other_field = s.field_of("hw:cpu_" + part, False) if field.startswith(s.image_field) else None
+            other_field = s.field_of("hw:cpu_" + part, False) if (field or "").startswith(s.image_field) else None
             if other_field and s.flavor("hw:cpu_" + part) is not None:
                 s.note(other_field, APPROXIMATED, f"{target} spec.template.spec.domain.cpu.{part}",
                        "the image property of the same name wins, as in Nova")
@@ -170,7 +170,8 @@ def hugepage_size(value: str) -> Tuple[Optional[str], str]:
 
 def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
     """The domain (minus disks and interfaces) and template-level settings. Returns a dict of parts:
-    {"domain": {...}, "architecture": str|None, "disk_bus": str, "nic_model": str|None, "windows": bool}."""
+    {"domain": {...}, "architecture": str|None, "disk_bus": str, "nic_model": str|None, "windows": bool}.
+    Each step files its fields in the report in this order."""
     t = f"{target} spec.template.spec.domain"
     domain: dict = {"devices": {}}
     devices = domain["devices"]
@@ -182,7 +183,34 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
     cpu.update(cpu_topology(flavor.vcpus, s, report, target))
     report.mapped(server, "flavor.ram", f"{t}.memory.guest", f"{flavor.ram_mib} MiB")
     memory["guest"] = f"{max(flavor.ram_mib, 1)}Mi"
+    _cpu_pinning(s, t, cpu)
+    _memory_pages(s, t, cpu, memory)
+    domain["firmware"] = _firmware(server, s, report, t, features)
+    _machine(s, t, domain)
+    disk_bus = _disk_bus(s, t)
+    nic_model = _nic_model(s, t)
+    _video_and_pointer(s, t, devices)
+    _rng(s, t, devices)
+    _multiqueue_and_agent(s, t, devices)
+    _tpm(s, t, devices)
+    _watchdog(s, t, devices)
+    windows = _guest_os(s, t, target, domain, features)
+    architecture = _architecture(s, target)
+    if s.image("auto_disk_config") is not None:
+        s.note(s.field_of("auto_disk_config", True), APPROXIMATED, "",
+               "KubeVirt does not resize partitions; cloud-init growpart does it on boot for most Linux images")
 
+    if cpu:
+        domain["cpu"] = cpu
+    domain["memory"] = memory
+    if features:
+        domain["features"] = features
+    return {"domain": domain, "architecture": architecture, "disk_bus": disk_bus, "nic_model": nic_model,
+            "windows": windows}
+
+
+def _cpu_pinning(s: Settings, t: str, cpu: dict) -> None:
+    """hw:cpu_policy, hw:cpu_thread_policy, hw:emulator_threads_policy."""
     policy, field = s.hw("cpu_policy", image_first=False)
     if policy is not None:
         if policy == "dedicated":
@@ -206,6 +234,9 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
             s.note(s.field_of("hw:emulator_threads_policy", False), DROPPED, "",
                    "needs dedicated CPUs (hw:cpu_policy=dedicated)")
 
+
+def _memory_pages(s: Settings, t: str, cpu: dict, memory: dict) -> None:
+    """hw:mem_page_size, and hw:numa_nodes where CPUs are dedicated and pages huge."""
     page, field = s.hw("mem_page_size", image_first=False)
     if page is not None:
         size, status = hugepage_size(page)
@@ -224,6 +255,9 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
                f"{numa} guest NUMA nodes: KubeVirt gives the guest the host NUMA layout of its pinned CPUs instead")
         s.note_key("hw_numa_nodes", APPROXIMATED, f"{t}.cpu.numa.guestMappingPassthrough", "flavor wins over image")
 
+
+def _firmware(server, s: Settings, report, t: str, features: dict) -> dict:
+    """EFI or BIOS, secure boot (SMM feature), and the server id as the firmware UUID."""
     firmware: dict = {}
     fw_type = s.image("hw_firmware_type")
     secure = s.image("os_secure_boot") or s.flavor("os:secure_boot")
@@ -232,7 +266,7 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         firmware["bootloader"] = {"efi": efi}
         s.note(s.field_of("hw_firmware_type", True), MAPPED, f"{t}.firmware.bootloader.efi")
         if s.image("hw_firmware_stateless") is not None:
-            stateless = s.image("hw_firmware_stateless").lower() == "true"
+            stateless = (s.image("hw_firmware_stateless") or "").lower() == "true"
             efi["persistent"] = not stateless
             s.note(s.field_of("hw_firmware_stateless", True), MAPPED, f"{t}.firmware.bootloader.efi.persistent",
                    "persistent EFI needs the VMPersistentState feature gate and a backend storage class"
@@ -254,8 +288,10 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         report.mapped(server, "id", f"{t}.firmware.uuid", "keeps cloud-init's instance-id and the SMBIOS UUID")
     else:
         report.dropped(server, "id", f"{uuid!r} is not a UUID, so it cannot be the firmware UUID")
-    domain["firmware"] = firmware
+    return firmware
 
+
+def _machine(s: Settings, t: str, domain: dict) -> None:
     machine = s.image("hw_machine_type")
     if machine is not None:
         if "q35" in machine:
@@ -265,6 +301,9 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
             s.note(s.field_of("hw_machine_type", True), APPROXIMATED, "",
                    f"{machine}: KubeVirt runs q35 machines only; the cluster default q35 type is used")
 
+
+def _disk_bus(s: Settings, t: str) -> str:
+    """hw_disk_bus (virtio unless the image says), hw_scsi_model, hw_cdrom_bus."""
     bus_value = s.image("hw_disk_bus")
     disk_bus = "virtio"
     if bus_value is not None:
@@ -283,7 +322,10 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
                "KubeVirt's scsi bus is virtio-scsi" if scsi != "virtio-scsi" else "")
     if s.image("hw_cdrom_bus") is not None:
         s.note(s.field_of("hw_cdrom_bus", True), DROPPED, "", "no CD-ROM is created for a disk image")
+    return disk_bus
 
+
+def _nic_model(s: Settings, t: str) -> Optional[str]:
     nic_model = None
     vif = s.image("hw_vif_model")
     if vif is not None:
@@ -294,7 +336,10 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         else:
             nic_model = "virtio"
             s.note(f, APPROXIMATED, f"{t}.devices.interfaces[].model", f"{vif} -> virtio: KubeVirt has no such model")
+    return nic_model
 
+
+def _video_and_pointer(s: Settings, t: str, devices: dict) -> None:
     video = s.image("hw_video_model")
     if video is not None:
         f = s.field_of("hw_video_model", True)
@@ -319,6 +364,8 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         else:
             s.note(s.field_of("hw_pointer_model", True), DROPPED, "", f"unknown pointer model {pointer!r}")
 
+
+def _rng(s: Settings, t: str, devices: dict) -> None:
     rng_model = s.image("hw_rng_model")
     allowed = s.flavor("hw_rng:allowed")
     if rng_model is not None:
@@ -334,6 +381,8 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         if s.flavor(key) is not None:
             s.note(s.field_of(key, False), DROPPED, "", "KubeVirt does not rate-limit the RNG")
 
+
+def _multiqueue_and_agent(s: Settings, t: str, devices: dict) -> None:
     mq, field = s.hw("vif_multiqueue_enabled", image_first=True)
     if mq is not None:
         if mq.lower() == "true":
@@ -346,6 +395,8 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         s.note(s.field_of("hw_qemu_guest_agent", True), MAPPED, "",
                "KubeVirt always adds the guest agent channel")
 
+
+def _tpm(s: Settings, t: str, devices: dict) -> None:
     tpm, field = s.hw("tpm_version", image_first=False)
     if tpm is not None:
         devices["tpm"] = {"persistent": True}
@@ -359,6 +410,8 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         s.note(field, APPROXIMATED, f"{t}.devices.tpm", f"{tpm_model}: KubeVirt picks the TPM model itself")
         s.note_key("hw_tpm_model", APPROXIMATED, f"{t}.devices.tpm", "as above")
 
+
+def _watchdog(s: Settings, t: str, devices: dict) -> None:
     watchdog, field = s.hw("watchdog_action", image_first=True)
     if watchdog is not None:
         action = {"reset": "reset", "poweroff": "poweroff", "shutdown": "shutdown"}.get(watchdog)
@@ -369,6 +422,9 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
             s.note(field, DROPPED, "", f"watchdog action {watchdog!r} has no KubeVirt equivalent")
         s.note_key("hw_watchdog_action", MAPPED if action else DROPPED, f"{t}.devices.watchdog", "")
 
+
+def _guest_os(s: Settings, t: str, target: str, domain: dict, features: dict) -> bool:
+    """Hidden hypervisor id, os_type (Windows enlightenments and clock), OS annotations; True for Windows."""
     hide = s.image("img_hide_hypervisor_id") or s.flavor("hw:hide_hypervisor_id")
     if hide is not None:
         if hide.lower() in ("yes", "true"):
@@ -395,7 +451,10 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
         if s.image(key) is not None:
             s.note(s.field_of(key, True), MAPPED, f"{target} metadata.annotations",
                    "kept as an annotation" if key != "os_admin_user" else "informational")
+    return windows
 
+
+def _architecture(s: Settings, target: str) -> Optional[str]:
     arch = s.image("architecture") or s.image("hw_architecture")
     architecture = None
     if arch is not None:
@@ -405,18 +464,7 @@ def compute(server, flavor, s: Settings, options, report, target: str) -> dict:
                 s.note(s.field_of(key, True), MAPPED if architecture else DROPPED,
                        f"{target} spec.template.spec.architecture" if architecture else "",
                        "" if architecture else f"{arch}: KubeVirt runs amd64, arm64 and s390x guests")
-
-    if s.image("auto_disk_config") is not None:
-        s.note(s.field_of("auto_disk_config", True), APPROXIMATED, "",
-               "KubeVirt does not resize partitions; cloud-init growpart does it on boot for most Linux images")
-
-    if cpu:
-        domain["cpu"] = cpu
-    domain["memory"] = memory
-    if features:
-        domain["features"] = features
-    return {"domain": domain, "architecture": architecture, "disk_bus": disk_bus, "nic_model": nic_model,
-            "windows": windows}
+    return architecture
 
 
 def host_devices(s: Settings, alias_map: Dict[str, str], target: str) -> list:

@@ -235,7 +235,7 @@ def role(row: dict) -> dict:
     return _unknown(out, "openstack role list")
 
 
-def _split_at(text: str) -> Tuple[str, Optional[str]]:
+def _split_at(text: object) -> Tuple[str, Optional[str]]:
     """`alice@Default` -> ("alice", "Default"); names may hold `@` (e-mail logins): split at the last one."""
     name, sep, dom = str(text).rpartition("@")
     return (name, dom) if sep and name else (str(text), None)

@@ -84,10 +84,10 @@ def addresses(value) -> dict:
     re-marks addresses that match a known floating IP.
     """
     if isinstance(value, dict):
-        out = {}
+        per_network: dict = {}
         for net, addrs in value.items():
-            out[net] = [a if isinstance(a, dict) else _address(str(a)) for a in (addrs or [])]
-        return out
+            per_network[net] = [a if isinstance(a, dict) else _address(str(a)) for a in (addrs or [])]
+        return per_network
     out: dict = {}
     for part in re.split(r";\s*|\n", str(value or "")):
         if "=" not in part:

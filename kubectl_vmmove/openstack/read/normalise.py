@@ -9,7 +9,7 @@ Keystone's include_names variants. Records seen twice (a list and a show) are me
 import base64
 import binascii
 import ipaddress
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ...errors import UserError
 from .. import model as m
@@ -249,27 +249,9 @@ class _Builder:
             flavor_id = str(flavor_raw.get("id") or flavor_raw.get("original_name"))
         else:
             raise UserError(f"{origin}: field 'flavor' of server {name!r} is missing or empty; the VM cannot be sized")
-        image_raw = raw.get("image")
-        image_id, image_props = None, {}
-        if isinstance(image_raw, dict) and image_raw.get("id"):
-            image_id = str(image_raw["id"])
-            image_props = _str_dict(image_raw.get("properties"))
-        elif isinstance(image_raw, str) and image_raw:
-            image_id = image_raw
-        elif isinstance(image_raw, dict) and image_raw.get("name"):
-            image_id = str(image_raw["name"])  # `openstack server list` names the image; resolved by name below
-        addresses = []
-        for net_name, entries in (raw.get("addresses") or {}).items():
-            for a in entries or []:
-                if not isinstance(a, dict) or not a.get("addr"):
-                    continue
-                addresses.append(m.AddressEntry(net_name, a["addr"], a.get("OS-EXT-IPS-MAC:mac_addr"),
-                                                a.get("OS-EXT-IPS:type") or "fixed", to_int(a.get("version"), 4)))
-        sg_names = []
-        for sg in raw.get("security_groups") or []:
-            sg_name = sg.get("name") if isinstance(sg, dict) else str(sg)
-            if sg_name and sg_name not in sg_names:
-                sg_names.append(sg_name)
+        image_id, image_props = _server_image(raw.get("image"))
+        addresses = _server_addresses(raw)
+        sg_names = _server_group_names(raw)
         vols = raw.get("os-extended-volumes:volumes_attached", raw.get("volumes_attached")) or []
         user_data = raw.get("OS-EXT-SRV-ATTR:user_data")
         if user_data:
@@ -649,3 +631,36 @@ def _ethertype(cidr: Optional[str]) -> str:
 
 def normalise(raw: RawInput) -> m.Estate:
     return _Builder(raw).build()
+
+
+def _server_image(image_raw) -> Tuple[Optional[str], Dict[str, str]]:
+    """(image id, embedded properties) of a server's `image` field: an object with an id (and properties at
+    compute 2.100), an id string, or an object with only a name (`openstack server list`; resolved by name later)."""
+    if isinstance(image_raw, dict) and image_raw.get("id"):
+        return str(image_raw["id"]), _str_dict(image_raw.get("properties"))
+    if isinstance(image_raw, str) and image_raw:
+        return image_raw, {}
+    if isinstance(image_raw, dict) and image_raw.get("name"):
+        return str(image_raw["name"]), {}
+    return None, {}
+
+
+def _server_addresses(raw) -> list:
+    addresses = []
+    for net_name, entries in (raw.get("addresses") or {}).items():
+        for a in entries or []:
+            if not isinstance(a, dict) or not a.get("addr"):
+                continue
+            addresses.append(m.AddressEntry(net_name, a["addr"], a.get("OS-EXT-IPS-MAC:mac_addr"),
+                                            a.get("OS-EXT-IPS:type") or "fixed", to_int(a.get("version"), 4)))
+    return addresses
+
+
+def _server_group_names(raw) -> List[str]:
+    """The server's security group names, once each, in order."""
+    sg_names: List[str] = []
+    for sg in raw.get("security_groups") or []:
+        sg_name = sg.get("name") if isinstance(sg, dict) else str(sg)
+        if sg_name and sg_name not in sg_names:
+            sg_names.append(sg_name)
+    return sg_names
