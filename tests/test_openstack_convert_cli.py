@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from kubectl_vmmove.cli import main
-from tests.kubesim.fixtures import kubesim  # noqa: F401  (pytest fixture)
 from tests import shared
+from tests.kubesim.fixtures import kubesim  # noqa: F401  (pytest fixture)
 
 HERE = os.path.dirname(__file__)
 SAMPLE = os.path.join(HERE, "data", "openstack", "sample-export.yaml")

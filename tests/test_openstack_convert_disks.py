@@ -9,8 +9,8 @@ from kubectl_vmmove.errors import UsageError, UserError
 from kubectl_vmmove.openstack.convert import Options, convert
 from kubectl_vmmove.openstack.mapping.disks import device_key
 from kubectl_vmmove.openstack.mapping.networks import parse_network_map
-from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
+from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.report import iter_entries
 
 SID = "00000000-0000-0000-0000-000000000001"

@@ -1,8 +1,8 @@
 """Security groups -> NetworkPolicy with OpenStack's semantics; floating IPs -> LoadBalancer Services."""
 
 from kubectl_vmmove.openstack.convert import Options, convert
-from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
+from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.report import iter_entries
 from tests.netpol_eval import External, Probe, cluster_of, pods_of
 

@@ -12,7 +12,7 @@ filtered.
 
 from kubectl_vmmove.openstack.convert import Options
 from tests.netpol_eval import External, Probe, cluster_of, pods_of
-from tests.test_openstack_convert_netpol import (default_group, rule, run, run_multi, server, two_nic_server)
+from tests.test_openstack_convert_netpol import default_group, rule, run, run_multi, server, two_nic_server
 
 
 def net_of(result, ips):

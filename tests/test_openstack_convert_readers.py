@@ -7,8 +7,8 @@ import pytest
 
 from kubectl_vmmove.errors import UserError
 from kubectl_vmmove.openstack.read import cli_output as osc
-from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.read.inputs import RawInput, read_data, read_paths
+from kubectl_vmmove.openstack.read.normalise import normalise
 from tests import shared
 
 FIXTURES = str(shared.FIXTURES / "openstack")

@@ -4,10 +4,10 @@ import pytest
 
 from kubectl_vmmove.errors import UsageError, UserError
 from kubectl_vmmove.openstack.convert import Options, convert
-from kubectl_vmmove.openstack.read.normalise import normalise
-from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
-from kubectl_vmmove.openstack.report import iter_entries
 from kubectl_vmmove.openstack.mapping.tenancy import parse_role_map
+from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
+from kubectl_vmmove.openstack.read.normalise import normalise
+from kubectl_vmmove.openstack.report import iter_entries
 
 DOMAINS = [{"id": "default", "name": "Default"}, {"id": "d2", "name": "Engineering"}]
 PROJECTS = [{"id": "p1", "name": "web-shop", "domain_id": "default"},

@@ -3,8 +3,8 @@
 import pytest
 
 from kubectl_vmmove.openstack.convert import Options, convert
-from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.read.inputs import RawInput, read_data
+from kubectl_vmmove.openstack.read.normalise import normalise
 from kubectl_vmmove.openstack.report import iter_entries
 
 IMAGE_ID = "11111111-2222-3333-4444-555555555555"

@@ -9,7 +9,8 @@ import pytest
 
 from kubectl_vmmove.errors import UsageError
 from kubectl_vmmove.openstack.cmd import export as cli_export
-from kubectl_vmmove.openstack.export import connection, collect as export, retries
+from kubectl_vmmove.openstack.export import collect as export
+from kubectl_vmmove.openstack.export import connection, retries
 
 
 def test_secret_fields_are_removed_at_any_depth_and_user_data_is_kept():

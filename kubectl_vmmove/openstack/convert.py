@@ -9,7 +9,8 @@ the report accounts for every field nobody claimed.
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
-from .mapping import guest_secrets as credentials, disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
+from .mapping import disks, instancetypes, names, netpol, networks, placement, services, tenancy, vms
+from .mapping import guest_secrets as credentials
 from .packed import PackedObjects
 from .report import APPROXIMATED, DROPPED, IGNORED, MAPPED, Report
 

@@ -173,5 +173,5 @@ def write_tree(objects: Iterable[dict], root: str) -> TreeResult:
                 os.unlink(full)
                 result.removed.append(rel)
     except OSError as err:
-        raise UserError(f"--output-dir {root}: {err}")
+        raise UserError(f"--output-dir {root}: {err}") from err
     return result

@@ -240,7 +240,7 @@ def _convert_and_write(args) -> int:
         try:
             render.write_chunks_if_changed(args.report, chunks)
         except OSError as err:
-            raise UserError(f"--report {args.report}: {err}")
+            raise UserError(f"--report {args.report}: {err}") from err
     from ..report import summary_line
 
     sys.stderr.write(summary_line(result.servers, len(result.objects), report.counts, args.report) + "\n")

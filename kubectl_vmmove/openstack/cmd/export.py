@@ -112,8 +112,8 @@ def run(args):
     import datetime
 
     from ... import printers
-    from ..export.connection import connect, flag_values
     from ..export.collect import Exporter, document
+    from ..export.connection import connect, flag_values
 
     if args.chunk_size < 0:
         raise UsageError("--chunk-size must be 0 or more")

@@ -14,8 +14,8 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError
-from . import names
 from ..model import Volume
+from . import names
 
 GIB = 1024 ** 3
 MIN_DISK_GIB = 1
@@ -81,9 +81,9 @@ def render_template(template: str, values: dict, flag: str) -> str:
         return template.format_map(values)
     except KeyError as err:
         raise UsageError(f"{flag}: unknown field {{{err.args[0]}}}; use any of "
-                         + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS))
+                         + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)) from err
     except (ValueError, IndexError) as err:
-        raise UsageError(f"{flag}: {err}; put field names in braces, e.g. {{image_id}}")
+        raise UsageError(f"{flag}: {err}; put field names in braces, e.g. {{image_id}}") from err
 
 
 def source(values: dict, options, ns: str) -> Tuple[dict, str]:

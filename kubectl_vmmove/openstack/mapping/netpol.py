@@ -21,8 +21,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
-from . import names, networks
 from ..report import APPROXIMATED, DROPPED, MAPPED, UNKNOWN
+from . import names, networks
 
 CORE = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP", "6": "TCP", "17": "UDP", "132": "SCTP"}
 ICMP = {"icmp": "ICMP", "1": "ICMP", "ipv6-icmp": "ICMPv6", "icmpv6": "ICMPv6", "58": "ICMPv6"}
@@ -237,7 +237,7 @@ class PolicyBuilder:
             else:
                 fam = next(iter(slot["families"]))
                 self._add_core(direction, [{"ipBlock": {"cidr": ANY[fam]}}], slot["ports"])
-                for rule, status, reason in slot["rules"]:
+                for rule, _status, reason in slot["rules"]:
                     self.notes.append((rule, APPROXIMATED, "; ".join(x for x in (
                         reason, f"any {fam} address as ipBlock {ANY[fam]}: some CNIs do not match pod addresses with "
                                 "ipBlock") if x)))

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError, UserError
-from . import names
 from ..model import Port
+from . import names
 
 POD, MULTUS, IGNORE = "pod", "multus", "ignore"
 

@@ -7,9 +7,9 @@ virt-launcher pod, which carries the template labels, so the selector sees the o
 
 from typing import Dict, Optional, Tuple
 
-from . import names
 from ..model import ServerGroup
 from ..report import APPROXIMATED, DROPPED, MAPPED
+from . import names
 
 GROUP_LABEL = "vmmove.io/server-group"
 HOST = "kubernetes.io/hostname"

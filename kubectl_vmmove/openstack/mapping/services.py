@@ -11,9 +11,9 @@ same groups still sees the real source, as OpenStack's security groups did.
 
 from typing import Dict, List, Tuple
 
+from ..report import APPROXIMATED, MAPPED
 from . import names
 from .netpol import CORE
-from ..report import APPROXIMATED, MAPPED
 
 MAX_EXPANDED_RANGE = 16
 # spec.loadBalancerIP is deprecated since Kubernetes 1.24 (its meaning varies by implementation); implementations

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ...errors import UsageError, UserError
-from . import names
 from ..report import APPROXIMATED, MAPPED
+from . import names
 
 DEFAULT_ROLE_MAP = {
     "admin": ["admin", "kubevirt.io:admin"],
@@ -44,7 +44,7 @@ def namespace_name(template: str, domain: str, project: str, domain_id: str, pro
         text = template.format(domain=domain, project=project, domain_id=domain_id, project_id=project_id)
     except (KeyError, IndexError, ValueError) as err:
         raise UsageError(f"--namespace-template {template!r}: {err}; use the fields "
-                         + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS))
+                         + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)) from err
     return names.dns_label(text, "openstack")
 
 

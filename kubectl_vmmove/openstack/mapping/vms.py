@@ -10,9 +10,8 @@ import json
 import re
 from typing import Dict, Optional, Set, Tuple
 
-from . import names
-from ...kube.kinds import RUN_STRATEGIES
 from ..report import APPROXIMATED, DROPPED, IGNORED, MAPPED
+from . import names
 
 # Image properties that only describe how the image was made or stored.
 IMAGE_BOOKKEEPING = re.compile(

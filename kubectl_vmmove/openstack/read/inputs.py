@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 from ...errors import UsageError, UserError
-from . import cli_lists, cli_output as osc
+from . import cli_lists
+from . import cli_output as osc
 
 KINDS = (
     "servers", "flavors", "images", "volumes", "volume_types", "networks", "subnets", "ports", "security_groups",
@@ -96,7 +97,7 @@ def read_file(path: str, out: RawInput) -> None:
         with open(path, "r", encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot read: {err}")
+        raise UserError(f"{path}: cannot read: {err}") from err
     read_text(text, path, out)
 
 
@@ -111,7 +112,7 @@ def parse_text(text: str, origin: str):
             return json.loads(text)
         except json.JSONDecodeError as err:
             raise UserError(f"{origin}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}; "
-                            "fix the file or export it again")
+                            "fix the file or export it again") from err
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -121,7 +122,7 @@ def parse_text(text: str, origin: str):
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise UserError(f"{origin}: invalid YAML{where}: {problem}; fix the file or export it again")
+        raise UserError(f"{origin}: invalid YAML{where}: {problem}; fix the file or export it again") from err
     if len(docs) == 1:
         return docs[0]
     return docs

@@ -258,7 +258,7 @@ class _Builder:
             try:
                 base64.b64decode(user_data, validate=True)
             except (binascii.Error, ValueError):
-                raise UserError(f"{origin}: field 'OS-EXT-SRV-ATTR:user_data' of server {name!r} is not base64")
+                raise UserError(f"{origin}: field 'OS-EXT-SRV-ATTR:user_data' of server {name!r} is not base64") from None
         tags = raw.get("tags") or []
         server = m.Server(
             ident, str(name), raw, origin, status=str(raw.get("status") or "").upper(),
