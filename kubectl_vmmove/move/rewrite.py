@@ -149,43 +149,16 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
     `run_strategy` None keeps the source's (normalised); `run` passes Halted and starts the VM once its disks are
     ready. Firmware UUID, serial and MACs are kept (`new_macs` drops the MACs so KubeMacPool allocates new ones).
     """
-    storage_class_map = storage_class_map or {}
-    source_ns = source_namespace
-    out = for_target(vm, namespace, move_id, source_ns)
+    out = for_target(vm, namespace, move_id, source_namespace)
     name = out["metadata"]["name"]
     spec = out.setdefault("spec", {})
-    strategy = run_strategy or run_strategy_of(vm)
     spec.pop("running", None)
-    spec["runStrategy"] = strategy
-
-    for key in ("instancetype", "preference"):
-        matcher = spec.get(key)
-        if isinstance(matcher, dict) and not matcher.get("revisionName"):
-            ref = ((vm.get("status") or {}).get(f"{key}Ref") or {}).get("controllerRevisionRef") or {}
-            if ref.get("name"):
-                # The revision is copied with the VM; naming it keeps the exact sizing the VM was created with.
-                matcher["revisionName"] = ref["name"]
-
-    templates = []
-    for tpl in spec.get("dataVolumeTemplates") or ():
-        tpl = _copy(tpl)
-        tpl_name = (tpl.get("metadata") or {}).get("name")
-        md = clean_metadata(tpl.get("metadata"), None)
-        annotations = dict(md.get("annotations") or {})
-        # The claim is in place before the VM exists; CDI must treat it as populated, not import or clone again,
-        # and must skip the clone authorisation against the golden-image namespace (§3.6).
-        annotations["cdi.kubevirt.io/storage.prePopulated"] = tpl_name
-        md["annotations"] = annotations
-        tpl["metadata"] = md
-        tpl.pop("status", None)
-        tspec = tpl.setdefault("spec", {})
-        _fix_template_source(tspec, source_ns)
-        _map_claim_class(tspec.get("storage"), storage_class_map)
-        _map_claim_class(tspec.get("pvc"), storage_class_map)
-        templates.append(tpl)
+    spec["runStrategy"] = run_strategy or run_strategy_of(vm)
+    _pin_revisions(spec, vm)
+    templates = [_dv_template_for_target(tpl, source_namespace, storage_class_map or {})
+                 for tpl in spec.get("dataVolumeTemplates") or ()]
     if templates:
         spec["dataVolumeTemplates"] = templates
-
     template = spec.setdefault("template", {})
     tmd = template.get("metadata")
     if isinstance(tmd, dict):
@@ -198,17 +171,51 @@ def vm_for_target(vm: dict, namespace: str, *, move_id: Optional[str] = None, so
     if not firmware.get("uuid"):
         # Without it a v1.6+ mutator would assign a random identity; this is the value the guest has seen so far.
         firmware["uuid"] = legacy_firmware_uuid(vm["metadata"]["name"] if vm.get("metadata") else name)
-    for net in tspec.get("networks") or ():
-        multus = net.get("multus") if isinstance(net, dict) else None
-        ref = multus.get("networkName") if isinstance(multus, dict) else None
-        if isinstance(multus, dict) and isinstance(ref, str) and ref.startswith(source_ns + "/"):
-            # An explicit `<source>/<nad>` would keep the VM on the source namespace's NAD, which the move copies
-            # and cleanup deletes; the copy in the target is the one to use (KubeVirt pkg/network/multus/nad.go).
-            multus["networkName"] = namespace + ref[len(source_ns):]
+    _retarget_networks(tspec, source_namespace, namespace)
     if new_macs:
         for iface in (domain.get("devices") or {}).get("interfaces") or ():
             iface.pop("macAddress", None)
     return out
+
+
+def _pin_revisions(spec: dict, vm: dict) -> None:
+    """Name the source's instance type and preference revisions: they are copied with the VM, and naming them
+    keeps the exact sizing the VM was created with."""
+    for key in ("instancetype", "preference"):
+        matcher = spec.get(key)
+        if isinstance(matcher, dict) and not matcher.get("revisionName"):
+            ref = ((vm.get("status") or {}).get(f"{key}Ref") or {}).get("controllerRevisionRef") or {}
+            if ref.get("name"):
+                matcher["revisionName"] = ref["name"]
+
+
+def _dv_template_for_target(tpl: dict, source_ns: str, storage_class_map: Dict[str, str]) -> dict:
+    """A dataVolumeTemplate for the target: marked pre-populated (the claim is in place before the VM exists, so CDI
+    must neither import nor clone again, nor authorise a clone against the golden-image namespace, §3.6), its
+    source fixed and its storage class mapped."""
+    tpl = _copy(tpl)
+    tpl_name = (tpl.get("metadata") or {}).get("name")
+    md = clean_metadata(tpl.get("metadata"), None)
+    annotations = dict(md.get("annotations") or {})
+    annotations["cdi.kubevirt.io/storage.prePopulated"] = tpl_name
+    md["annotations"] = annotations
+    tpl["metadata"] = md
+    tpl.pop("status", None)
+    tspec = tpl.setdefault("spec", {})
+    _fix_template_source(tspec, source_ns)
+    _map_claim_class(tspec.get("storage"), storage_class_map)
+    _map_claim_class(tspec.get("pvc"), storage_class_map)
+    return tpl
+
+
+def _retarget_networks(tspec: dict, source_ns: str, namespace: str) -> None:
+    """An explicit `<source>/<nad>` would keep the VM on the source namespace's NAD, which the move copies and
+    cleanup deletes; the copy in the target is the one to use (KubeVirt pkg/network/multus/nad.go)."""
+    for net in tspec.get("networks") or ():
+        multus = net.get("multus") if isinstance(net, dict) else None
+        ref = multus.get("networkName") if isinstance(multus, dict) else None
+        if isinstance(multus, dict) and isinstance(ref, str) and ref.startswith(source_ns + "/"):
+            multus["networkName"] = namespace + ref[len(source_ns):]
 
 
 def datavolume_for_clone(pvc: dict, namespace: str, *, source_namespace: str, move_id: Optional[str] = None,

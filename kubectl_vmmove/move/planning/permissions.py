@@ -72,7 +72,6 @@ def required(plan: dict) -> List[Permission]:
         if old is None or (p.essential and not old.essential):
             out[p.key] = p
 
-    clone_claims: List[str] = []
     add(_for_kind("create", "ConfigMap", dst))     # the journal ConfigMap
     add(_for_kind("create", "Event", dst, essential=False))
     steps = view.prepare
@@ -81,37 +80,10 @@ def required(plan: dict) -> List[Permission]:
         steps += [dict(s, _cleanup=True) for s in vm.get("cleanup") or ()]
     steps += [dict(s, _cleanup=True) for s in view.cleanup]
     for step in steps:
-        action, kind = step["action"], step.get("kind", "")
-        if action == "stop":
-            add(Permission("update", kinds.SUBRESOURCES_GROUP, "virtualmachines", src, "stop"))
-        elif action == "start":
-            add(Permission("update", kinds.SUBRESOURCES_GROUP, "virtualmachines", dst, "start"))
-        elif action == "clone":
-            add(_for_kind("create", "DataVolume", dst))
-            clone_claims.append(((step.get("source") or {}).get("name") or step["name"]))
-        elif action == "transfer":
-            if step.get("objectTransfer"):
-                add(_for_kind("create", "ObjectTransfer", None))
-                add(_for_kind("get", "ObjectTransfer", None))
-            else:
-                add(_for_kind("patch", "PersistentVolume", None))
-                add(_for_kind("delete", "PersistentVolumeClaim", src))
-                add(_for_kind("create", "PersistentVolumeClaim", dst))
-        elif action == "copy":
-            add(_for_kind("get", kind, src))
-            add(_for_kind("create", kind, dst))
-        elif action == "create":
-            add(_for_kind("create", kind, dst if kind != "Namespace" else None))
-        elif action in ("set-run-strategy", "set-owner", "label"):
-            target_ns = dst if kind != "Namespace" else None
-            add(_for_kind("patch", kind, target_ns))
-        elif action == "delete":
-            add(_for_kind("delete", kind, src, essential=False))
-        elif action in ("migrate-receive", "migrate-send"):
-            # A live move's migrations: kubevirt.io:migrate in each namespace (live-move.md §2.8).
-            ns = dst if action == "migrate-receive" else src
-            add(_for_kind("create", "VirtualMachineInstanceMigration", ns))
-            add(_for_kind("delete", "VirtualMachineInstanceMigration", ns))
+        for p in _step_permissions(step, src, dst):
+            add(p)
+    clone_claims = [(step.get("source") or {}).get("name") or step["name"] for step in steps
+                    if step["action"] == "clone"]
     if clone_claims:
         # CDI authorises a cross-namespace clone in the source namespace with `create datavolumes/source` or,
         # failing that, `create pods`, each review naming the source claim (CDI authorize_utils.go
@@ -122,6 +94,36 @@ def required(plan: dict) -> List[Permission]:
                        alternative=Permission(pods.verb, pods.group, pods.resource, src, names=names), names=names))
     return sorted(out.values(), key=lambda p: (not p.essential, p.namespace or "", p.group, p.resource,
                                                p.subresource, p.verb))
+
+
+def _step_permissions(step: dict, src: str, dst: str) -> List[Permission]:
+    """What one step of the plan needs (a clone's source authorisation is added once for all clones)."""
+    action, kind = step["action"], step.get("kind", "")
+    if action == "stop":
+        return [Permission("update", kinds.SUBRESOURCES_GROUP, "virtualmachines", src, "stop")]
+    if action == "start":
+        return [Permission("update", kinds.SUBRESOURCES_GROUP, "virtualmachines", dst, "start")]
+    if action == "clone":
+        return [_for_kind("create", "DataVolume", dst)]
+    if action == "transfer":
+        if step.get("objectTransfer"):
+            return [_for_kind("create", "ObjectTransfer", None), _for_kind("get", "ObjectTransfer", None)]
+        return [_for_kind("patch", "PersistentVolume", None), _for_kind("delete", "PersistentVolumeClaim", src),
+                _for_kind("create", "PersistentVolumeClaim", dst)]
+    if action == "copy":
+        return [_for_kind("get", kind, src), _for_kind("create", kind, dst)]
+    if action == "create":
+        return [_for_kind("create", kind, dst if kind != "Namespace" else None)]
+    if action in ("set-run-strategy", "set-owner", "label"):
+        return [_for_kind("patch", kind, dst if kind != "Namespace" else None)]
+    if action == "delete":
+        return [_for_kind("delete", kind, src, essential=False)]
+    if action in ("migrate-receive", "migrate-send"):
+        # A live move's migrations: kubevirt.io:migrate in each namespace (live-move.md §2.8).
+        ns = dst if action == "migrate-receive" else src
+        return [_for_kind("create", "VirtualMachineInstanceMigration", ns),
+                _for_kind("delete", "VirtualMachineInstanceMigration", ns)]
+    return []
 
 
 def _match(values: Optional[Iterable[str]], wanted: str) -> bool:

@@ -30,67 +30,82 @@ def _moved_by_transfer(node) -> str:
 
 
 def vm_state(ctx) -> List[dict]:
+    """Per VM: what it is doing now (deleted, moved by transfer, provisioning, running, migrating, snapshotted,
+    restored) and what stays behind or changes (pool ownership, snapshots, exports, DNS name)."""
     out = []
     for name, node in ctx.graph.nodes.items():
-        vm, entry = node.vm, ctx.vm_entries[name]
-        status = vm.get("status") or {}
         subject = ("VirtualMachine", name, ctx.src)
-        if vm["metadata"].get("deletionTimestamp"):
-            out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
-                               "wait until it is gone; there is nothing left to move", *subject))
-        moved = _moved_by_transfer(node)
-        if moved:
-            out.append(finding("error", "MovedByTransfer",
-                               f'VM "{name}" was moved by transfer in move {moved}: its volumes belong to the '
-                               "target now, so its DataVolumes show Pending and the VM Provisioning until cleanup",
-                               f"'kubectl vmmove status {moved}' shows where that move is: continue it with "
-                               f"'kubectl vmmove run --resume {moved}', delete the source with 'kubectl vmmove "
-                               f"cleanup {moved}', or hand the volumes back with 'kubectl vmmove rollback {moved}'",
-                               *subject))
-        provisioning = [] if moved else _provisioning(ctx, node)    # a transferred source is said to be so above
-        if provisioning:
-            out.append(finding("warning", "VmProvisioning",
-                               f'VM "{name}" is {status.get("printableStatus")}: it has not started yet, as '
-                               + "; ".join(provisioning),
-                               "wait until its DataVolumes have succeeded and it has started (or been stopped), "
-                               "then plan again", *subject))
-        elif is_running(vm) and ctx.strategy != "live":
-            downtime = entry["estimate"]["downtimeSeconds"]
-            how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
-                        else "the downtime cannot be estimated (the clone method is unknown)")
-            out.append(finding("warning", "VmRunning",
-                               f'VM "{name}" is {status.get("printableStatus", "running")}; run stops it: {how_long}',
-                               "plan a maintenance window, or stop it first (virtctl stop)", *subject))
-        if status.get("printableStatus") == "Migrating":
-            out.append(finding("error", "MigrationInProgress", f'VM "{name}" is live-migrating',
-                               "wait until the migration finishes", *subject))
-        if status.get("snapshotInProgress"):
-            out.append(finding("error", "SnapshotInProgress",
-                               f'VM "{name}" is being snapshotted ({status["snapshotInProgress"]})',
-                               "wait until the snapshot finishes", *subject))
-        if status.get("restoreInProgress"):
-            out.append(finding("error", "RestoreInProgress",
-                               f'VM "{name}" is being restored ({status["restoreInProgress"]})',
-                               "wait until the restore finishes", *subject))
-        for ref in vm["metadata"].get("ownerReferences") or ():
-            if ref.get("kind") == "VirtualMachinePool":
-                out.append(finding("error", "OwnedByPool",
-                                   f'VM "{name}" belongs to VirtualMachinePool "{ref.get("name")}"; the pool would '
-                                   "recreate it", "scale the pool or move the pool's workload instead", *subject))
-        if node.snapshots:
-            out.append(finding("warning", "SnapshotsStayBehind",
-                               f'VM "{name}" has snapshots ({", ".join(node.snapshots)}); they cannot be restored '
-                               "into another namespace and stay in the source",
-                               "keep the source namespace's snapshots, or take new ones after the move", *subject))
-        if node.exports:
-            out.append(finding("warning", "ExportStaysBehind",
-                               f'VM "{name}" has exports ({", ".join(node.exports)}); they stay in the source and '
-                               "end when the source is cleaned up", "delete them or let them expire", *subject))
-        spec = (vm.get("spec") or {}).get("template", {}).get("spec") or {}
-        if spec.get("subdomain") or spec.get("hostname"):
-            out.append(finding("warning", "DnsNameChanges",
-                               f'VM "{name}" sets hostname/subdomain; its DNS name contains the namespace and '
-                               f'changes to ...{ctx.dst}.svc', "update clients that use the old name", *subject))
+        out += _activity_findings(ctx, name, node, subject)
+        out += _left_behind_findings(ctx, name, node, subject)
+    return out
+
+
+def _activity_findings(ctx, name: str, node, subject) -> List[dict]:
+    vm, entry = node.vm, ctx.vm_entries[name]
+    status = vm.get("status") or {}
+    out = []
+    if vm["metadata"].get("deletionTimestamp"):
+        out.append(finding("error", "VmTerminating", f'VM "{name}" is being deleted',
+                           "wait until it is gone; there is nothing left to move", *subject))
+    moved = _moved_by_transfer(node)
+    if moved:
+        out.append(finding("error", "MovedByTransfer",
+                           f'VM "{name}" was moved by transfer in move {moved}: its volumes belong to the '
+                           "target now, so its DataVolumes show Pending and the VM Provisioning until cleanup",
+                           f"'kubectl vmmove status {moved}' shows where that move is: continue it with "
+                           f"'kubectl vmmove run --resume {moved}', delete the source with 'kubectl vmmove "
+                           f"cleanup {moved}', or hand the volumes back with 'kubectl vmmove rollback {moved}'",
+                           *subject))
+    provisioning = [] if moved else _provisioning(ctx, node)    # a transferred source is said to be so above
+    if provisioning:
+        out.append(finding("warning", "VmProvisioning",
+                           f'VM "{name}" is {status.get("printableStatus")}: it has not started yet, as '
+                           + "; ".join(provisioning),
+                           "wait until its DataVolumes have succeeded and it has started (or been stopped), "
+                           "then plan again", *subject))
+    elif is_running(vm) and ctx.strategy != "live":
+        downtime = entry["estimate"]["downtimeSeconds"]
+        how_long = (f'about {estimates.human_seconds(downtime)} of downtime' if downtime is not None
+                    else "the downtime cannot be estimated (the clone method is unknown)")
+        out.append(finding("warning", "VmRunning",
+                           f'VM "{name}" is {status.get("printableStatus", "running")}; run stops it: {how_long}',
+                           "plan a maintenance window, or stop it first (virtctl stop)", *subject))
+    if status.get("printableStatus") == "Migrating":
+        out.append(finding("error", "MigrationInProgress", f'VM "{name}" is live-migrating',
+                           "wait until the migration finishes", *subject))
+    if status.get("snapshotInProgress"):
+        out.append(finding("error", "SnapshotInProgress",
+                           f'VM "{name}" is being snapshotted ({status["snapshotInProgress"]})',
+                           "wait until the snapshot finishes", *subject))
+    if status.get("restoreInProgress"):
+        out.append(finding("error", "RestoreInProgress",
+                           f'VM "{name}" is being restored ({status["restoreInProgress"]})',
+                           "wait until the restore finishes", *subject))
+    return out
+
+
+def _left_behind_findings(ctx, name: str, node, subject) -> List[dict]:
+    vm = node.vm
+    out = []
+    for ref in vm["metadata"].get("ownerReferences") or ():
+        if ref.get("kind") == "VirtualMachinePool":
+            out.append(finding("error", "OwnedByPool",
+                               f'VM "{name}" belongs to VirtualMachinePool "{ref.get("name")}"; the pool would '
+                               "recreate it", "scale the pool or move the pool's workload instead", *subject))
+    if node.snapshots:
+        out.append(finding("warning", "SnapshotsStayBehind",
+                           f'VM "{name}" has snapshots ({", ".join(node.snapshots)}); they cannot be restored '
+                           "into another namespace and stay in the source",
+                           "keep the source namespace's snapshots, or take new ones after the move", *subject))
+    if node.exports:
+        out.append(finding("warning", "ExportStaysBehind",
+                           f'VM "{name}" has exports ({", ".join(node.exports)}); they stay in the source and '
+                           "end when the source is cleaned up", "delete them or let them expire", *subject))
+    spec = (vm.get("spec") or {}).get("template", {}).get("spec") or {}
+    if spec.get("subdomain") or spec.get("hostname"):
+        out.append(finding("warning", "DnsNameChanges",
+                           f'VM "{name}" sets hostname/subdomain; its DNS name contains the namespace and '
+                           f'changes to ...{ctx.dst}.svc', "update clients that use the old name", *subject))
     return out
 
 
