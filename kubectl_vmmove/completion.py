@@ -15,10 +15,11 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .errors import UsageError
+from .verbs import Streams, VerbOptions, run_verb
 
 DESCRIPTION = """Print a shell completion script for bash, zsh or fish.
 
@@ -357,23 +358,43 @@ def add_arguments(parser):
     parser.add_argument("words", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
+@dataclass
+class CompletionOptions(VerbOptions):
+    shell: Optional[str]
+    words: List[str]
+    build_parser: Any
+    streams: Streams
+
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(shell=args.shell, words=list(args.words or ()), build_parser=getattr(args, "build_parser", None),
+                   streams=streams)
+
+    def validate(self):
+        if self.shell == PROTOCOL_WORD:
+            return
+        if self.shell is None:
+            raise UsageError(f"name the shell: {', '.join(SHELLS)}, e.g. 'source <(kubectl vmmove completion bash)'\n"
+                             "See 'kubectl vmmove completion --help' for usage.")
+        if self.words:
+            raise UsageError(f"unexpected arguments after the shell name: {' '.join(self.words)}\n"
+                             "See 'kubectl vmmove completion --help' for usage.")
+        if self.shell not in SHELLS:
+            raise UsageError(f'unsupported shell type "{self.shell}": use one of {", ".join(SHELLS)}\n'
+                             "See 'kubectl vmmove completion --help' for usage.")
+
+    def run(self):
+        if self.shell == PROTOCOL_WORD:
+            return complete_main(self.words, self.build_parser, stream=self.streams.out)
+        self.streams.out.write(script(self.shell or ""))
+        return 0
+
+
 def run(args):
-    if args.shell == PROTOCOL_WORD:
-        return complete_main(args.words, args.build_parser)
-    if args.shell is None:
-        raise UsageError(f"name the shell: {', '.join(SHELLS)}, e.g. 'source <(kubectl vmmove completion bash)'\n"
-                         "See 'kubectl vmmove completion --help' for usage.")
-    if args.words:
-        raise UsageError(f"unexpected arguments after the shell name: {' '.join(args.words)}\n"
-                         "See 'kubectl vmmove completion --help' for usage.")
-    if args.shell not in SHELLS:
-        raise UsageError(f'unsupported shell type "{args.shell}": use one of {", ".join(SHELLS)}\n'
-                         "See 'kubectl vmmove completion --help' for usage.")
-    sys.stdout.write(script(args.shell))
-    return 0
+    return run_verb(CompletionOptions, args)
 
 
-def complete_main(words: Sequence[str], build_parser, lookup: Lookup = cluster_lookup) -> int:
+def complete_main(words: Sequence[str], build_parser, lookup: Lookup = cluster_lookup, stream=None) -> int:
     """Answer one completion request on stdout. Always exit 0: kubectl ignores the output of a failed helper.
 
     `build_parser` is cli.build_parser, handed down by the dispatcher (nothing below cli.py imports it)."""
@@ -381,7 +402,7 @@ def complete_main(words: Sequence[str], build_parser, lookup: Lookup = cluster_l
         result = complete(build_parser(), words, lookup)
     except Exception:  # noqa: BLE001 - completion must never break the user's command line
         result = Completion([], DIRECTIVE_ERROR)
-    sys.stdout.write(result.render())
+    (stream or sys.stdout).write(result.render())
     return 0
 
 

@@ -47,7 +47,8 @@ def test_version_client_only_writes_to_the_given_stream(capsys):
 MOVE_VERBS = ["assess", "plan", "run", "status", "verify", "cleanup", "rollback"]
 
 
-@pytest.mark.parametrize("verb", MOVE_VERBS + ["version"])
+@pytest.mark.parametrize("verb", MOVE_VERBS + ["prune", "version", "completion", "openstack export",
+                                  "openstack convert"])
 def test_every_verb_module_runs_through_complete_validate_run(verb, monkeypatch):
     """A verb's `run(args)` hands its Options class to run_verb, and nothing else: no verb validates flags or
     writes output outside its Options object."""
@@ -55,7 +56,9 @@ def test_every_verb_module_runs_through_complete_validate_run(verb, monkeypatch)
 
     from kubectl_vmmove.verbs import VerbOptions
 
-    module = importlib.import_module(dict((v, m) for v, m, _ in cli.VERBS)[verb])
+    modules = dict((v, m) for v, m, _ in cli.VERBS)
+    modules.update((f"openstack {v}", m) for v, m, _ in cli.OPENSTACK_VERBS)
+    module = importlib.import_module(modules[verb])
     seen = []
     monkeypatch.setattr(module, "run_verb", lambda options_class, args, streams=None: seen.append(options_class) or 0)
     assert module.run(object()) == 0
@@ -68,7 +71,9 @@ def test_move_verbs_refuse_a_bad_move_id_in_validate_before_reading_any_kubeconf
 
     from kubectl_vmmove.verbs import VerbOptions
 
-    module = importlib.import_module(dict((v, m) for v, m, _ in cli.VERBS)[verb])
+    modules = dict((v, m) for v, m, _ in cli.VERBS)
+    modules.update((f"openstack {v}", m) for v, m, _ in cli.OPENSTACK_VERBS)
+    module = importlib.import_module(modules[verb])
     options_class = next(c for c in vars(module).values()
                          if isinstance(c, type) and issubclass(c, VerbOptions) and c.__module__ == module.__name__)
     argv = {"plan": ["plan", "-n", "a", "--to", "b", "--all", "--move-id", "x y"],

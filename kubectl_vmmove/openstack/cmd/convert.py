@@ -3,9 +3,11 @@
 import contextlib
 import gc
 import os
-import sys
+from dataclasses import dataclass
+from typing import Any, List, Optional
 
 from ...errors import UsageError, UserError
+from ...verbs import Streams, VerbOptions, run_verb
 from ..mapping.services import DEFAULT_LB_IP_ANNOTATION
 from ..mapping.tenancy import SUBJECT_TEMPLATE
 
@@ -200,49 +202,73 @@ def gc_paused():
             gc.enable()
 
 
-def run(args) -> int:
-    with gc_paused():
-        return _convert_and_write(args)
+@dataclass
+class ConvertOptions(VerbOptions):
+    args: Any
+    paths: List[str]
+    streams: Streams
+    report_fmt: Optional[str] = None
+    options: Any = None
 
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, paths=list(args.paths) + list(args.filename), streams=streams)
 
-def _convert_and_write(args) -> int:
-    from ...printers import OutputOptions, dump_json, dump_yaml, print_objects
-    from .. import render
+    def validate(self):
+        if self.args.report:
+            self.report_fmt = report_format(self.args.report, self.args.report_format)
+        self.options = options_from_args(self.args)
 
-    paths = list(args.paths) + list(args.filename)
-    if args.report:
-        fmt = report_format(args.report, args.report_format)
-    options = options_from_args(args)
-    result = convert_paths(paths, options, packed=True)
-    for w in result.warnings:
-        sys.stderr.write(f"warning: {w}\n")
-    if args.strict and result.warnings:
-        raise UserError(f"{len(result.warnings)} warnings with --strict; nothing written")
+    def run(self) -> int:
+        with gc_paused():
+            return self.convert_and_write()
 
-    if args.output_dir:
-        tree = render.write_tree(result.objects, args.output_dir)
-        sys.stderr.write(f"wrote {len(tree.written)} files to {args.output_dir} ({len(tree.unchanged)} unchanged"
-                         + (f", {len(tree.removed)} stale removed" if tree.removed else "") + ")\n")
-    elif args.output == "name":
-        print_objects(result.objects, OutputOptions("name"))
-    elif args.output == "json":
-        render.write_json_list(result.objects, sys.stdout)
-    else:
-        render.write_yaml_stream(result.objects, sys.stdout)
+    def convert_and_write(self) -> int:
+        args, out, err = self.args, self.streams.out, self.streams.err
+        result = convert_paths(self.paths, self.options, packed=True)
+        for w in result.warnings:
+            err.write(f"warning: {w}\n")
+        if args.strict and result.warnings:
+            raise UserError(f"{len(result.warnings)} warnings with --strict; nothing written")
+        self.write_objects(result, out, err)
+        if args.report:
+            self.write_report(result)
+        from ..report import summary_line
 
-    report = result.report
-    if args.report:
-        if fmt == "markdown":
+        err.write(summary_line(result.servers, len(result.objects), result.report.counts, args.report) + "\n")
+        return 0
+
+    def write_objects(self, result, out, err) -> None:
+        from ...printers import OutputOptions, print_objects
+        from .. import render
+
+        args = self.args
+        if args.output_dir:
+            tree = render.write_tree(result.objects, args.output_dir)
+            err.write(f"wrote {len(tree.written)} files to {args.output_dir} ({len(tree.unchanged)} unchanged"
+                      + (f", {len(tree.removed)} stale removed" if tree.removed else "") + ")\n")
+        elif args.output == "name":
+            print_objects(result.objects, OutputOptions("name"), stream=out)
+        elif args.output == "json":
+            render.write_json_list(result.objects, out)
+        else:
+            render.write_yaml_stream(result.objects, out)
+
+    def write_report(self, result) -> None:
+        from ...printers import dump_json, dump_yaml
+        from .. import render
+
+        report, path = result.report, self.args.report
+        if self.report_fmt == "markdown":
             chunks = report.markdown_chunks(result.servers, len(result.objects))
         else:
             doc = report.document(result.servers, len(result.objects))
-            chunks = iter([dump_yaml(doc) if fmt == "yaml" else dump_json(doc)])
+            chunks = iter([dump_yaml(doc) if self.report_fmt == "yaml" else dump_json(doc)])
         try:
-            render.write_chunks_if_changed(args.report, chunks)
+            render.write_chunks_if_changed(path, chunks)
         except OSError as err:
-            raise UserError(f"--report {args.report}: {err}") from err
-    from ..report import summary_line
+            raise UserError(f"--report {path}: {err}") from err
 
-    sys.stderr.write(summary_line(result.servers, len(result.objects), report.counts, args.report) + "\n")
-    return 0
 
+def run(args) -> int:
+    return run_verb(ConvertOptions, args)

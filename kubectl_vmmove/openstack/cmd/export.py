@@ -4,8 +4,11 @@ import os
 import re
 import secrets
 import sys
+from dataclasses import dataclass
+from typing import Any
 
 from ...errors import UsageError, UserError
+from ...verbs import Streams, VerbOptions, run_verb
 
 DESCRIPTION = """Read servers, flavors, images, volumes, networks, security groups, address groups, floating IPs,
 key pairs and identity from a live OpenStack cloud into one export document.
@@ -108,32 +111,51 @@ class Progress:
             self.stream.write(f"{name}: {count}\n")
 
 
+@dataclass
+class ExportOptions(VerbOptions):
+    args: Any
+    fmt: str
+    streams: Streams
+
+    @classmethod
+    def complete(cls, args, streams):
+        return cls(args=args, fmt="", streams=streams)
+
+    def validate(self):
+        if self.args.chunk_size < 0:
+            raise UsageError("--chunk-size must be 0 or more")
+        self.fmt = output_format(self.args.file, self.args.format)
+
+    def run(self) -> int:
+        import datetime
+
+        from ..export.collect import Exporter, document
+        from ..export.connection import connect, flag_values
+
+        args = self.args
+        conn, target = connect(flag_values(args), timeout=timeout_seconds(getattr(args, "request_timeout", None)))
+        exporter = Exporter(conn, chunk_size=args.chunk_size, progress=Progress(self.streams.err))
+        scope = exporter.resolve_scope(args.project, args.all_projects)
+        resources = exporter.export(scope)
+        doc = document(resources, exporter.warnings, cloud=target.cloud, auth_url=target.auth_url,
+                       region=target.region, project=scope.project_name or scope.project_id,
+                       all_projects=scope.all_projects, now=datetime.datetime.now(datetime.timezone.utc))
+        for warning in exporter.warnings:
+            self.streams.err.write(f"Warning: {warning}\n")
+        self.write(doc, len(resources.get("servers") or []), len(exporter.warnings))
+        return 0
+
+    def write(self, doc: dict, servers: int, warnings: int) -> None:
+        from ... import printers
+
+        text = printers.dump_json(doc) + "\n" if self.fmt == "json" else printers.dump_yaml(doc)
+        if self.args.file == "-":
+            self.streams.out.write(text)
+            self.streams.out.flush()
+        else:
+            write_private(self.args.file, text)
+            self.streams.err.write(f"wrote {self.args.file}: {servers} servers, {warnings} warnings\n")
+
+
 def run(args):
-    import datetime
-
-    from ... import printers
-    from ..export.collect import Exporter, document
-    from ..export.connection import connect, flag_values
-
-    if args.chunk_size < 0:
-        raise UsageError("--chunk-size must be 0 or more")
-    fmt = output_format(args.file, args.format)
-    conn, target = connect(flag_values(args), timeout=timeout_seconds(getattr(args, "request_timeout", None)))
-    progress = Progress()
-    exporter = Exporter(conn, chunk_size=args.chunk_size, progress=progress)
-    scope = exporter.resolve_scope(args.project, args.all_projects)
-    resources = exporter.export(scope)
-    doc = document(resources, exporter.warnings, cloud=target.cloud, auth_url=target.auth_url, region=target.region,
-                   project=scope.project_name or scope.project_id, all_projects=scope.all_projects,
-                   now=datetime.datetime.now(datetime.timezone.utc))
-    for warning in exporter.warnings:
-        sys.stderr.write(f"Warning: {warning}\n")
-    text = printers.dump_json(doc) + "\n" if fmt == "json" else printers.dump_yaml(doc)
-    if args.file == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        write_private(args.file, text)
-        sys.stderr.write(f"wrote {args.file}: {len(resources.get('servers') or [])} servers, "
-                         f"{len(exporter.warnings)} warnings\n")
-    return 0
+    return run_verb(ExportOptions, args)
