@@ -21,10 +21,12 @@ PRE_POPULATED_BY = "vmmove.io/pre-populated-by"
 _SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
                     "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences", "finalizers",
                     "generateName")
+# KubeMacPool's webhook stamps every VM it admits with this; its presence tells KubeMacPool runs.
+KUBEMACPOOL_TIMESTAMP = "kubemacpool.io/transaction-timestamp"
 _DROPPED_ANNOTATIONS = (
     "kubevirt.io/latest-observed-api-version",
     "kubevirt.io/storage-observed-api-version",
-    "kubemacpool.io/transaction-timestamp",
+    KUBEMACPOOL_TIMESTAMP,
     "kubectl.kubernetes.io/last-applied-configuration",
     "restore.kubevirt.io/lastRestoreUID",
     "kubevirt.io/restore-run-strategy",
@@ -307,12 +309,12 @@ def nad_for_target(nad: dict, namespace: str, *, source_namespace: str, move_id:
             parsed = json.loads(config)
         except ValueError:
             return out
-        if _rewrite_nad_names(parsed, source_namespace, namespace):
+        if rewrite_nad_names(parsed, source_namespace, namespace):
             out["spec"]["config"] = json.dumps(parsed, separators=(",", ":"))
     return out
 
 
-def _rewrite_nad_names(node, old_ns, new_ns) -> bool:
+def rewrite_nad_names(node, old_ns, new_ns) -> bool:
     changed = False
     if isinstance(node, dict):
         for key, value in node.items():
@@ -320,10 +322,10 @@ def _rewrite_nad_names(node, old_ns, new_ns) -> bool:
                 node[key] = new_ns + value[len(old_ns):]
                 changed = True
             else:
-                changed = _rewrite_nad_names(value, old_ns, new_ns) or changed
+                changed = rewrite_nad_names(value, old_ns, new_ns) or changed
     elif isinstance(node, list):
         for item in node:
-            changed = _rewrite_nad_names(item, old_ns, new_ns) or changed
+            changed = rewrite_nad_names(item, old_ns, new_ns) or changed
     return changed
 
 

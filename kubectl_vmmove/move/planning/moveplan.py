@@ -234,7 +234,7 @@ def vm_macs(vm: dict) -> List[str]:
 def kubemacpool_facts(inv) -> dict:
     """What can be told about KubeMacPool without cluster-admin rights: its VM annotation, the namespace label,
     and the answer of the server-side dry run (which runs the KubeMacPool webhook)."""
-    seen = any(rewrite._DROPPED_ANNOTATIONS[2] in (vm["metadata"].get("annotations") or {})
+    seen = any(rewrite.KUBEMACPOOL_TIMESTAMP in (vm["metadata"].get("annotations") or {})
                for vm in inv.of(kinds.VM))
     facts: Dict[str, Any] = {"detected": seen, "targetNamespaceOptOut": target_opted_out(inv)}
     if inv.dry_run is not None:

@@ -109,7 +109,7 @@ def _names_namespace(config: str, namespace: str) -> bool:
     except ValueError:
         return False
     probe = json.loads(json.dumps(parsed))
-    return rewrite._rewrite_nad_names(probe, namespace, namespace + "-")
+    return rewrite.rewrite_nad_names(probe, namespace, namespace + "-")
 
 
 def macs(ctx) -> List[dict]:
