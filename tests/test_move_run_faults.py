@@ -104,3 +104,16 @@ def test_a_claim_refused_by_the_target_quota_is_a_failure_with_its_cause():
     waiting = {"status": {"phase": "Pending", "conditions": [
         {"type": "Bound", "status": "False", "reason": "Pending", "message": "PVC db-rootdisk Pending"}]}}
     assert clone_failure(waiting) is None
+
+
+def test_a_start_that_meets_a_conflict_is_asked_again(kubesim, capsys):
+    """virt-api answers a start with 409 "the object has been modified" when the VM changed between its read and its
+    write (a controller updating status meanwhile): the start is asked again, not reported as a failed VM."""
+    from tests.move_run_support import seed_basic as seed
+
+    seed(kubesim, running=("web",))
+    kubesim.faults.inject(verb="update", resource="virtualmachines.subresources.kubevirt.io", status=409, times=2,
+                          name="web")
+    code, out, err = run_move(kubesim, capsys, "run", "-n", "src", "--to", "dst", "web", "--yes")
+    assert code == 0, err
+    assert vm_records(kubesim)["web"]["phase"] == "Succeeded"

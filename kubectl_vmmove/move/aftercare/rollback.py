@@ -133,7 +133,7 @@ def _stop_target(ctx: RunContext, name: str) -> None:
     vmi = lifecycle.target_vmi(ctx.api, name, ctx.target)
     if lifecycle.vmi_active(vmi):
         try:
-            ctx.api.put_subresource(kinds.VM, name, ctx.target, "stop", {})
+            lifecycle.request_state_change(ctx.api, name, ctx.target, "stop")
         except kerr.Conflict:
             pass
     if vmi is not None:
@@ -197,7 +197,7 @@ def restore_source(ctx: RunContext, entry: dict) -> str:
         return f"runStrategy {original} (unchanged)"
     if entry.get("running") and not lifecycle.vmi_active(lifecycle.target_vmi(api, name, ns)):
         try:
-            api.put_subresource(kinds.VM, name, ns, "start", {})
+            lifecycle.request_state_change(api, name, ns, "start")
         except kerr.Conflict:
             pass
         return "started again"

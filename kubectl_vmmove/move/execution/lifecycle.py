@@ -13,6 +13,24 @@ from ...kube.wait import WaitTimeout, wait_for
 from ..context import RunContext, StepFailed
 
 FINAL_VMI_PHASES = ("Succeeded", "Failed")
+# How often a start or stop is asked again after virt-api answered that the VM changed under it.
+STATE_CHANGE_ATTEMPTS = 5
+
+
+def request_state_change(api, name: str, namespace: str, action: str) -> None:
+    """PUT the VM's `start` or `stop` subresource. virt-api reads the VM and writes it back with its
+    resourceVersion, so a controller updating the VM in between makes it answer 409 "the object has been modified":
+    that is asked again (each attempt re-reads on the server). Any other Conflict (already running, not running,
+    a run strategy that does not allow it) is raised for the caller to judge."""
+    for attempt in range(STATE_CHANGE_ATTEMPTS):
+        try:
+            api.put_subresource(kinds.VM, name, namespace, action, {})
+            return
+        except kerr.Conflict as err:
+            if "has been modified" not in err.message or attempt == STATE_CHANGE_ATTEMPTS - 1:
+                raise
+
+
 VM_ERROR_STATES = ("ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff", "ErrorPvcNotFound",
                    "DataVolumeError", "CrashLoopBackOff")
 
@@ -45,7 +63,7 @@ def stop_source(ctx: RunContext, entry: dict, step: dict) -> str:
     vmi_uid = vmi["metadata"].get("uid")
     if vmi_active(vmi) and not vmi["metadata"].get("deletionTimestamp"):
         try:
-            api.put_subresource(kinds.VM, name, ns, "stop", {})
+            request_state_change(api, name, ns, "stop")
         except kerr.Conflict as err:
             # A retried stop whose first attempt went through meets a VM that is already stopping.
             again = api.get_or_none(kinds.VMI, name, ns)
@@ -91,7 +109,7 @@ def start_target(ctx: RunContext, entry: dict, step: dict) -> str:
     vmi = api.get_or_none(kinds.VMI, name, ns)
     if not vmi_active(vmi):
         try:
-            api.put_subresource(kinds.VM, name, ns, "start", {})
+            request_state_change(api, name, ns, "start")
         except kerr.Conflict as err:
             text = err.message.lower()
             # Already running, or a run strategy that starts it by itself: both mean there is nothing to ask.
