@@ -28,6 +28,12 @@ _LONG = 1000   # longer strings could meet PyYAML's line width: left to PyYAML w
 _SIMPLE_KEY = 100  # longer keys (over 128 bytes in libyaml) are written as "? key" complex keys: left to PyYAML
 _CACHE_LIMIT = 200_000
 _BREAKS = re.compile("[\n\r\x85\u2028\u2029]")  # line breaks: the text would continue on an indented line
+# First characters of the plain strings a reader could take for something else: those PyYAML's resolver has a
+# pattern for, and those printers.needs_quotes' patterns start with. A safe string starting with any other
+# character is a string to both, so neither needs asking (None: PyYAML has patterns for any first character).
+_AMBIGUOUS_FIRST = frozenset(k for k in yaml.resolver.Resolver.yaml_implicit_resolvers if k) | \
+    frozenset("yYnNtTfFoO~+-.0123456789=<")
+_ANY_FIRST = None in yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 class _Fallback(Exception):
@@ -126,8 +132,8 @@ class Emitter:
     def _string(self, text: str) -> str:
         if len(text) > _LONG or _BREAKS.search(text):
             raise _Fallback
-        if _SAFE.match(text) and not needs_quotes(text) and \
-                self._resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+        if _SAFE.match(text) and ((text[0] not in _AMBIGUOUS_FIRST and not _ANY_FIRST) or (
+                not needs_quotes(text) and self._resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)):
             return text
         rendered = dump_yaml({"k": text})
         if not rendered.startswith("k: ") or rendered.count("\n") != 1:
