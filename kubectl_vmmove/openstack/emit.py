@@ -46,7 +46,8 @@ class Emitter:
     def __init__(self):
         self._resolve: Callable = yaml.resolver.Resolver().resolve
         self._values: Dict[str, str] = {}
-        self._keys: Dict[str, str] = {}
+        self._lines: Dict[str, str] = {}  # a string value -> " text\n", the rest of its "key: text" line
+        self._keys: Dict[str, str] = {}   # a key -> "key:"
 
     def document(self, obj) -> str:
         """dump_yaml(obj), byte for byte."""
@@ -65,16 +66,16 @@ class Emitter:
         """`first` replaces the indentation of the first key (a mapping that starts on a `- ` line). The hot
         loop of rendering: lookups are bound to locals and types compared exactly (bool is not int here)."""
         lead = first or indent
-        keys, values, append = self._keys, self._values, out.append
+        keys, lines, append = self._keys, self._lines, out.append
         for key in sorted(obj):
-            key_text = keys.get(key) if type(key) is str else None
-            head = lead + (key_text if key_text is not None else self._key(key)) + ":"
+            head = keys.get(key)  # only str keys are ever in it
+            head = lead + (head if head is not None else self._key(key))
             lead = indent
             value = obj[key]
             kind = type(value)
             if kind is str:
-                text = values.get(value)
-                append(head + " " + (text if text is not None else self._scalar(value)) + "\n")
+                line = lines.get(value)
+                append(head + (line if line is not None else self._line(value)))
             elif kind is dict:
                 if value:
                     append(head + "\n")
@@ -129,6 +130,16 @@ class Emitter:
             return str(value)
         raise _Fallback
 
+    def _line(self, value: str) -> str:
+        """The rest of a "key: value" line; kept apart from _values (held once, not in both: a big estate's
+        distinct strings run into the hundreds of thousands)."""
+        text = self._values.get(value)
+        line = " " + (text if text is not None else self._string(value)) + "\n"
+        if len(self._lines) >= _CACHE_LIMIT:
+            self._lines.clear()
+        self._lines[value] = line
+        return line
+
     def _string(self, text: str) -> str:
         if len(text) > _LONG or _BREAKS.search(text):
             raise _Fallback
@@ -141,6 +152,7 @@ class Emitter:
         return rendered[3:-1]
 
     def _key(self, key) -> str:
+        """`key:` as PyYAML writes it."""
         if not isinstance(key, str):
             raise _Fallback
         text = self._keys.get(key)
@@ -155,5 +167,6 @@ class Emitter:
                 if not rendered.endswith(": 0\n") or rendered.count("\n") != 1 or rendered.startswith("?"):
                     raise _Fallback
                 text = rendered[:-4]
+            text += ":"
             self._keys[key] = text
         return text
