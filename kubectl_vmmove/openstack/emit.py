@@ -27,6 +27,9 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _LONG = 1000   # longer strings could meet PyYAML's line width: left to PyYAML with their object
 _SIMPLE_KEY = 100  # longer keys (over 128 bytes in libyaml) are written as "? key" complex keys: left to PyYAML
 _CACHE_LIMIT = 200_000
+# Fewer whole lines: each is a string of its own (a plain value is its own text), and a 50,000-server estate's
+# distinct values would add tens of MiB at the peak; the values that repeat are back after a clear at once.
+_LINE_CACHE_LIMIT = 20_000
 _BREAKS = re.compile("[\n\r\x85\u2028\u2029]")  # line breaks: the text would continue on an indented line
 # First characters of the plain strings a reader could take for something else: those PyYAML's resolver has a
 # pattern for, and those printers.needs_quotes' patterns start with. A safe string starting with any other
@@ -135,7 +138,7 @@ class Emitter:
         distinct strings run into the hundreds of thousands)."""
         text = self._values.get(value)
         line = " " + (text if text is not None else self._string(value)) + "\n"
-        if len(self._lines) >= _CACHE_LIMIT:
+        if len(self._lines) >= _LINE_CACHE_LIMIT:
             self._lines.clear()
         self._lines[value] = line
         return line

@@ -59,7 +59,6 @@ class Report:
         self.sources: "OrderedDict[Tuple[str, str], dict]" = OrderedDict()
         self._codes: List[Tuple[str, str, str]] = []
         self._code_of: Dict[Tuple[str, str, str], int] = {}
-        self._top: List[str] = []  # per code: its field's top-level name (account_rest)
         # fields claimed under other names (claim()); those with an entry of their own are read from the entries
         self._claimed: Dict[Tuple[str, str], Tuple[str, ...]] = {}
         self._open: List[dict] = []
@@ -101,7 +100,6 @@ class Report:
         if code is None:
             code = self._code_of[key] = len(self._codes)
             self._codes.append(key)
-            self._top.append(field.split(".", 1)[0])
         entry["fields"].append((code, target))
         self.counts[status] += 1
 
@@ -130,8 +128,7 @@ class Report:
     def account_rest(self, record, notes: Optional[Dict[str, Tuple[str, str]]] = None) -> None:
         """File every raw top-level field nobody reported: known notes first, bookkeeping, then dropped."""
         entry = self._source(record)
-        top = self._top
-        claimed = {top[code] for code, _ in entry["fields"]}
+        claimed = {self._codes[code][0].split(".", 1)[0] for code, _ in entry["fields"]}
         claimed.update(self._claimed.pop((record.kind, record.id), ()))
         notes = notes or {}
         for key in record.raw:

@@ -19,7 +19,7 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_LABEL = 63
 # Names and labels are made from the same strings again and again (project, network and image names, metadata
 # keys and tags on thousands of servers): the pure functions below keep their recent answers.
-_CACHED = 16384
+_CACHED = 2048
 
 
 def short_hash(text: str, length: int = 5) -> str:
