@@ -27,7 +27,16 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _LONG = 1000   # longer strings could meet PyYAML's line width: left to PyYAML with their object
 _SIMPLE_KEY = 100  # longer keys (over 128 bytes in libyaml) are written as "? key" complex keys: left to PyYAML
 _CACHE_LIMIT = 200_000
+# Fewer whole lines: each is a string of its own (a plain value is its own text), and a 50,000-server estate's
+# distinct values would add tens of MiB at the peak; the values that repeat are back after a clear at once.
+_LINE_CACHE_LIMIT = 20_000
 _BREAKS = re.compile("[\n\r\x85\u2028\u2029]")  # line breaks: the text would continue on an indented line
+# First characters of the plain strings a reader could take for something else: those PyYAML's resolver has a
+# pattern for, and those printers.needs_quotes' patterns start with. A safe string starting with any other
+# character is a string to both, so neither needs asking (None: PyYAML has patterns for any first character).
+_AMBIGUOUS_FIRST = frozenset(k for k in yaml.resolver.Resolver.yaml_implicit_resolvers if k) | \
+    frozenset("yYnNtTfFoO~+-.0123456789=<")
+_ANY_FIRST = None in yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 class _Fallback(Exception):
@@ -40,7 +49,8 @@ class Emitter:
     def __init__(self):
         self._resolve: Callable = yaml.resolver.Resolver().resolve
         self._values: Dict[str, str] = {}
-        self._keys: Dict[str, str] = {}
+        self._lines: Dict[str, str] = {}  # a string value -> " text\n", the rest of its "key: text" line
+        self._keys: Dict[str, str] = {}   # a key -> "key:"
 
     def document(self, obj) -> str:
         """dump_yaml(obj), byte for byte."""
@@ -59,16 +69,16 @@ class Emitter:
         """`first` replaces the indentation of the first key (a mapping that starts on a `- ` line). The hot
         loop of rendering: lookups are bound to locals and types compared exactly (bool is not int here)."""
         lead = first or indent
-        keys, values, append = self._keys, self._values, out.append
+        keys, lines, append = self._keys, self._lines, out.append
         for key in sorted(obj):
-            key_text = keys.get(key) if type(key) is str else None
-            head = lead + (key_text if key_text is not None else self._key(key)) + ":"
+            head = keys.get(key)  # only str keys are ever in it
+            head = lead + (head if head is not None else self._key(key))
             lead = indent
             value = obj[key]
             kind = type(value)
             if kind is str:
-                text = values.get(value)
-                append(head + " " + (text if text is not None else self._scalar(value)) + "\n")
+                line = lines.get(value)
+                append(head + (line if line is not None else self._line(value)))
             elif kind is dict:
                 if value:
                     append(head + "\n")
@@ -123,11 +133,21 @@ class Emitter:
             return str(value)
         raise _Fallback
 
+    def _line(self, value: str) -> str:
+        """The rest of a "key: value" line; kept apart from _values (held once, not in both: a big estate's
+        distinct strings run into the hundreds of thousands)."""
+        text = self._values.get(value)
+        line = " " + (text if text is not None else self._string(value)) + "\n"
+        if len(self._lines) >= _LINE_CACHE_LIMIT:
+            self._lines.clear()
+        self._lines[value] = line
+        return line
+
     def _string(self, text: str) -> str:
         if len(text) > _LONG or _BREAKS.search(text):
             raise _Fallback
-        if _SAFE.match(text) and not needs_quotes(text) and \
-                self._resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+        if _SAFE.match(text) and ((text[0] not in _AMBIGUOUS_FIRST and not _ANY_FIRST) or (
+                not needs_quotes(text) and self._resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)):
             return text
         rendered = dump_yaml({"k": text})
         if not rendered.startswith("k: ") or rendered.count("\n") != 1:
@@ -135,6 +155,7 @@ class Emitter:
         return rendered[3:-1]
 
     def _key(self, key) -> str:
+        """`key:` as PyYAML writes it."""
         if not isinstance(key, str):
             raise _Fallback
         text = self._keys.get(key)
@@ -149,5 +170,6 @@ class Emitter:
                 if not rendered.endswith(": 0\n") or rendered.count("\n") != 1 or rendered.startswith("?"):
                     raise _Fallback
                 text = rendered[:-4]
+            text += ":"
             self._keys[key] = text
         return text

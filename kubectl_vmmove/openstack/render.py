@@ -134,7 +134,8 @@ def _replace(path: str, chunks: Iterable[bytes], mode: int, keep: bool = True) -
     """Write `chunks` to a new temporary file beside `path` with `mode`, then move it onto `path` unless not
     `keep`; the temporary file's path. Nothing is left behind on failure."""
     directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".vmmove-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

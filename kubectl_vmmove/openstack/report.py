@@ -11,6 +11,7 @@ by this code, not taken from the input.
 
 import marshal
 from collections import OrderedDict
+from itertools import islice
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 MAPPED = "mapped"
@@ -39,6 +40,8 @@ BOOKKEEPING = frozenset({
     "is_default", "standard_attr_id", "trusted_image_certificates", "user_data_links",
 })
 
+
+MARKDOWN_BATCH = 4096  # lines per chunk of markdown_chunks
 
 # Sources whose field lists stay unpacked at once; the others are packed (see Report).
 OPEN_SOURCES = 4096
@@ -90,7 +93,8 @@ class Report:
         return entry
 
     def add(self, record, field: str, status: str, target: str = "", reason: str = "") -> None:
-        entry = self._source(record)
+        # the hot path of converting: most entries come in runs for the record last written to
+        entry = self._last_entry if record is self._last_record else self._source(record)
         key = (field, status, reason)
         code = self._code_of.get(key)
         if code is None:
@@ -176,12 +180,17 @@ class Report:
         return "".join(self.markdown_chunks(servers, objects))
 
     def markdown_chunks(self, servers: int, objects: int) -> Iterator[str]:
-        """The markdown report a line at a time (the CLI writes it as it goes: a big estate's report has millions
-        of rows); joined, the lines are separated by newlines with none after the last."""
-        first = True
-        for line in self._markdown_lines(servers, objects):
-            yield line if first else "\n" + line
-            first = False
+        """The markdown report a few thousand lines at a time (the CLI writes it as it goes: a big estate's report
+        has millions of rows); joined, the lines are separated by newlines with none after the last."""
+        lines = self._markdown_lines(servers, objects)
+        batch = list(islice(lines, MARKDOWN_BATCH))
+        if batch:
+            yield "\n".join(batch)
+        while True:
+            batch = list(islice(lines, MARKDOWN_BATCH))
+            if not batch:
+                return
+            yield "\n" + "\n".join(batch)
 
     def _fields(self, entry: dict) -> List[Tuple[str, str, str, str]]:
         """(field, status, target, reason) of a source."""
@@ -205,26 +214,32 @@ class Report:
         if self.warnings:
             yield from ["## Warnings", ""] + [f"- {_md(w)}" for w in self.warnings] + [""]
         sources = self._sorted_sources()
+        # the markdown of each code's field and reason, made once: codes repeat across thousands of sources
+        cells = [(f"`{_md(f)}`", st, _md(r)) for f, st, r in self._codes]
         for status in (UNKNOWN, DROPPED, APPROXIMATED):
-            if not self.counts[status]:
-                continue
-            yield from [f"## {status.capitalize()}", "", "| source | field | target | reason |", "|---|---|---|---|"]
-            wanted = {code for code, (_, st, _) in enumerate(self._codes) if st == status}
-            for (kind, ident), entry in sources:
-                title = f"{kind} {_md(entry['name'] or ident)}"
-                for code, t in _coded(entry):
-                    if code in wanted:
-                        f, _, r = self._codes[code]
-                        yield f"| {title} | `{_md(f)}` | {_md(t)} | {_md(r)} |"
-            yield ""
+            if self.counts[status]:
+                yield from self._status_table(status, sources, cells)
         yield from ["## Every source object", ""]
         for (kind, ident), entry in sources:
             yield from [f"### {kind} {_md(entry['name'] or ident)}", "",
                         f"id `{ident}`, read from {_md(entry['origin'])}", "",
                         "| field | status | target | reason |", "|---|---|---|---|"]
-            for f, st, t, r in self._fields(entry):
-                yield f"| `{_md(f)}` | {st} | {_md(t)} | {_md(r)} |"
+            for code, t in _coded(entry):
+                f, st, r = cells[code]
+                yield f"| {f} | {st} | {_md(t)} | {r} |"
             yield ""
+
+    def _status_table(self, status: str, sources: list, cells: List[Tuple[str, str, str]]) -> Iterator[str]:
+        """The markdown table of every field with `status`; `cells` as in _markdown_lines."""
+        yield from [f"## {status.capitalize()}", "", "| source | field | target | reason |", "|---|---|---|---|"]
+        wanted = {code for code, (_, st, _) in enumerate(self._codes) if st == status}
+        for (kind, ident), entry in sources:
+            title = f"{kind} {_md(entry['name'] or ident)}"
+            for code, t in _coded(entry):
+                if code in wanted:
+                    f, _, r = cells[code]
+                    yield f"| {title} | {f} | {_md(t)} | {r} |"
+        yield ""
 
 
 def _coded(entry: dict) -> List[Tuple[int, str]]:

@@ -5,6 +5,7 @@ for namespaces and most object names, and a narrower syntax for label keys and v
 caller keeps the original in an annotation and tells the report when the name changed.
 """
 
+import functools
 import hashlib
 import re
 from typing import Dict, Optional
@@ -16,6 +17,9 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 MAX_LABEL = 63
+# Names and labels are made from the same strings again and again (project, network and image names, metadata
+# keys and tags on thousands of servers): the pure functions below keep their recent answers.
+_CACHED = 2048
 
 
 def short_hash(text: str, length: int = 5) -> str:
@@ -23,6 +27,7 @@ def short_hash(text: str, length: int = 5) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def dns_label(text: Optional[str], fallback: str = "x", max_length: int = MAX_LABEL) -> str:
     """`Dev Group A_1` -> `dev-group-a-1`: lower case, runs of other characters become one dash, at most 63."""
     name = _NOT_DNS.sub("-", (text or "").lower())
@@ -45,11 +50,18 @@ def dns1035_label(text: Optional[str], fallback: str = "x", max_length: int = MA
 
 def label_value(text: Optional[str]) -> str:
     """A label value: at most 63 of [A-Za-z0-9._-], starting and ending alphanumeric (empty is allowed)."""
+    return _cached_label_value(text) if type(text) is str else _label_value(text)
+
+
+def _label_value(text: Optional[str]) -> str:
     value = _NOT_LABEL_VALUE.sub("-", str(text or ""))
     value = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", value)
     if len(value) > MAX_LABEL:
         value = value[: MAX_LABEL - 6].rstrip("-_.") + "-" + short_hash(str(text))
     return value
+
+
+_cached_label_value = functools.lru_cache(maxsize=_CACHED)(_label_value)
 
 
 def is_label_value(text: str) -> bool:
